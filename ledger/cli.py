@@ -1,0 +1,228 @@
+"""The `arr` command: a thin shell over the ledger and its projections (SPEC §9)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from ledger.application import Ledger
+from ledger.clock import parse_day, parse_known_at
+from ledger.errors import LedgerError, Refused, UsageError
+from projections.contract_value import AcvPolicy
+from projections.render import Format, emit
+
+T = TypeVar("T")
+app = typer.Typer(
+    help="arr-ledger: an event-sourced ledger of subscription revenue.\n\n"
+    "Start with `arr demo`. Example: arr report --db sqlite:///arr.db --as-of 2024-06-30",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+out = Console()
+err = Console(stderr=True)
+
+Db = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="SQLAlchemy URL of the ledger (default: $ARR_DB, else sqlite:///arr.db)."
+    ),
+]
+AsOf = Annotated[
+    str, typer.Option("--as-of", help="Effective date YYYY-MM-DD (state at the end of that day).")
+]
+KnownAt = Annotated[
+    str | None,
+    typer.Option(
+        "--known-at",
+        help="Only what was recorded by then: ISO timestamp with offset, or a date "
+        "(end of that day, UTC).",
+    ),
+]
+Position = Annotated[
+    int | None,
+    typer.Option("--position", help="Only what was recorded up to this ledger position."),
+]
+Policy = Annotated[str, typer.Option("--acv-policy", help="recurring | including_fees")]
+FormatOption = Annotated[str, typer.Option("--format", help="table | json | csv")]
+
+
+def run(action: Callable[[], T]) -> T:
+    """Errors become one located message and an exit code, never a traceback."""
+    try:
+        return action()
+    except Refused as refused:
+        for problem in refused.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        err.print("nothing was written", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    except UsageError as exc:
+        err.print(f"usage: {exc}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    except LedgerError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
+def choice(value: str, options: tuple[str, ...], option: str) -> Any:
+    if value not in options:
+        raise UsageError(f"{option}: {value!r} is not one of {', '.join(options)}")
+    return value
+
+
+def policy(value: str) -> AcvPolicy:
+    result: AcvPolicy = choice(value, ("recurring", "including_fees"), "--acv-policy")
+    return result
+
+
+def output_format(value: str) -> Format:
+    result: Format = choice(value, ("table", "json", "csv"), "--format")
+    return result
+
+
+def knowledge(known_at: str | None, position: int | None) -> dict[str, Any]:
+    if known_at is not None and position is not None:
+        raise UsageError("give --known-at or --position, not both")
+    return {"known_at": parse_known_at(known_at) if known_at else None, "position": position}
+
+
+@app.command()
+def init(
+    db: Db = None,
+    currency: Annotated[str, typer.Option(help="The ledger's one currency.")] = "USD",
+) -> None:
+    """Create the ledger (tables and currency); running it twice is harmless.
+
+    Example: arr init --db sqlite:///arr.db --currency USD
+    """
+
+    def action() -> None:
+        with Ledger.init(db, currency) as ledger:
+            out.print(
+                f"ledger ready at {ledger.store.location} ({ledger.currency})", highlight=False
+            )
+
+    run(action)
+
+
+@app.command(name="import")
+def import_(
+    files: Annotated[
+        list[str], typer.Argument(help=".csv or .jsonl files, or - for JSON Lines on stdin.")
+    ],
+    db: Db = None,
+) -> None:
+    """Append events from files; every row is checked before any is written.
+
+    Example: arr import events.csv more.jsonl
+    """
+
+    def action() -> None:
+        with Ledger.open(db) as ledger:
+            result = ledger.import_files(files)
+            out.print(
+                f"imported {result.appended} events, skipped {result.skipped} already recorded"
+                + (
+                    f" (positions {result.positions[0]}-{result.positions[-1]})"
+                    if result.positions
+                    else ""
+                ),
+                highlight=False,
+            )
+
+    run(action)
+
+
+@app.command()
+def append(
+    event: Annotated[str, typer.Argument(help="One event as a JSON object.")],
+    db: Db = None,
+) -> None:
+    """Append one event given as a JSON object.
+
+    Example: arr append '{"event_id":"e1","type":"new","customer_id":"acme",
+    "subscription_id":"s1","effective_date":"2024-01-01","amount":"1000"}'
+    """
+
+    def action() -> None:
+        try:
+            fields = json.loads(event)
+        except json.JSONDecodeError as exc:
+            raise Refused(
+                [_problem(f"not a JSON object: {exc.msg} at column {exc.colno}")]
+            ) from None
+        if not isinstance(fields, dict):
+            raise Refused([_problem("not a JSON object")])
+        with Ledger.open(db) as ledger:
+            result = ledger.append(fields, location="event")
+            if result.appended:
+                out.print(f"recorded at position {result.positions[0]}", highlight=False)
+            else:
+                out.print("already recorded with identical content: nothing to do", highlight=False)
+
+    run(action)
+
+
+def _problem(message: str) -> Any:
+    from ledger.errors import Problem
+
+    return Problem("event", message)
+
+
+@app.command()
+def report(
+    as_of: AsOf,
+    db: Db = None,
+    known_at: KnownAt = None,
+    position: Position = None,
+    acv_policy: Policy = "recurring",
+    format: FormatOption = "table",
+) -> None:
+    """Point-in-time figures: MRR, ARR, customers, contracts, ARPA, ACV, ACV:ARR.
+
+    Example: arr report --as-of 2024-06-30 --known-at 2024-07-03 --format json
+    """
+
+    def action() -> None:
+        fmt, day = output_format(format), parse_day(as_of)
+        asked = knowledge(known_at, position)
+        with Ledger.open(db) as ledger:
+            figures = ledger.report(day, acv_policy=policy(acv_policy), **asked)
+        emit(out, fmt, f"Report as of {day}", figures.as_json())
+
+    run(action)
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(help="How many sample customers.")] = 300,
+    folder: Annotated[
+        str | None, typer.Option(help="Where to build it (default: a new temporary folder).")
+    ] = None,
+) -> None:
+    """Build a sample ledger in a temporary folder and print a report: start here.
+
+    Example: arr demo
+    """
+
+    def action() -> None:
+        from ledger.demo import run_demo
+
+        run_demo(out, customers, folder)
+
+    run(action)
+
+
+def main() -> None:
+    """The console script: usage errors exit 2, refusals and failed checks exit 1."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing more was written")
+        sys.exit(130)

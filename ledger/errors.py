@@ -1,0 +1,37 @@
+"""Problems are values: each carries where it was found, and is printed once, at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, and where: `FILE:LINE` or an event id."""
+
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class LedgerError(Exception):
+    """An error a user can act on; the CLI prints it without a traceback."""
+
+
+class Refused(LedgerError):
+    """The input was refused and nothing was written."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UsageError(LedgerError):
+    """The request itself is malformed (exit code 2)."""
+
+
+class StoreUnavailable(LedgerError):
+    """The database could not be reached or written."""

@@ -1,0 +1,235 @@
+"""The event vocabulary of SPEC §3: pydantic models at the edge, one frozen `Event` inside."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+
+from ledger.money import canonical, parse_amount
+
+EVENT_TYPES = ("new", "upgrade", "downgrade", "churn", "renewal", "one_time_fee", "void")
+INTERVAL_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_WHOLE = re.compile(r"^[0-9]+$")
+
+
+def _iso_date(value: object) -> date:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value.strip()):
+        raise ValueError(f"{value!r} is not a date in the form YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a calendar date") from None
+
+
+def _months(value: object, *, named: bool) -> int:
+    if named and isinstance(value, str) and value.strip() in INTERVAL_MONTHS:
+        return INTERVAL_MONTHS[value.strip()]
+    text = str(value).strip() if isinstance(value, (int, str)) else ""
+    if isinstance(value, bool) or not _WHOLE.match(text) or not 1 <= int(text) <= 120:
+        expected = "month, quarter, year or a whole number of months 1-120"
+        raise ValueError(f"{value!r} is not {expected if named else 'a whole number 1-120'}")
+    return int(text)
+
+
+def _interval(value: object) -> int:
+    return _months(value, named=True)
+
+
+def _term(value: object) -> int:
+    return _months(value, named=False)
+
+
+def _quantity(value: object) -> int:
+    text = str(value).strip() if isinstance(value, (int, str)) else ""
+    if isinstance(value, bool) or not _WHOLE.match(text):
+        raise ValueError(f"{value!r} is not a whole number")
+    return int(text)
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not text")
+    return value
+
+
+def _identifier(value: object) -> str:
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+        raise ValueError(f"{value!r} is not a non-empty identifier")
+    return str(value)
+
+
+def _positive_amount(value: object) -> Decimal:
+    amount = parse_amount(value)
+    if amount <= 0:
+        raise ValueError(f"{value!r} is not greater than 0")
+    return amount
+
+
+Identifier = Annotated[str, BeforeValidator(_identifier)]
+Text = Annotated[str, BeforeValidator(_text)]
+Day = Annotated[date, BeforeValidator(_iso_date)]
+Amount = Annotated[Decimal, BeforeValidator(_positive_amount)]
+Interval = Annotated[int, BeforeValidator(_interval)]
+Term = Annotated[int, BeforeValidator(_term)]
+Quantity = Annotated[int, BeforeValidator(_quantity)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: Identifier
+    customer_id: Identifier
+    currency: Text | None = None
+
+
+class _Priced(_Input):
+    subscription_id: Identifier
+    effective_date: Day
+    plan: Text | None = None
+    quantity: Quantity | None = None
+
+
+class NewInput(_Priced):
+    type: Literal["new"]
+    amount: Amount
+    interval: Interval = 1
+    term_months: Term | None = None
+
+
+class UpgradeInput(_Priced):
+    type: Literal["upgrade"]
+    amount: Amount
+    interval: Interval | None = None
+
+
+class DowngradeInput(_Priced):
+    type: Literal["downgrade"]
+    amount: Amount
+    interval: Interval | None = None
+
+
+class RenewalInput(_Priced):
+    type: Literal["renewal"]
+    amount: Amount | None = None
+    interval: Interval | None = None
+    term_months: Term | None = None
+
+
+class ChurnInput(_Input):
+    type: Literal["churn"]
+    subscription_id: Identifier
+    effective_date: Day
+
+
+class OneTimeFeeInput(_Input):
+    type: Literal["one_time_fee"]
+    effective_date: Day
+    amount: Amount
+    subscription_id: Identifier | None = None
+    description: Text | None = None
+
+
+class VoidInput(_Input):
+    type: Literal["void"]
+    target_event_id: Identifier
+
+
+EventInput = Annotated[
+    NewInput
+    | UpgradeInput
+    | DowngradeInput
+    | RenewalInput
+    | ChurnInput
+    | OneTimeFeeInput
+    | VoidInput,
+    Field(discriminator="type"),
+]
+_ADAPTER: TypeAdapter[EventInput] = TypeAdapter(EventInput)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A validated event, as the timeline and the store know it."""
+
+    event_id: str
+    type: str
+    customer_id: str
+    subscription_id: str | None = None
+    effective_date: date | None = None
+    amount: Decimal | None = None
+    interval: int | None = None
+    term_months: int | None = None
+    plan: str | None = None
+    quantity: int | None = None
+    description: str | None = None
+    target_event_id: str | None = None
+
+    def entry(self) -> dict[str, str]:
+        """The canonical stored form: strings only, absent fields left out."""
+        out: dict[str, str] = {}
+        for key, value in asdict(self).items():
+            if value is None:
+                continue
+            out[key] = canonical(value) if isinstance(value, Decimal) else str(value)
+        return out
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, str]) -> Event:
+        """Trusted decoding of a stored entry (it was validated when recorded)."""
+        get = entry.get
+        day, amount = get("effective_date"), get("amount")
+        interval, term, quantity = get("interval"), get("term_months"), get("quantity")
+        return cls(
+            event_id=entry["event_id"],
+            type=entry["type"],
+            customer_id=entry["customer_id"],
+            subscription_id=get("subscription_id"),
+            effective_date=date.fromisoformat(day) if day else None,
+            amount=Decimal(amount) if amount else None,
+            interval=int(interval) if interval else None,
+            term_months=int(term) if term else None,
+            plan=get("plan"),
+            quantity=int(quantity) if quantity else None,
+            description=get("description"),
+            target_event_id=get("target_event_id"),
+        )
+
+
+def _describe(error: Any) -> str:
+    field = ".".join(str(part) for part in error["loc"][1:] or error["loc"]) or "event"
+    kind, value = error["type"], error.get("input")
+    if kind == "missing":
+        return f"{field}: missing"
+    if kind == "extra_forbidden":
+        return f"{field}: not a field of this event type (value {value!r})"
+    if kind == "union_tag_not_found":
+        return "type: missing"
+    if kind == "union_tag_invalid":
+        tag = error.get("ctx", {}).get("tag")
+        return f"type: {tag!r} is not one of {', '.join(EVENT_TYPES)}"
+    if kind == "model_type":
+        return f"event: {value!r} is not an object"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{field}: {message}"
+
+
+def parse_event(fields: dict[str, Any], currency: str) -> Event:
+    """Validates one input row; raises ValueError listing every problem with the row."""
+    present = {k: v for k, v in fields.items() if v is not None and v != ""}
+    try:
+        model = _ADAPTER.validate_python(present)
+    except ValidationError as exc:
+        problems = [_describe(e) for e in exc.errors()]
+        raise ValueError("; ".join(problems)) from None
+    if model.currency is not None and model.currency != currency:
+        raise ValueError(f"currency: {model.currency!r} is not this ledger's currency {currency!r}")
+    data = model.model_dump(exclude_none=True, exclude={"currency"})
+    return Event(**data)

@@ -1,0 +1,60 @@
+"""Money and ratios: exact inside, rounded half-even only at the edge (SPEC §2)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from fractions import Fraction
+
+Exact = Fraction
+"""Every figure is computed as a Fraction: MRR = amount / interval_months is not a
+finite decimal in general (100 / 3), and rounding before the edge would break the
+bridge identities."""
+
+_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]{1,4})?$")
+
+
+def parse_amount(value: object) -> Decimal:
+    """A non-negative decimal with at most 4 fraction digits, from a string or integer."""
+    if isinstance(value, float):
+        raise ValueError(f"{value!r} is a floating-point number; give a decimal string")
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a decimal")
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    else:
+        raise ValueError(f"{value!r} is not a decimal")
+    if text.startswith("-"):
+        raise ValueError(f"{value!r} is negative")
+    if not _DECIMAL.match(text):
+        raise ValueError(f"{value!r} is not a decimal with at most 4 fraction digits")
+    return Decimal(text)
+
+
+def canonical(amount: Decimal) -> str:
+    """One spelling per amount, so that "1000" and "1000.00" are the same content."""
+    text = format(amount, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _rounded(value: Fraction, digits: int) -> str:
+    scaled = round(value * 10**digits)  # Fraction.__round__ is exact and half-even
+    sign = "-" if scaled < 0 else ""
+    whole, fraction = divmod(abs(scaled), 10**digits)
+    return f"{sign}{whole}.{fraction:0{digits}d}"
+
+
+def money(value: Fraction) -> str:
+    """A money figure as printed: 2 fraction digits, half-even."""
+    return _rounded(value, 2)
+
+
+def ratio(value: Fraction) -> str:
+    """A ratio as printed: 4 fraction digits, half-even."""
+    return _rounded(value, 4)
+
+
+def exact(amount: Decimal) -> Fraction:
+    return Fraction(amount)

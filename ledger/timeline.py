@@ -1,0 +1,286 @@
+"""One customer's history folded, in effective order, into subscription segments.
+
+This fold is the single implementation of SPEC §3-4: validation of a timeline and the
+figures computed from it both come from it, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from fractions import Fraction
+
+from dateutil.relativedelta import relativedelta
+
+from ledger.events import Event
+from ledger.money import money
+
+
+def add_months(day: date, months: int) -> date:
+    """Month arithmetic clamping to the month's last day: 2024-01-31 + 1 = 2024-02-29."""
+    result: date = day + relativedelta(months=months)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An event as the ledger learned it: at a position, at a UTC time."""
+
+    position: int
+    recorded_at: datetime
+    event: Event
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A subscription at one price over the half-open days [start, end); end None is open."""
+
+    subscription_id: str
+    start: date
+    end: date | None
+    mrr: Fraction
+
+    def covers(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day < self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """A live `new` or `renewal` (SPEC §7): a price committed for a term."""
+
+    subscription_id: str
+    event_id: str
+    position: int
+    day: date
+    price: Decimal
+    interval: int
+    term_months: int | None
+
+    @property
+    def annualized(self) -> Fraction:
+        return Fraction(self.price) * 12 / self.interval
+
+    @property
+    def span_months(self) -> int:
+        return self.term_months or 12
+
+
+@dataclass(frozen=True, slots=True)
+class Fee:
+    event_id: str
+    position: int
+    day: date
+    amount: Decimal
+    subscription_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """An event the timeline cannot accept, and why."""
+
+    recorded: Recorded
+    message: str
+
+
+@dataclass
+class Timeline:
+    """Everything one customer's live events imply, in effective time."""
+
+    customer_id: str
+    segments: list[Segment] = field(default_factory=list)
+    bookings: list[Booking] = field(default_factory=list)
+    fees: list[Fee] = field(default_factory=list)
+
+
+@dataclass
+class _Subscription:
+    subscription_id: str
+    amount: Decimal = Decimal(0)
+    interval: int = 1
+    term_months: int | None = None
+    term_end: date | None = None
+    lapsed_on: date | None = None
+    active_since: date | None = None  # start of the current price segment, None if inactive
+
+    @property
+    def mrr(self) -> Fraction:
+        return Fraction(self.amount) / self.interval
+
+
+class _Fold:
+    def __init__(self, customer_id: str) -> None:
+        self.timeline = Timeline(customer_id)
+        self.subscriptions: dict[str, _Subscription] = {}
+        self.invalid: list[Invalid] = []
+        self.started: set[str] = set()
+
+    def sub(self, subscription_id: str) -> _Subscription:
+        if subscription_id not in self.subscriptions:
+            self.subscriptions[subscription_id] = _Subscription(subscription_id)
+        return self.subscriptions[subscription_id]
+
+    def close(self, sub: _Subscription, day: date) -> None:
+        assert sub.active_since is not None
+        if day > sub.active_since:
+            self.timeline.segments.append(
+                Segment(sub.subscription_id, sub.active_since, day, sub.mrr)
+            )
+        sub.active_since = None
+
+    def lapse(self, sub: _Subscription, day: date) -> None:
+        """A fixed term that ended on or before `day` without renewal has lapsed."""
+        if sub.active_since is not None and sub.term_end is not None and sub.term_end <= day:
+            lapsed_on = sub.term_end
+            self.close(sub, lapsed_on)
+            sub.term_end, sub.lapsed_on = None, lapsed_on
+
+    def reprice(self, sub: _Subscription, day: date, amount: Decimal, interval: int) -> None:
+        self.close(sub, day)
+        sub.amount, sub.interval, sub.active_since = amount, interval, day
+
+    def book(self, item: Recorded, sub: _Subscription) -> None:
+        self.timeline.bookings.append(
+            Booking(
+                sub.subscription_id,
+                item.event.event_id,
+                item.position,
+                _day(item.event),
+                sub.amount,
+                sub.interval,
+                sub.term_months,
+            )
+        )
+
+    def apply(self, item: Recorded) -> str | None:
+        """Applies one event; returns why it is invalid, or None."""
+        event = item.event
+        day = _day(event)
+        if event.type == "one_time_fee":
+            return self.fee(item, day)
+        assert event.subscription_id is not None
+        sub = self.sub(event.subscription_id)
+        self.lapse(sub, day)
+        handler = getattr(self, f"on_{event.type}")
+        result: str | None = handler(item, sub, day)
+        return result
+
+    def on_new(self, item: Recorded, sub: _Subscription, day: date) -> str | None:
+        event = item.event
+        if sub.active_since is not None:
+            return f"subscription {sub.subscription_id!r} is already active on {day}"
+        assert event.amount is not None
+        sub.amount, sub.interval = event.amount, event.interval or 1
+        sub.term_months, sub.lapsed_on = event.term_months, None
+        sub.term_end = add_months(day, event.term_months) if event.term_months else None
+        sub.active_since = day
+        self.started.add(sub.subscription_id)
+        self.book(item, sub)
+        return None
+
+    def on_upgrade(self, item: Recorded, sub: _Subscription, day: date) -> str | None:
+        return self.change_price(item, sub, day, rising=True)
+
+    def on_downgrade(self, item: Recorded, sub: _Subscription, day: date) -> str | None:
+        return self.change_price(item, sub, day, rising=False)
+
+    def change_price(
+        self, item: Recorded, sub: _Subscription, day: date, *, rising: bool
+    ) -> str | None:
+        event = item.event
+        if sub.active_since is None:
+            return f"subscription {sub.subscription_id!r} is not active on {day}"
+        assert event.amount is not None
+        interval = event.interval or sub.interval
+        new_mrr, old_mrr = Fraction(event.amount) / interval, sub.mrr
+        if rising and not new_mrr > old_mrr:
+            return f"an upgrade must raise MRR, but {_show(new_mrr)} is not above {_show(old_mrr)}"
+        if not rising and not new_mrr < old_mrr:
+            return f"a downgrade must lower MRR, but {_show(new_mrr)} is not below {_show(old_mrr)}"
+        self.reprice(sub, day, event.amount, interval)
+        return None
+
+    def on_churn(self, item: Recorded, sub: _Subscription, day: date) -> str | None:
+        if sub.active_since is None:
+            return f"subscription {sub.subscription_id!r} is not active on {day}"
+        self.close(sub, day)
+        sub.term_end = None
+        return None
+
+    def on_renewal(self, item: Recorded, sub: _Subscription, day: date) -> str | None:
+        event = item.event
+        if sub.active_since is None and sub.lapsed_on != day:
+            return (
+                f"subscription {sub.subscription_id!r} is not active on {day} "
+                "and no term of it ended that day"
+            )
+        amount, interval = event.amount or sub.amount, event.interval or sub.interval
+        if sub.active_since is None:
+            sub.amount, sub.interval, sub.active_since = amount, interval, day
+        elif Fraction(amount) / interval != sub.mrr:
+            self.reprice(sub, day, amount, interval)
+        else:
+            sub.amount, sub.interval = amount, interval
+        sub.term_months = event.term_months or sub.term_months
+        sub.term_end = add_months(day, sub.term_months) if sub.term_months else None
+        sub.lapsed_on = None
+        self.book(item, sub)
+        return None
+
+    def fee(self, item: Recorded, day: date) -> str | None:
+        event = item.event
+        assert event.amount is not None
+        self.timeline.fees.append(
+            Fee(event.event_id, item.position, day, event.amount, event.subscription_id)
+        )
+        return None
+
+    def finish(self, fees: list[Recorded]) -> None:
+        for sub in self.subscriptions.values():
+            if sub.active_since is not None:
+                end = sub.term_end
+                self.timeline.segments.append(
+                    Segment(sub.subscription_id, sub.active_since, end, sub.mrr)
+                )
+        for item in fees:
+            if item.event.subscription_id not in self.started:
+                message = f"subscription {item.event.subscription_id!r} has no live `new`"
+                self.invalid.append(
+                    Invalid(item, f"one_time_fee on {item.event.effective_date}: {message}")
+                )
+        self.timeline.segments.sort(key=lambda s: (s.start, s.subscription_id))
+
+
+def _day(event: Event) -> date:
+    assert event.effective_date is not None
+    return event.effective_date
+
+
+def _show(value: Fraction) -> str:
+    return money(value)
+
+
+def live_events(history: Iterable[Recorded]) -> list[Recorded]:
+    """The events that count: neither voids nor voided, in effective order."""
+    items = list(history)
+    voided = {r.event.target_event_id for r in items if r.event.type == "void"}
+    live = [r for r in items if r.event.type != "void" and r.event.event_id not in voided]
+    live.sort(key=lambda r: (_day(r.event), r.position))
+    return live
+
+
+def fold(customer_id: str, history: Iterable[Recorded]) -> tuple[Timeline, list[Invalid]]:
+    """Folds a customer's recorded history into its timeline, collecting invalid events."""
+    state = _Fold(customer_id)
+    owned_fees: list[Recorded] = []
+    for item in live_events(history):
+        problem = state.apply(item)
+        if problem is not None:
+            state.invalid.append(
+                Invalid(item, f"{item.event.type} on {_day(item.event)}: {problem}")
+            )
+        elif item.event.type == "one_time_fee" and item.event.subscription_id is not None:
+            owned_fees.append(item)
+    state.finish(owned_fees)
+    return state.timeline, state.invalid

@@ -1,0 +1,1 @@
+"""Figures from event streams: point-in-time reports, movements, retention, bookings, series."""

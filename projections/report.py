@@ -1,0 +1,85 @@
+"""Point-in-time figures (SPEC §4, §7): the `report` of one `as_of` date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from ledger.money import money, ratio
+from projections.book import Book
+from projections.contract_value import AcvPolicy, contract_acv
+
+
+def mean(values: list[Fraction]) -> Fraction | None:
+    return sum(values, Fraction(0)) / len(values) if values else None
+
+
+def share(part: Fraction, whole: Fraction) -> Fraction | None:
+    return part / whole if whole else None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Exact figures; rounded only by `as_json`."""
+
+    as_of: date
+    position: int
+    currency: str
+    mrr: Fraction
+    active_customers: int
+    active_contracts: int
+    acv: Fraction | None
+    acv_policy: AcvPolicy
+    acv_arr_ratio: Fraction | None
+
+    @property
+    def arr(self) -> Fraction:
+        return self.mrr * 12
+
+    @property
+    def arpa(self) -> Fraction | None:
+        return self.mrr / self.active_customers if self.active_customers else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "position": self.position,
+            "currency": self.currency,
+            "mrr": money(self.mrr),
+            "arr": money(self.arr),
+            "active_customers": self.active_customers,
+            "active_contracts": self.active_contracts,
+            "arpa": _opt(money, self.arpa),
+            "acv": _opt(money, self.acv),
+            "acv_policy": self.acv_policy,
+            "acv_arr_ratio": _opt(ratio, self.acv_arr_ratio),
+        }
+
+
+def _opt(render: Any, value: Fraction | None) -> str | None:
+    return None if value is None else str(render(value))
+
+
+def report(book: Book, as_of: date, policy: AcvPolicy = "recurring") -> Report:
+    mrr, customers, acvs, with_fees = Fraction(0), 0, [], []
+    for account in book.accounts:
+        customer_mrr = account.mrr_on(as_of)
+        mrr += customer_mrr
+        customers += customer_mrr > 0
+        for contract in account.contracts:
+            if contract.active_on(as_of):
+                acvs.append(contract_acv(contract, as_of, policy))
+                with_fees.append(contract_acv(contract, as_of, "including_fees"))
+    return Report(
+        as_of=as_of,
+        position=book.position,
+        currency=book.currency,
+        mrr=mrr,
+        active_customers=customers,
+        active_contracts=len(acvs),
+        acv=mean(acvs),
+        acv_policy=policy,
+        acv_arr_ratio=share(sum(with_fees, Fraction(0)), mrr * 12),
+    )

@@ -1,0 +1,82 @@
+"""Every ledger test runs twice: on the embedded SQLite default and on PostgreSQL.
+
+PostgreSQL is the server on 127.0.0.1:5432 (override with ARR_TEST_POSTGRES); each test
+gets its own schema, dropped afterwards. An unreachable server fails the suite: the
+PostgreSQL tests are never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from ledger import Ledger
+
+POSTGRES = os.environ.get("ARR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_dsn() -> str:
+    return POSTGRES.replace("postgresql+psycopg://", "postgresql://")
+
+
+def _drop_schema(schema: str) -> None:
+    with psycopg.connect(_postgres_dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL for a fresh, empty ledger on each database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        psycopg.connect(_postgres_dsn(), connect_timeout=5).close()
+    except psycopg.Error as exc:
+        pytest.fail(f"PostgreSQL is unreachable at {POSTGRES}: {exc}")
+    yield f"{POSTGRES}?schema={schema}"
+    _drop_schema(schema)
+
+
+@pytest.fixture
+def ledger(db_url: str) -> Iterator[Ledger]:
+    with Ledger.init(db_url) as opened:
+        yield opened
+
+
+def record(ledger: Ledger, *events: dict[str, Any]) -> None:
+    """Appends events one by one, as separate recordings."""
+    for event in events:
+        ledger.append(event)
+
+
+_counter = iter(range(1, 10**9))
+
+
+def new(customer: str, sub: str, day: str, amount: str, **extra: str) -> dict[str, Any]:
+    return {
+        "event_id": f"n{next(_counter)}",
+        "type": "new",
+        "customer_id": customer,
+        "subscription_id": sub,
+        "effective_date": day,
+        "amount": amount,
+        **extra,
+    }
+
+
+def event(kind: str, customer: str, day: str, **extra: str) -> dict[str, Any]:
+    return {
+        "event_id": f"{kind[0]}{next(_counter)}",
+        "type": kind,
+        "customer_id": customer,
+        "effective_date": day,
+        **extra,
+    }
