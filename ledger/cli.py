@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -226,3 +227,9 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted: nothing more was written")
         sys.exit(130)
+
+
+# Each topic's commands live in their own module and register themselves on `app`.
+COMMAND_MODULES: tuple[str, ...] = ()
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module)
