@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
+from ledger import audit
 from ledger import rows as input_rows
 from ledger.admission import admit, parse_rows
+from ledger.audit import Verification
+from ledger.chain import Checkpoint
 from ledger.errors import LedgerError, Problem, Refused, StoreUnavailable, UsageError
 from ledger.rows import Row
 from ledger.store import EventStore, Location
 from projections.book import Book
 from projections.contract_value import AcvPolicy
-from projections.report import Report, report
+from projections.customer_log import CustomerLog, customer_log
+from projections.movements import Movements, check_period, movements
+from projections.read_model import ReadModel
+from projections.report import Report
+from projections.restatement import Restatement, restatement
+from projections.results import Rows
+from projections.series import Every, SeriesRow, series
 
 T = TypeVar("T")
 DEFAULT_CURRENCY = "USD"
@@ -46,6 +55,7 @@ class Ledger:
     def __init__(self, store: EventStore, currency: str) -> None:
         self.store = store
         self.currency = currency
+        self._read_model: ReadModel | None = None
 
     @classmethod
     def open(cls, url: str | None = None) -> Ledger:
@@ -71,7 +81,15 @@ class Ledger:
         return cls(store, existing)
 
     def close(self) -> None:
+        if self._read_model is not None:
+            self._read_model.close()
         self.store.close()
+
+    def read_model(self) -> ReadModel:
+        """The persistent read model in the ledger's database, opened on first use."""
+        if self._read_model is None:
+            self._read_model = ReadModel(self.store)
+        return self._read_model
 
     def __enter__(self) -> Ledger:
         return self
@@ -94,7 +112,10 @@ class Ledger:
         if problems:
             raise Refused(problems)
         for _attempt in range(RETRIES):
+            head = self.head()
             admission = _guard(lambda: admit(self.store, kept, events), self.store.location)
+            if admission.problems and self.head() != head:
+                continue  # another writer committed while we read: judge again on a still view
             if admission.problems:
                 raise Refused(admission.problems)
             if not admission.events:
@@ -104,7 +125,9 @@ class Ledger:
             except IntegrityError:
                 continue  # another writer got there first: check again against what it wrote
             except PersistenceError as exc:
-                raise StoreUnavailable(f"cannot write to {self.store.location}: {exc}") from None
+                raise StoreUnavailable(
+                    f"cannot write to {self.store.location}: {_first(exc)}"
+                ) from None
             return Appended(len(positions), admission.skipped, tuple(positions))
         raise StoreUnavailable(f"{self.store.location} is too busy: gave up after {RETRIES} tries")
 
@@ -119,10 +142,16 @@ class Ledger:
             raise UsageError("give --known-at or --position, not both")
         head = self.head()
         if position is not None:
-            if position < 0:
-                raise UsageError(f"--position: {position} is negative")
-            return min(position, head)
+            # Beyond the head, the answer could still change: the audit promise forbids it.
+            if not 0 <= position <= head:
+                raise UsageError(f"--position: {position} is not between 0 and the head, {head}")
+            return position
         if known_at is not None:
+            if known_at > datetime.now(UTC):
+                raise UsageError(
+                    f"--known-at: {known_at.isoformat()} is in the future; "
+                    "what will be known then could still change"
+                )
             return _guard(lambda: self.store.position_at(known_at), self.store.location)
         return head
 
@@ -143,8 +172,81 @@ class Ledger:
         position: int | None = None,
         acv_policy: AcvPolicy = "recurring",
     ) -> Report:
-        """Point-in-time figures as of the end of `as_of` (SPEC §4, §7)."""
-        return report(self.book(known_at, position), as_of, acv_policy)
+        """Point-in-time figures as of the end of `as_of` (SPEC §4, §7), from the read
+        model (equal by construction and by test to `report(self.book(...))`, the replay)."""
+        at = self.position(known_at, position)
+        model = self.read_model()
+        return _guard(
+            lambda: model.report(as_of, at, self.currency, acv_policy), self.store.location
+        )
+
+    def movements(
+        self,
+        start: date,
+        end: date,
+        *,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        acv_policy: AcvPolicy = "recurring",
+    ) -> Movements:
+        """Movements, retention and bookings over `(start, end]` (SPEC §5-7)."""
+        check_period(start, end)
+        return movements(self.book(known_at, position), start, end, acv_policy)
+
+    def series(
+        self,
+        start: date,
+        end: date,
+        every: Every,
+        *,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        acv_policy: AcvPolicy = "recurring",
+    ) -> Rows[SeriesRow]:
+        """One report row per period end, with the movements since the previous row."""
+        check_period(start, end)
+        return Rows(series(self.book(known_at, position), start, end, every, acv_policy))
+
+    # Auditing: the promise that a figure, once reported, can be reproduced and explained.
+
+    def verify(self, checkpoint: Checkpoint | None = None) -> Verification:
+        """Re-reads the whole store and checks every event's seal and chain links."""
+        return _guard(lambda: audit.verify(self.store.recorder, checkpoint), self.store.location)
+
+    def checkpoint(self) -> Checkpoint:
+        """The head of the ledger-wide chain, `DIGEST@POSITION`."""
+        return _guard(lambda: audit.checkpoint(self.store.recorder), self.store.location)
+
+    def restatement(
+        self,
+        as_of: date,
+        known_at: datetime,
+        known_at_2: datetime | None = None,
+        start: date | None = None,
+        acv_policy: AcvPolicy = "recurring",
+    ) -> Restatement:
+        """How the figures as of `as_of` changed from K1 to K2 (default now), and why."""
+        if start is not None:
+            check_period(start, as_of)
+        first, second = self.position(known_at), self.position(known_at_2)
+        moments = (known_at, known_at_2 or datetime.now(UTC))
+        if moments[1] < moments[0]:
+            raise UsageError("--known-at-2 is before --known-at")
+        entries = _guard(lambda: list(self.store.entries(stop=second)), self.store.location)
+        known = [e for e in entries if e.position <= first]
+        later = [e for e in entries if e.position > first]
+        return restatement(
+            known, later, (first, second), moments, self.currency, as_of, start, acv_policy
+        )
+
+    def customer_log(self, customer_id: str) -> CustomerLog:
+        """Every event of one customer with both clocks, and its MRR after each."""
+        at = self.head()
+        found = _guard(lambda: self.store.histories([customer_id]), self.store.location)
+        history = [item for item in found[customer_id] if item.position <= at]
+        if not history:
+            raise LedgerError(f"customer {customer_id!r} has no recorded events")
+        return customer_log(customer_id, history, at, self.currency)
 
 
 def _guard(action: Callable[[], T], location: Location) -> T:
@@ -152,6 +254,10 @@ def _guard(action: Callable[[], T], location: Location) -> T:
     try:
         result = action()
     except PersistenceError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StoreUnavailable(f"cannot use the ledger at {location}: {first}") from None
+        raise StoreUnavailable(f"cannot use the ledger at {location}: {_first(exc)}") from None
     return result
+
+
+def _first(exc: BaseException) -> str:
+    """The driver's message, first line only: one message, not a page of DETAIL."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
@@ -14,13 +15,17 @@ from rich.console import Console
 from ledger.application import Ledger
 from ledger.clock import parse_day, parse_known_at
 from ledger.errors import LedgerError, Refused, UsageError
+from ledger.progress import steps
+from ledger.rows import read as read_rows
 from projections.contract_value import AcvPolicy
 from projections.render import Format, emit
 
 T = TypeVar("T")
 app = typer.Typer(
-    help="arr-ledger: an event-sourced ledger of subscription revenue.\n\n"
-    "Start with `arr demo`. Example: arr report --db sqlite:///arr.db --as-of 2024-06-30",
+    help="arr-ledger: an event-sourced ledger of subscription revenue. MRR, ARR, ACV,\n"
+    "movements and retention as of any date, as the ledger knew them at any moment.\n\n"
+    "\b\nStart with `arr demo`, which builds a sample ledger and prints what to try next.\n"
+    "Example: arr init && arr import events.csv && arr report --as-of 2024-06-30",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -60,15 +65,21 @@ def run(action: Callable[[], T]) -> T:
         return action()
     except Refused as refused:
         for problem in refused.problems:
-            err.print(str(problem), markup=False, highlight=False)
-        err.print("nothing was written", markup=False, highlight=False)
+            _say(str(problem))
+        _say("nothing was written")
         raise typer.Exit(1) from None
     except UsageError as exc:
-        err.print(f"usage: {exc}", markup=False, highlight=False)
+        _say(f"usage: {exc}")
         raise typer.Exit(2) from None
     except LedgerError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        _say(f"error: {exc}")
         raise typer.Exit(1) from None
+
+
+def _say(message: str) -> None:
+    """One message, one line: never wrapped to the terminal, no markup or emoji codes read
+    into user data (ids may contain `[red]` or `:x:`)."""
+    err.print(message, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
 
 def choice(value: str, options: tuple[str, ...], option: str) -> Any:
@@ -125,8 +136,11 @@ def import_(
     """
 
     def action() -> None:
+        rows = (row for name in files for row in read_rows(name))
+        then = "checking every touched timeline, then recording"
         with Ledger.open(db) as ledger:
-            result = ledger.import_files(files)
+            with steps(err) as progress:
+                result = ledger.import_rows(progress.track(rows, "reading rows", then=then))
             out.print(
                 f"imported {result.appended} events, skipped {result.skipped} already recorded"
                 + (
@@ -156,7 +170,7 @@ def append(
             fields = json.loads(event)
         except json.JSONDecodeError as exc:
             raise Refused(
-                [_problem(f"not a JSON object: {exc.msg} at column {exc.colno}")]
+                [_problem(f"not a JSON object: {exc.msg} (column {exc.colno})")]
             ) from None
         if not isinstance(fields, dict):
             raise Refused([_problem("not a JSON object")])
@@ -207,7 +221,11 @@ def demo(
         str | None, typer.Option(help="Where to build it (default: a new temporary folder).")
     ] = None,
 ) -> None:
-    """Build a sample ledger in a temporary folder and print a report: start here.
+    """Build a sample ledger in a temporary folder and show what it answers: start here.
+
+    The sample: a few hundred customers over 2021-2024, then a churn that arrives late,
+    backdated. Prints the report, the last 12 months of movements, how the late churn
+    restated November's figures, and the commands to try next against the sample.
 
     Example: arr demo
     """
@@ -227,9 +245,23 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted: nothing more was written")
         sys.exit(130)
+    except Exception as exc:  # a bug, but the user still gets one line, not a traceback
+        if os.environ.get("ARR_DEBUG"):
+            raise
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _say(
+            f"error: unexpected {type(exc).__name__}: {reason} "
+            "(a bug in arr: rerun with ARR_DEBUG=1 for the traceback and report it)"
+        )
+        sys.exit(1)
 
 
 # Each topic's commands live in their own module and register themselves on `app`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "ledger.cli_movements",
+    "ledger.cli_projections",
+    "ledger.cli_chart",
+    "ledger.cli_audit",
+)
 for _module in COMMAND_MODULES:
     importlib.import_module(_module)

@@ -4,7 +4,9 @@ Every stored event also gets a row in `arr_entries` (its ledger position, `event
 customer and recorded time) and every subscription its owner in `arr_subscriptions`,
 written inside the transaction that writes the event. The database thus enforces what
 must hold ledger-wide even with many writers: an `event_id` is recorded once, a
-subscription belongs to one customer, recorded times never go backwards.
+subscription belongs to one customer, recorded times never go backwards. Each index row
+also seals its event into the hash chains of `ledger.chain` (its customer's stream and the
+whole ledger), computed for a batch at once from the heads read inside the transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+from ledger.chain import GENESIS, Content, seal
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +47,43 @@ def recorded_now(last: str | None) -> str:
     return max(now, last) if last else now
 
 
-def _first(row: Any) -> Any:
-    """The first column of a row, whether the driver returns tuples or dicts."""
-    return next(iter(row.values())) if isinstance(row, dict) else row[0]
+def _values(row: Any) -> tuple[Any, ...] | None:
+    """A row's columns as a tuple, whether the driver returns tuples or dicts."""
+    if row is None:
+        return None
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+def sealed_rows(
+    ids: Sequence[int],
+    rows: Sequence[IndexRow],
+    stored: Sequence[StoredEvent],
+    recorded_at: str,
+    head: tuple[int, str],
+    streams: dict[str, tuple[int, str]],
+) -> list[tuple[Any, ...]]:
+    """The `arr_entries` rows of one batch, each sealed into both chains (`ledger.chain`)."""
+    (prev_position, prev_digest), out = head, []
+    for position, row, event in zip(ids, rows, stored, strict=True):
+        stream_prev, stream_prev_hash = streams.get(row.customer_id, (0, GENESIS))
+        content = Content(
+            position=position,
+            prev_position=prev_position,
+            stream_prev=stream_prev,
+            recorded_at=recorded_at,
+            event_id=row.event_id,
+            customer_id=row.customer_id,
+            stream_id=str(event.originator_id),
+            version=event.originator_version,
+            topic=event.topic,
+            state=event.state,
+        )
+        done = seal(content, stream_prev_hash, prev_digest)
+        chains = (prev_position, stream_prev, done.content_hash, done.stream_hash, done.digest)
+        out.append((position, row.event_id, row.customer_id, recorded_at, *chains))
+        prev_position, prev_digest = position, done.digest
+        streams[row.customer_id] = (position, done.stream_hash)
+    return out
 
 
 class _LedgerIndex:
@@ -71,7 +109,8 @@ class _LedgerIndex:
             self.q(
                 "CREATE TABLE IF NOT EXISTS {entries} (position BIGINT PRIMARY KEY, "
                 "event_id TEXT NOT NULL UNIQUE, customer_id TEXT NOT NULL, "
-                "recorded_at TEXT NOT NULL)"
+                "recorded_at TEXT NOT NULL, prev_position BIGINT, stream_prev BIGINT, "
+                "content_hash TEXT, stream_hash TEXT, digest TEXT)"
             ),
             self.q(
                 "CREATE INDEX IF NOT EXISTS {entries}_customer ON {entries} (customer_id, position)"
@@ -86,33 +125,81 @@ class _LedgerIndex:
             self.q("CREATE TABLE IF NOT EXISTS {settings} (key TEXT PRIMARY KEY, value TEXT)"),
         ]
 
-    def index(self, cursor: Any, ids: Sequence[int], rows: Sequence[IndexRow]) -> None:
-        if len(ids) != len(rows):
+    def index(
+        self,
+        cursor: Any,
+        ids: Sequence[int],
+        rows: Sequence[IndexRow],
+        stored: Sequence[StoredEvent],
+    ) -> None:
+        if not len(ids) == len(rows) == len(stored):
             raise ValueError("every stored event needs its index row")
-        cursor.execute(self.q("SELECT recorded_at FROM {entries} ORDER BY position DESC LIMIT 1"))
-        last = cursor.fetchone()
-        recorded_at = recorded_now(_first(last) if last else None)
-        cursor.executemany(
-            self.q("INSERT INTO {entries} VALUES (?, ?, ?, ?)"),
-            [(i, r.event_id, r.customer_id, recorded_at) for i, r in zip(ids, rows, strict=True)],
+        # The library has already locked the event table (PostgreSQL) or taken the single
+        # write lock (SQLite), so the head read here cannot move before we commit.
+        cursor.execute(
+            self.q(
+                "SELECT position, recorded_at, digest FROM {entries} ORDER BY position DESC LIMIT 1"
+            )
         )
+        last = _values(cursor.fetchone())
+        recorded_at = recorded_now(last[1] if last else None)
+        head = (int(last[0]), str(last[2])) if last else (0, GENESIS)
+        streams = self.stream_heads(cursor, {r.customer_id for r in rows})
         owners = {r.new_subscription_id: r.customer_id for r in rows if r.new_subscription_id}
+        # Every read comes before the first write: in psycopg's pipeline mode, a fetch after
+        # an `executemany` on this cursor can be handed that INSERT's result instead.
+        self.check_owners(cursor, owners)
+        cursor.executemany(
+            self.q("INSERT INTO {entries} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            sealed_rows(ids, rows, stored, recorded_at, head, streams),
+        )
         self.claim(cursor, owners)
 
-    def claim(self, cursor: Any, owners: dict[str, str]) -> None:
-        if not owners:
-            return
-        cursor.executemany(
-            self.q("INSERT INTO {subscriptions} VALUES (?, ?) ON CONFLICT DO NOTHING"),
-            list(owners.items()),
-        )
-        for subscription_id, customer_id in owners.items():
+    def stream_heads(self, cursor: Any, customers: set[str]) -> dict[str, tuple[int, str]]:
+        """Each customer's last recorded position and stream hash, in batches."""
+        heads: dict[str, tuple[int, str]] = {}
+        ordered = sorted(customers)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            marks = ",".join("?" * len(chunk))
             cursor.execute(
-                self.q("SELECT customer_id FROM {subscriptions} WHERE subscription_id = ?"),
-                (subscription_id,),
+                self.q(
+                    "SELECT customer_id, position, stream_hash FROM {entries} WHERE position IN "
+                    f"(SELECT MAX(position) FROM {{entries}} WHERE customer_id IN ({marks}) "
+                    "GROUP BY customer_id)"
+                ),
+                chunk,
             )
-            if _first(cursor.fetchone()) != customer_id:
-                raise IntegrityError(f"subscription {subscription_id!r} has another owner")
+            for row in cursor.fetchall():
+                customer, position, stream_hash = _values(row) or ()
+                heads[customer] = (int(position), str(stream_hash))
+        return heads
+
+    def check_owners(self, cursor: Any, owners: dict[str, str]) -> None:
+        """A subscription keeps its first owner. Writers hold the event table's write lock
+        here (see `index`), so no other can claim it between this check and `claim`."""
+        ordered = sorted(owners)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            cursor.execute(
+                self.q(
+                    "SELECT subscription_id, customer_id FROM {subscriptions} "
+                    f"WHERE subscription_id IN ({marks})"
+                ),
+                chunk,
+            )
+            for row in cursor.fetchall():
+                subscription_id, customer_id = _values(row) or ()
+                if owners[subscription_id] != customer_id:
+                    raise IntegrityError(f"subscription {subscription_id!r} has another owner")
+
+    def claim(self, cursor: Any, owners: dict[str, str]) -> None:
+        if owners:
+            cursor.executemany(
+                self.q("INSERT INTO {subscriptions} VALUES (?, ?) ON CONFLICT DO NOTHING"),
+                list(owners.items()),
+            )
 
     def entries_sql(self, where: str) -> str:
         return self.q(
@@ -130,7 +217,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, _LedgerIndex):
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         assert ids is not None
-        self.index(c, ids, kwargs.get("index", ()))
+        self.index(c, ids, kwargs.get("index", ()), stored_events)
         return ids
 
     def select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -171,7 +258,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, _LedgerIndex):
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         assert ids is not None
-        self.index(curs, ids, kwargs.get("index", ()))
+        self.index(curs, ids, kwargs.get("index", ()), stored_events)
         return ids
 
     def select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:

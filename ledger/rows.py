@@ -90,7 +90,7 @@ def _jsonl(name: str, data: bytes) -> Iterator[Row | Problem]:
         try:
             fields = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield Problem(location, f"not a JSON object: {exc.msg} at column {exc.colno}")
+            yield Problem(location, f"not a JSON object: {exc.msg} (column {exc.colno})")
             continue
         if not isinstance(fields, dict):
             yield Problem(location, "not a JSON object")

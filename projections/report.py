@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 from ledger.money import money, ratio
 from projections.book import Book
 from projections.contract_value import AcvPolicy, contract_acv
+from projections.results import Figures, ReportModel, Result
 
 
 def mean(values: list[Fraction]) -> Fraction | None:
@@ -21,8 +22,10 @@ def share(part: Fraction, whole: Fraction) -> Fraction | None:
 
 
 @dataclass(frozen=True)
-class Report:
+class Report(Result):
     """Exact figures; rounded only by `as_json`."""
+
+    model_type: ClassVar[type[Figures]] = ReportModel
 
     as_of: date
     position: int

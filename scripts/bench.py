@@ -1,0 +1,275 @@
+"""The scale benchmark of issue 5: import, queries and rebuild on a realistic ledger.
+
+    python scripts/bench.py --events 100000,1000000 \\
+        --db sqlite --db postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+For each database and size it generates a sample ledger (~5.6 events per customer over
+5 years: upgrades, downgrades, renewals, lapses, restarts, fees, backdated churns and
+voids), then measures, in one run: `arr import` (wall time, peak RSS, and the ratio to
+Python's `sqlite3` `executemany` of the same rows into a plain table), `projections
+rebuild` throughput, `report --as-of` in process and as a CLI process, `report` at the
+middle position, and a 60-month `series`. It checks that the read model's figures equal
+a full replay's at a few dates and positions, and prints a table and JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ledger import Ledger
+from ledger.sample import sample_events
+from projections.report import report
+
+FIELDS = (
+    "event_id",
+    "type",
+    "customer_id",
+    "subscription_id",
+    "effective_date",
+    "amount",
+    "interval",
+    "term_months",
+    "plan",
+    "description",
+    "target_event_id",
+)
+EVENTS_PER_CUSTOMER = 5.6
+YEARS = 5
+START = date(2021, 1, 1)
+AS_OF = date(2024, 6, 30)
+CHECK_DAYS = (date(2022, 3, 31), AS_OF, date(2025, 12, 31))
+GOALS = {
+    "import_ratio": ("≤ 3×", lambda v: v <= 3),
+    "report_ms": ("≤ 50 ms", lambda v: v <= 50),
+    "report_cli_s": ("≤ 1 s", lambda v: v <= 1),
+    "report_mid_ms": ("≤ 100 ms", lambda v: v <= 100),
+    "series_s": ("≤ 1 s", lambda v: v <= 1),
+    "rebuild_events_per_s": ("≥ 150k/s", lambda v: v >= 150_000),
+    "import_peak_rss_mib": ("≤ 1024 MiB", lambda v: v <= 1024),
+}
+ARR = str(Path(sys.executable).with_name("arr"))
+
+
+def generate(events: int, folder: Path) -> tuple[Path, list[tuple[str, ...]]]:
+    """A CSV of about `events` sample rows (valid by construction) and its rows."""
+    rows = sample_events(customers=round(events / EVENTS_PER_CUSTOMER), years=YEARS, start=START)
+    path = folder / f"ledger-{events}.csv"
+    with path.open("w", newline="") as out:
+        writer = csv.DictWriter(out, FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path, [tuple(r.get(k, "") for k in FIELDS) for r in rows]
+
+
+def baseline(rows: list[tuple[str, ...]], folder: Path) -> float:
+    """Seconds for sqlite3 `executemany` of the same rows into a plain table, one transaction."""
+    path = folder / f"baseline-{uuid.uuid4().hex}.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"CREATE TABLE rows ({', '.join(FIELDS)})")
+    clock = time.perf_counter()
+    with conn:
+        conn.executemany(f"INSERT INTO rows VALUES ({', '.join('?' * len(FIELDS))})", rows)
+    seconds = time.perf_counter() - clock
+    conn.close()
+    path.unlink()
+    return seconds
+
+
+class Stalled(Exception):
+    """A CLI process did not finish in time or failed."""
+
+
+def child(args: list[str], timeout: float = 3600) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one CLI process."""
+    clock = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() - clock > timeout:
+            process.kill()
+            process.wait()
+            raise Stalled(f"{args[1]} did not finish within {timeout:.0f} s")
+        time.sleep(0.05)
+    seconds = time.perf_counter() - clock
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise Stalled(f"{args[1]} failed with exit code {os.waitstatus_to_exitcode(status)}")
+    return seconds, usage.ru_maxrss
+
+
+def best_ms(action: Callable[[], object], repeat: int = 5) -> float:
+    """The median of `repeat` warm runs, in milliseconds."""
+    action()
+    times = []
+    for _ in range(repeat):
+        clock = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - clock)
+    return statistics.median(times) * 1000
+
+
+def fresh_url(db: str, folder: Path) -> str:
+    if db == "sqlite":
+        return f"sqlite:///{folder / f'bench-{uuid.uuid4().hex}.db'}"
+    joiner = "&" if "?" in db else "?"
+    return f"{db}{joiner}schema=bench_{uuid.uuid4().hex[:10]}"
+
+
+def measure(
+    db: str, csv_path: Path, rows: list[Any], folder: Path, series_max: int, import_timeout: float
+) -> dict[str, Any]:
+    url = fresh_url(db, folder)
+    subprocess.run([ARR, "init", "--db", url], check=True, stdout=subprocess.DEVNULL)
+    result: dict[str, Any] = {"db": "sqlite" if db == "sqlite" else "postgresql", "events": 0}
+    try:
+        import_s, rss = child([ARR, "import", str(csv_path), "--db", url], import_timeout)
+    except Stalled as exc:
+        drop(db, url)
+        return result | {"error": str(exc)}
+    base_s = baseline(rows, folder)
+    result |= {
+        "import_s": round(import_s, 2),
+        "baseline_s": round(base_s, 3),
+        "import_ratio": round(import_s / base_s, 1),
+        "import_peak_rss_mib": round(rss / 1024),
+    }
+    with Ledger.open(url) as ledger:
+        head = result["events"] = ledger.head()
+        clock = time.perf_counter()
+        ledger.read_model().rebuild()
+        result["rebuild_events_per_s"] = round(head / (time.perf_counter() - clock))
+        result["report_ms"] = round(best_ms(lambda: ledger.report(AS_OF)), 1)
+        middle = head // 2
+        result["report_mid_ms"] = round(best_ms(lambda: ledger.report(AS_OF, position=middle)), 1)
+        result["series_s"] = series_seconds(ledger) if head <= series_max else None
+        result["checked"] = check(ledger, (middle, head))
+    cli = [ARR, "report", "--as-of", AS_OF.isoformat(), "--db", url, "--format", "json"]
+    result["report_cli_s"] = round(min(child(cli)[0] for _ in range(3)), 2)
+    drop(db, url)
+    return result
+
+
+def series_seconds(ledger: Ledger) -> float:
+    """A 60-month `series --every month`, in process."""
+    clock = time.perf_counter()
+    ledger.series(START, date(START.year + YEARS, 1, 1), "month")
+    return round(time.perf_counter() - clock, 2)
+
+
+def growth(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per database, each measure at the largest size over the smallest (item 7)."""
+    grown = {}
+    for db in dict.fromkeys(r["db"] for r in results):
+        runs = sorted((r for r in results if r["db"] == db), key=lambda r: r["events"])
+        low, high = runs[0], runs[-1]
+        grown[db] = {
+            key: round(high[key] / low[key], 2)
+            for key in GOALS
+            if len(runs) > 1 and high.get(key) and low.get(key)
+        }
+    return grown
+
+
+def check(ledger: Ledger, positions: tuple[int, ...]) -> int:
+    """Read-model figures must equal a full replay's; returns how many were compared."""
+    compared = 0
+    for position in positions:
+        book = ledger.book(position=position)
+        for day in CHECK_DAYS:
+            for policy in ("recurring", "including_fees"):
+                replayed = report(book, day, policy)
+                modelled = ledger.report(day, position=position, acv_policy=policy)
+                if modelled != replayed:
+                    raise SystemExit(
+                        f"MISMATCH at {day} position {position}: {modelled} {replayed}"
+                    )
+                compared += 1
+    return compared
+
+
+def drop(db: str, url: str) -> None:
+    if db == "sqlite":
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        return
+    import psycopg
+
+    schema = url.rsplit("schema=", 1)[1]
+    dsn = db.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def show(results: list[dict[str, Any]]) -> None:
+    console = Console(stderr=True)
+    grid = Table(title=f"arr-ledger benchmark ({os.cpu_count()} cores)")
+    grid.add_column("measure")
+    grid.add_column("goal")
+    for r in results:
+        grid.add_column(f"{r['db']} {r['events']:,}", justify="right")
+    for key in ("events", "import_s", "baseline_s", "checked", *GOALS, "error"):
+        goal, met = GOALS.get(key, ("", None))
+        cells = [_cell(r.get(key), met) for r in results]
+        grid.add_row(key, goal, *cells)
+    console.print(grid)
+
+
+def _cell(value: Any, met: Callable[[Any], bool] | None) -> str:
+    if value is None:
+        return "not measured"
+    return f"{value}" if met is None else f"{value} {'ok' if met(value) else 'MISSED'}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", default="100000", help="sizes, comma separated")
+    parser.add_argument(
+        "--db", action="append", help="sqlite (a temporary file) or a PostgreSQL URL; repeatable"
+    )
+    parser.add_argument("--json", help="also write the JSON results to this file")
+    parser.add_argument(
+        "--series-max",
+        type=int,
+        default=200_000,
+        help="measure the (replay-based) series only up to this many events",
+    )
+    parser.add_argument(
+        "--import-timeout", type=float, default=1800, help="seconds before an import is given up"
+    )
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        for events in (int(n) for n in args.events.split(",")):
+            csv_path, rows = generate(events, folder)
+            for db in args.db or ["sqlite"]:
+                print(f"measuring {db} at {events:,} events...", file=sys.stderr, flush=True)
+                found = measure(db, csv_path, rows, folder, args.series_max, args.import_timeout)
+                print(json.dumps(found), file=sys.stderr, flush=True)
+                results.append(found)
+    show(results)
+    payload = {"cores": os.cpu_count(), "results": results, "growth": growth(results)}
+    print(json.dumps(payload, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(payload, indent=2))
+
+
+if __name__ == "__main__":
+    main()
