@@ -15,9 +15,17 @@ from ledger import rows as input_rows
 from ledger.admission import admit, parse_rows
 from ledger.audit import Verification
 from ledger.chain import Checkpoint
-from ledger.errors import LedgerError, Problem, Refused, StoreUnavailable, UsageError
+from ledger.errors import (
+    LedgerError,
+    Problem,
+    Refused,
+    StoreUnavailable,
+    UsageError,
+    first_line,
+)
 from ledger.rows import Row
 from ledger.store import EventStore, Location
+from ledger.timeline import Recorded
 from projections.book import Book
 from projections.contract_value import AcvPolicy
 from projections.customer_log import CustomerLog, customer_log
@@ -126,7 +134,7 @@ class Ledger:
                 continue  # another writer got there first: check again against what it wrote
             except PersistenceError as exc:
                 raise StoreUnavailable(
-                    f"cannot write to {self.store.location}: {_first(exc)}"
+                    f"cannot write to {self.store.location}: {first_line(exc)}"
                 ) from None
             return Appended(len(positions), admission.skipped, tuple(positions))
         raise StoreUnavailable(f"{self.store.location} is too busy: gave up after {RETRIES} tries")
@@ -161,7 +169,8 @@ class Ledger:
         entries = _guard(lambda: list(self.store.entries(stop=at)), self.store.location)
         return Book.replay(entries, at, self.currency)
 
-    def entries(self, stop: int | None = None) -> Iterator[Any]:
+    def entries(self, stop: int | None = None) -> Iterator[Recorded]:
+        """Every recorded event with both clocks, in position order (up to `stop`)."""
         return self.store.entries(stop=stop)
 
     def report(
@@ -254,10 +263,5 @@ def _guard(action: Callable[[], T], location: Location) -> T:
     try:
         result = action()
     except PersistenceError as exc:
-        raise StoreUnavailable(f"cannot use the ledger at {location}: {_first(exc)}") from None
+        raise StoreUnavailable(f"cannot use the ledger at {location}: {first_line(exc)}") from None
     return result
-
-
-def _first(exc: BaseException) -> str:
-    """The driver's message, first line only: one message, not a page of DETAIL."""
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

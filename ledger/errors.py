@@ -35,3 +35,9 @@ class UsageError(LedgerError):
 
 class StoreUnavailable(LedgerError):
     """The database could not be reached or written."""
+
+
+def first_line(exc: BaseException) -> str:
+    """A driver's message, first line only: one message, not a page of DETAIL."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

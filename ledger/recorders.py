@@ -11,7 +11,7 @@ whole ledger), computed for a batch at once from the heads read inside the trans
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +21,12 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from ledger.chain import GENESIS, Content, seal
+
+
+def chunks(items: Sequence[str], size: int = 500) -> Iterator[list[str]]:
+    """Keys in slices small enough for one `IN (...)` list on either database."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +164,7 @@ class _LedgerIndex:
     def stream_heads(self, cursor: Any, customers: set[str]) -> dict[str, tuple[int, str]]:
         """Each customer's last recorded position and stream hash, in batches."""
         heads: dict[str, tuple[int, str]] = {}
-        ordered = sorted(customers)
-        for start in range(0, len(ordered), 500):
-            chunk = ordered[start : start + 500]
+        for chunk in chunks(sorted(customers)):
             marks = ",".join("?" * len(chunk))
             cursor.execute(
                 self.q(
@@ -178,9 +182,7 @@ class _LedgerIndex:
     def check_owners(self, cursor: Any, owners: dict[str, str]) -> None:
         """A subscription keeps its first owner. Writers hold the event table's write lock
         here (see `index`), so no other can claim it between this check and `claim`."""
-        ordered = sorted(owners)
-        for start in range(0, len(ordered), 500):
-            chunk = ordered[start : start + 500]
+        for chunk in chunks(sorted(owners)):
             marks = ",".join("?" * len(chunk))
             cursor.execute(
                 self.q(
@@ -252,6 +254,18 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, _LedgerIndex):
             s.replace(f"EXISTS {self.entries}_", "EXISTS arr_entries_")
             for s in super().index_statements()
         ]
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """One plain transaction, not the library's pipeline mode: a pipeline stalls on
+        very large batches (seen at 100k events) and can hand a later fetch an earlier
+        statement's result."""
+        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
+            if not stored_events:
+                return []
+            self._insert_stored_events(curs, stored_events, **kwargs)
+            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -24,9 +24,9 @@ from eventsourcing.utils import get_topic
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from ledger.errors import LedgerError, StoreUnavailable
+from ledger.errors import LedgerError, StoreUnavailable, first_line
 from ledger.events import Event
-from ledger.recorders import IndexRow, PostgresLedgerRecorder, SQLiteLedgerRecorder
+from ledger.recorders import IndexRow, PostgresLedgerRecorder, SQLiteLedgerRecorder, chunks
 from ledger.timeline import Recorded
 
 STREAMS = UUID("8f5d2d1e-3c0a-4c55-9a51-2f4a7b0f3e11")
@@ -158,7 +158,7 @@ class EventStore:
             self.app = LedgerApplication(env=location.env(create=create))
         except PersistenceError as exc:
             raise StoreUnavailable(
-                f"cannot open the ledger at {location}: {_reason(exc)}"
+                f"cannot open the ledger at {location}: {first_line(exc)}"
             ) from None
         recorder = self.app.recorder
         assert isinstance(recorder, (SQLiteLedgerRecorder, PostgresLedgerRecorder))
@@ -203,7 +203,7 @@ class EventStore:
     def histories(self, customer_ids: Iterable[str]) -> dict[str, list[Recorded]]:
         """The recorded events of each customer, in position order."""
         found: dict[str, list[Recorded]] = {c: [] for c in customer_ids}
-        for chunk in _chunks(sorted(found), 500):
+        for chunk in chunks(sorted(found)):
             marks = ",".join("?" * len(chunk))
             sql = self.recorder.entries_sql(f"a.customer_id IN ({marks})")
             for item in map(_decode, self.recorder.select(sql, chunk)):
@@ -221,7 +221,7 @@ class EventStore:
 
     def _lookup(self, sql: str, keys: Iterable[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        for chunk in _chunks(sorted(set(keys)), 500):
+        for chunk in chunks(sorted(set(keys))):
             marks = ",".join("?" * len(chunk))
             found.update(self.recorder.select(f"{sql} IN ({marks})", chunk))
         return found
@@ -243,20 +243,9 @@ def _new_subscription(event: Event) -> str | None:
     return event.subscription_id if event.type == "new" else None
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
 def _sqlite_exists(location: Location) -> bool:
     path = location.sqlite_path()
     return ":memory:" in path or "mode=memory" in path or Path(path).exists()
-
-
-def _reason(exc: BaseException) -> str:
-    """The driver's message, first line only, with any password masked by the caller's URL."""
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def _create_schema(location: Location) -> None:
@@ -278,4 +267,4 @@ def _create_schema(location: Location) -> None:
         ) as conn:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     except psycopg.Error as exc:
-        raise StoreUnavailable(f"cannot open the ledger at {location}: {_reason(exc)}") from None
+        raise StoreUnavailable(f"cannot open the ledger at {location}: {first_line(exc)}") from None
