@@ -147,6 +147,16 @@ class ReadModel:
         return head
 
     @_guarded
+    def rows(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every derived row, without its id and index node: what a rebuild reproduces."""
+        found = {}
+        with self.engine.connect() as conn:
+            for table in (segments, fee_spans):
+                columns = [c for c in table.c if c.name not in ("id", "node")]
+                found[table.name] = sorted(tuple(r) for r in conn.execute(select(*columns)))
+        return found
+
+    @_guarded
     def report(self, as_of: date, position: int, currency: str, policy: AcvPolicy) -> Report:
         """The figures at `position`, catching up first when the read model lags."""
         if self.tracked() < position:
