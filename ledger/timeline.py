@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -18,6 +19,7 @@ from ledger.events import Event
 from ledger.money import money
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and called for every term end and anchor year
 def add_months(day: date, months: int) -> date:
     """Month arithmetic clamping to the month's last day: 2024-01-31 + 1 = 2024-02-29."""
     result: date = day + relativedelta(months=months)

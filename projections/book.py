@@ -21,7 +21,11 @@ class Contract:
     fees: tuple[Fee, ...]
 
     def mrr_on(self, day: date) -> Fraction:
-        return sum((s.mrr for s in self.segments if s.covers(day)), Fraction(0))
+        # One subscription's segments never overlap: at most one covers the day.
+        for segment in self.segments:
+            if segment.covers(day):
+                return segment.mrr
+        return Fraction(0)
 
     def active_on(self, day: date) -> bool:
         return any(s.covers(day) for s in self.segments)
@@ -41,7 +45,7 @@ class Account:
     fees: tuple[Fee, ...]
 
     def mrr_on(self, day: date) -> Fraction:
-        return sum((c.mrr_on(day) for c in self.contracts), Fraction(0))
+        return sum((m for c in self.contracts if (m := c.mrr_on(day))), Fraction(0))
 
     def change_days(self) -> set[date]:
         """The days on which this customer's MRR can change (segment boundaries)."""

@@ -41,17 +41,22 @@ def anchor_year(anchor: date, day: date) -> tuple[date, date]:
     return add_months(anchor, 12 * k), add_months(anchor, 12 * (k + 1))
 
 
+def fee_acv(contract: Contract, day: date) -> Fraction:
+    """What a contract's fees add to its ACV on `day` under `including_fees` (SPEC §7)."""
+    booking = contract.booking_on(day)
+    fees = fees_of(contract, booking) if booking is not None else []
+    if booking is None or not fees:
+        return Fraction(0)
+    if booking.term_months:
+        return sum((a for _, a in fees), Fraction(0)) * 12 / booking.term_months
+    start, end = anchor_year(booking.day, day)
+    return sum((a for d, a in fees if start <= d < end), Fraction(0))
+
+
 def contract_acv(contract: Contract, day: date, policy: AcvPolicy) -> Fraction:
     """ACV of an active contract on `day`."""
     recurring = contract.mrr_on(day) * 12
-    booking = contract.booking_on(day)
-    if policy == "recurring" or booking is None:
-        return recurring
-    fees = fees_of(contract, booking)
-    if booking.term_months:
-        return recurring + sum((a for _, a in fees), Fraction(0)) * 12 / booking.term_months
-    start, end = anchor_year(booking.day, day)
-    return recurring + sum((a for d, a in fees if start <= d < end), Fraction(0))
+    return recurring if policy == "recurring" else recurring + fee_acv(contract, day)
 
 
 def booking_fees(contract: Contract, booking: Booking) -> Fraction:

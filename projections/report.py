@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from ledger.money import money, ratio
 from projections.book import Book
-from projections.contract_value import AcvPolicy, contract_acv
+from projections.contract_value import AcvPolicy, fee_acv
 from projections.results import Figures, ReportModel, Result
 
 
@@ -66,23 +66,27 @@ def _opt(render: Any, value: Fraction | None) -> str | None:
 
 
 def report(book: Book, as_of: date, policy: AcvPolicy = "recurring") -> Report:
-    mrr, customers, acvs, with_fees = Fraction(0), 0, [], []
+    # A contract's ACV is 12 × its MRR plus, under `including_fees`, its fee part: so the
+    # sums below need only the total MRR and the (mostly zero) fee parts.
+    mrr, customers, contracts, fees = Fraction(0), 0, 0, Fraction(0)
     for account in book.accounts:
         customer_mrr = account.mrr_on(as_of)
         mrr += customer_mrr
         customers += customer_mrr > 0
         for contract in account.contracts:
             if contract.active_on(as_of):
-                acvs.append(contract_acv(contract, as_of, policy))
-                with_fees.append(contract_acv(contract, as_of, "including_fees"))
+                contracts += 1
+                fees += fee_acv(contract, as_of)
+    with_fees = mrr * 12 + fees
+    total_acv = with_fees if policy == "including_fees" else mrr * 12
     return Report(
         as_of=as_of,
         position=book.position,
         currency=book.currency,
         mrr=mrr,
         active_customers=customers,
-        active_contracts=len(acvs),
-        acv=mean(acvs),
+        active_contracts=contracts,
+        acv=total_acv / contracts if contracts else None,
         acv_policy=policy,
-        acv_arr_ratio=share(sum(with_fees, Fraction(0)), mrr * 12),
+        acv_arr_ratio=share(with_fees, mrr * 12),
     )
