@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 
@@ -54,6 +55,11 @@ def money(value: Fraction) -> str:
 def ratio(value: Fraction) -> str:
     """A ratio as printed: 4 fraction digits, half-even."""
     return _rounded(value, 4)
+
+
+def optional(render: Callable[[Fraction], str], value: Fraction | None) -> str | None:
+    """An undefined figure prints as `null`, never as 0."""
+    return None if value is None else render(value)
 
 
 def exact(amount: Decimal) -> Fraction:

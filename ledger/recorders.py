@@ -11,7 +11,7 @@ whole ledger), computed for a batch at once from the heads read inside the trans
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -161,40 +161,33 @@ class _LedgerIndex:
         )
         self.claim(cursor, owners)
 
-    def stream_heads(self, cursor: Any, customers: set[str]) -> dict[str, tuple[int, str]]:
-        """Each customer's last recorded position and stream hash, in batches."""
-        heads: dict[str, tuple[int, str]] = {}
-        for chunk in chunks(sorted(customers)):
-            marks = ",".join("?" * len(chunk))
-            cursor.execute(
-                self.q(
-                    "SELECT customer_id, position, stream_hash FROM {entries} WHERE position IN "
-                    f"(SELECT MAX(position) FROM {{entries}} WHERE customer_id IN ({marks}) "
-                    "GROUP BY customer_id)"
-                ),
-                chunk,
-            )
+    def select_in(self, cursor: Any, sql: str, keys: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+        """Rows of `sql`, whose `{keys}` is an `IN` list, for keys in database-sized slices."""
+        for chunk in chunks(sorted(keys)):
+            cursor.execute(self.q(sql.replace("{keys}", ",".join("?" * len(chunk)))), chunk)
             for row in cursor.fetchall():
-                customer, position, stream_hash = _values(row) or ()
-                heads[customer] = (int(position), str(stream_hash))
-        return heads
+                yield _values(row) or ()
+
+    def stream_heads(self, cursor: Any, customers: set[str]) -> dict[str, tuple[int, str]]:
+        """Each customer's last recorded position and stream hash."""
+        sql = (
+            "SELECT customer_id, position, stream_hash FROM {entries} WHERE position IN "
+            "(SELECT MAX(position) FROM {entries} WHERE customer_id IN ({keys}) "
+            "GROUP BY customer_id)"
+        )
+        rows = self.select_in(cursor, sql, customers)
+        return {customer: (int(position), str(hash_)) for customer, position, hash_ in rows}
 
     def check_owners(self, cursor: Any, owners: dict[str, str]) -> None:
         """A subscription keeps its first owner. Writers hold the event table's write lock
         here (see `index`), so no other can claim it between this check and `claim`."""
-        for chunk in chunks(sorted(owners)):
-            marks = ",".join("?" * len(chunk))
-            cursor.execute(
-                self.q(
-                    "SELECT subscription_id, customer_id FROM {subscriptions} "
-                    f"WHERE subscription_id IN ({marks})"
-                ),
-                chunk,
-            )
-            for row in cursor.fetchall():
-                subscription_id, customer_id = _values(row) or ()
-                if owners[subscription_id] != customer_id:
-                    raise IntegrityError(f"subscription {subscription_id!r} has another owner")
+        sql = (
+            "SELECT subscription_id, customer_id FROM {subscriptions} "
+            "WHERE subscription_id IN ({keys})"
+        )
+        for subscription_id, customer_id in self.select_in(cursor, sql, owners):
+            if owners[subscription_id] != customer_id:
+                raise IntegrityError(f"subscription {subscription_id!r} has another owner")
 
     def claim(self, cursor: Any, owners: dict[str, str]) -> None:
         if owners:

@@ -11,7 +11,7 @@ from itertools import pairwise
 from typing import Any, ClassVar, Literal
 
 from ledger.errors import UsageError
-from ledger.money import money, ratio
+from ledger.money import money, optional, ratio
 from projections.book import Account, Book
 from projections.contract_value import AcvPolicy, booking_acv, booking_tcv
 from projections.report import mean, share
@@ -92,6 +92,26 @@ def period_of(bounds: Sequence[date], day: date) -> int | None:
     return index if 0 <= index < len(bounds) - 1 else None
 
 
+def _flows(
+    span: tuple[date, date],
+    position: int,
+    currency: str,
+    mrrs: tuple[Fraction, Fraction],
+    sums: dict[Kind, Fraction],
+) -> dict[str, Any]:
+    """The keys every movements row begins with: the period, both MRRs, the flows."""
+    return {
+        "from": span[0].isoformat(),
+        "to": span[1].isoformat(),
+        "position": position,
+        "currency": currency,
+        "start_mrr": money(mrrs[0]),
+        "end_mrr": money(mrrs[1]),
+        **{kind: money(amount) for kind, amount in sums.items()},
+        "net_new": money(net_new(sums)),
+    }
+
+
 @dataclass(frozen=True)
 class CustomerMovements:
     """One customer's MRR at both ends of a period and its movements in between."""
@@ -110,17 +130,9 @@ class CustomerMovements:
         return net_new(self.sums)
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "customer_id": self.customer_id,
-            "from": self.start.isoformat(),
-            "to": self.end.isoformat(),
-            "position": self.position,
-            "currency": self.currency,
-            "start_mrr": money(self.start_mrr),
-            "end_mrr": money(self.end_mrr),
-            **{kind: money(amount) for kind, amount in self.sums.items()},
-            "net_new": money(self.net_new),
-        }
+        span, mrrs = (self.start, self.end), (self.start_mrr, self.end_mrr)
+        flows = _flows(span, self.position, self.currency, mrrs, self.sums)
+        return {"customer_id": self.customer_id, **flows}
 
 
 def by_customer(book: Book, start: date, end: date) -> list[CustomerMovements]:
@@ -227,28 +239,19 @@ class Movements(Result):
 
     def as_json(self) -> dict[str, Any]:
         """Exactly the SPEC §9 `movements` keys, in SPEC order."""
+        sums = {kind: getattr(self, kind) for kind in KINDS}
+        span, mrrs = (self.start, self.end), (self.start_mrr, self.end_mrr)
         return {
-            "from": self.start.isoformat(),
-            "to": self.end.isoformat(),
-            "position": self.position,
-            "currency": self.currency,
-            "start_mrr": money(self.start_mrr),
-            "end_mrr": money(self.end_mrr),
-            **{kind: money(getattr(self, kind)) for kind in KINDS},
-            "net_new": money(self.net_new),
+            **_flows(span, self.position, self.currency, mrrs, sums),
             "net_expansion": money(self.net_expansion),
-            "nrr": _opt(ratio, self.nrr),
-            "grr": _opt(ratio, self.grr),
-            "logo_churn_rate": _opt(ratio, self.logo_churn_rate),
+            "nrr": optional(ratio, self.nrr),
+            "grr": optional(ratio, self.grr),
+            "logo_churn_rate": optional(ratio, self.logo_churn_rate),
             "bookings": self.bookings,
-            "bookings_acv": _opt(money, self.bookings_acv),
+            "bookings_acv": optional(money, self.bookings_acv),
             "bookings_tcv": money(self.bookings_tcv),
             "one_time_fees": money(self.one_time_fees),
         }
-
-
-def _opt(render: Any, value: Fraction | None) -> str | None:
-    return None if value is None else str(render(value))
 
 
 def movements(book: Book, start: date, end: date, policy: AcvPolicy = "recurring") -> Movements:

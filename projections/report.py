@@ -7,7 +7,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any, ClassVar
 
-from ledger.money import money, ratio
+from ledger.money import money, optional, ratio
 from projections.book import Book
 from projections.contract_value import AcvPolicy, fee_acv
 from projections.results import Figures, ReportModel, Result
@@ -54,15 +54,11 @@ class Report(Result):
             "arr": money(self.arr),
             "active_customers": self.active_customers,
             "active_contracts": self.active_contracts,
-            "arpa": _opt(money, self.arpa),
-            "acv": _opt(money, self.acv),
+            "arpa": optional(money, self.arpa),
+            "acv": optional(money, self.acv),
             "acv_policy": self.acv_policy,
-            "acv_arr_ratio": _opt(ratio, self.acv_arr_ratio),
+            "acv_arr_ratio": optional(ratio, self.acv_arr_ratio),
         }
-
-
-def _opt(render: Any, value: Fraction | None) -> str | None:
-    return None if value is None else str(render(value))
 
 
 def report(book: Book, as_of: date, policy: AcvPolicy = "recurring") -> Report:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import sqlite3
@@ -34,22 +35,11 @@ from rich.console import Console
 from rich.table import Table
 
 from ledger import Ledger
+from ledger.events import Event
 from ledger.sample import sample_events
 from projections.report import report
 
-FIELDS = (
-    "event_id",
-    "type",
-    "customer_id",
-    "subscription_id",
-    "effective_date",
-    "amount",
-    "interval",
-    "term_months",
-    "plan",
-    "description",
-    "target_event_id",
-)
+FIELDS = tuple(field.name for field in dataclasses.fields(Event))  # the CSV header
 EVENTS_PER_CUSTOMER = 5.6
 YEARS = 5
 START = date(2021, 1, 1)
