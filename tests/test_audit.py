@@ -38,6 +38,16 @@ def tamper(db_url: str, statement: str, params: tuple[Any, ...] = ()) -> None:
         conn.execute(sql, params)
 
 
+def copy_stored_event(db_url: str, position: int) -> None:
+    """Inserts, out of band, a copy of the stored event at `position` as a new event."""
+    tamper(
+        db_url,
+        "INSERT INTO {events} (originator_id, originator_version, topic, state) "
+        "SELECT originator_id, originator_version + 10, topic, state FROM {events} "
+        f"WHERE {{pos}} = {position}",
+    )
+
+
 def three_events(ledger: Ledger) -> list[str]:
     events = [
         new("acme", "s1", "2024-01-01", "1000"),
@@ -137,23 +147,13 @@ def test_an_index_row_deleted_is_found(ledger: Ledger, db_url: str) -> None:
 
 def test_a_stored_event_inserted_out_of_band_is_found(ledger: Ledger, db_url: str) -> None:
     ids = three_events(ledger)
-    tamper(
-        db_url,
-        "INSERT INTO {events} (originator_id, originator_version, topic, state) "
-        "SELECT originator_id, originator_version + 10, topic, state FROM {events} "
-        "WHERE {pos} = 1",
-    )
+    copy_stored_event(db_url, 1)
     assert findings(ledger) == [(4, ids[0], "inserted")]
 
 
 def test_a_forged_row_in_both_tables_is_found(ledger: Ledger, db_url: str) -> None:
     three_events(ledger)
-    tamper(
-        db_url,
-        "INSERT INTO {events} (originator_id, originator_version, topic, state) "
-        "SELECT originator_id, originator_version + 10, topic, state FROM {events} "
-        "WHERE {pos} = 1",
-    )
+    copy_stored_event(db_url, 1)
     tamper(
         db_url,
         "INSERT INTO arr_entries SELECT 4, 'forged', customer_id, recorded_at, prev_position, "
@@ -165,12 +165,7 @@ def test_a_forged_row_in_both_tables_is_found(ledger: Ledger, db_url: str) -> No
 
 def test_an_unsealed_row_is_found(ledger: Ledger, db_url: str) -> None:
     three_events(ledger)
-    tamper(
-        db_url,
-        "INSERT INTO {events} (originator_id, originator_version, topic, state) "
-        "SELECT originator_id, originator_version + 10, topic, state FROM {events} "
-        "WHERE {pos} = 1",
-    )
+    copy_stored_event(db_url, 1)
     tamper(
         db_url,
         "INSERT INTO arr_entries (position, event_id, customer_id, recorded_at) "
@@ -296,12 +291,7 @@ def test_a_skipped_position_is_no_gap_but_a_row_forged_into_it_is(
     after()
     assert [r.position for r in ledger.entries()] == [1, 2, 4]
     assert ledger.verify().ok and ledger.verify().checked == 3
-    tamper(
-        db_url,
-        "INSERT INTO {events} (originator_id, originator_version, topic, state) "
-        "SELECT originator_id, originator_version + 10, topic, state FROM {events} "
-        "WHERE {pos} = 2",
-    )
+    copy_stored_event(db_url, 2)
     tamper(db_url, "UPDATE {events} SET {pos} = 3 WHERE {pos} = 5")
     tamper(
         db_url,
