@@ -15,7 +15,7 @@ from rich.console import Console
 from ledger.application import Ledger
 from ledger.clock import parse_day, parse_known_at
 from ledger.errors import LedgerError, Refused, UsageError
-from ledger.progress import steps
+from ledger.progress import Steps, steps
 from ledger.rows import read as read_rows
 from projections.contract_value import AcvPolicy
 from projections.render import Format, emit
@@ -137,10 +137,10 @@ def import_(
 
     def action() -> None:
         rows = (row for name in files for row in read_rows(name))
-        then = "checking every touched timeline, then recording"
         with Ledger.open(db) as ledger:
             with steps(err) as progress:
-                result = ledger.import_rows(progress.track(rows, "reading rows", then=then))
+                recorded = _counter(progress, "recording events")
+                result = ledger.import_rows(progress.track(rows, "reading rows"), recorded)
             out.print(
                 f"imported {result.appended} events, skipped {result.skipped} already recorded"
                 + (
@@ -152,6 +152,15 @@ def import_(
             )
 
     run(action)
+
+
+def _counter(progress: Steps, description: str) -> Callable[[int], None] | None:
+    """A bar counting up to a number it is told (None when no bar is drawn)."""
+    bar = progress.bar
+    if bar is None:
+        return None
+    task = bar.add_task(description, total=None)
+    return lambda done: bar.update(task, completed=done)
 
 
 @app.command()

@@ -24,9 +24,8 @@ from ledger.cli import (
 )
 from ledger.clock import parse_day
 from ledger.progress import working
-from projections.book import Book
 from projections.contract_value import AcvPolicy
-from projections.movements import by_customer, check_period, movements, movements_over
+from projections.movements import by_customer, check_period
 from projections.render import Format, emit
 from projections.series import EVERY, Every, bounds
 
@@ -77,25 +76,30 @@ def movements_command(
         asked, chosen = knowledge(known_at, position), policy(acv_policy)
         grouping = None if by is None else choice(by, ("customer", *EVERY), "--by")
         with Ledger.open(db) as ledger:
-            book = ledger.book(**asked)
-        title = f"Movements over ({start}, {end}]"
-        if grouping is None:
-            emit(out, fmt, title, movements(book, start, end, chosen).as_json())
-        else:
-            rows, columns = grouped(book, start, end, grouping, chosen)
-            show(fmt, f"{title} by {grouping}", rows, columns, book.currency)
+            title = f"Movements over ({start}, {end}]"
+            if grouping is None:
+                found = ledger.movements(start, end, acv_policy=chosen, **asked)
+                emit(out, fmt, title, found.as_json())
+            else:
+                rows, columns = grouped(ledger, (start, end), grouping, chosen, asked)
+                show(fmt, f"{title} by {grouping}", rows, columns, ledger.currency)
 
     run(action)
 
 
 def grouped(
-    book: Book, start: date, end: date, grouping: str, chosen: AcvPolicy
+    ledger: Ledger,
+    span: tuple[date, date],
+    grouping: str,
+    chosen: AcvPolicy,
+    asked: dict[str, Any],
 ) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
     """One row per customer, or per period within `(start, end]`; and the table's columns."""
     if grouping == "customer":
-        return [r.as_json() for r in by_customer(book, start, end)], CUSTOMER_TABLE
-    parts = bounds(start, end, every_option(grouping, "--by"))
-    return [m.as_json() for m in movements_over(book, parts, chosen)], PERIOD_TABLE
+        return [r.as_json() for r in by_customer(ledger.book(**asked), *span)], CUSTOMER_TABLE
+    parts = bounds(*span, every_option(grouping, "--by"))
+    found = ledger.movements_over(parts, acv_policy=chosen, **asked)
+    return [m.as_json() for m in found], PERIOD_TABLE
 
 
 @app.command(name="series")

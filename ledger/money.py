@@ -64,3 +64,21 @@ def optional(render: Callable[[Fraction], str], value: Fraction | None) -> str |
 
 def exact(amount: Decimal) -> Fraction:
     return Fraction(amount)
+
+
+class Total:
+    """An exact sum of fractions kept as integer numerators per denominator: adding one
+    is integer work, where `Fraction` addition would reduce by a gcd every time."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self) -> None:
+        self.parts: dict[int, int] = {}
+
+    def add(self, value: Fraction, sign: int = 1) -> None:
+        den = value.denominator
+        self.parts[den] = self.parts.get(den, 0) + sign * value.numerator
+
+    @property
+    def value(self) -> Fraction:
+        return sum((Fraction(num, den) for den, num in self.parts.items()), Fraction(0))

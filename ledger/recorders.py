@@ -7,20 +7,32 @@ must hold ledger-wide even with many writers: an `event_id` is recorded once, a
 subscription belongs to one customer, recorded times never go backwards. Each index row
 also seals its event into the hash chains of `ledger.chain` (its customer's stream and the
 whole ledger), computed for a batch at once from the heads read inside the transaction.
+
+The ledger writes only through `writing()`: one transaction that takes the database's
+write lock first (SQLite `BEGIN IMMEDIATE`, PostgreSQL the library's table lock), so all
+it reads inside stays still until it commits. The library's own `insert_events` is
+refused: an event saved that way would have no index row and no seal.
 """
 
 from __future__ import annotations
 
+import sqlite3
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import lru_cache
+from hashlib import sha256
+from typing import Any, NamedTuple
+from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteConnection, SQLiteTransaction
+from psycopg.rows import tuple_row
 
-from ledger.chain import GENESIS, Content, seal
+from ledger.chain import GENESIS, content_digest, link
 
 
 def chunks(items: Sequence[str], size: int = 500) -> Iterator[list[str]]:
@@ -47,10 +59,19 @@ class StoredEntry:
     state: bytes
 
 
+_UNSEALED = "-" * 64
+"""An index row's chain columns between its insert and `seal`, in the same transaction."""
+
+
 def recorded_now(last: str | None) -> str:
     """The recording clock: UTC, never behind the last recorded time."""
     now = datetime.now(UTC).isoformat(timespec="microseconds")
     return max(now, last) if last else now
+
+
+def _uuid(stored: Any) -> UUID:
+    """A stream id as read back: a UUID (PostgreSQL) or its hex (SQLite)."""
+    return stored if isinstance(stored, UUID) else UUID(str(stored))
 
 
 def _values(row: Any) -> tuple[Any, ...] | None:
@@ -58,6 +79,51 @@ def _values(row: Any) -> tuple[Any, ...] | None:
     if row is None:
         return None
     return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+class _Sealable(NamedTuple):
+    """What the seal of one event covers besides its index row and clocks."""
+
+    stream_id: str
+    version: int
+    topic: str
+    state_digest: str  # sha256 of the stored state, hex
+
+
+class Unsealed:
+    """The events a transaction wrote, in position order, as far as `seal` needs them
+    once they are written: 57 bytes an event, not the stored states (reading those back
+    through a large transaction's log was a quarter of sealing a million events)."""
+
+    def __init__(self) -> None:
+        self.digests, self.streams = bytearray(), bytearray()
+        self.versions, self.topics = array("q"), array("B")
+        self.topic_names: list[str] = []
+
+    def add(self, stored: Sequence[StoredEvent]) -> None:
+        for event in stored:
+            if event.topic not in self.topic_names:
+                self.topic_names.append(event.topic)
+            self.digests += sha256(event.state).digest()
+            self.streams += _uuid(event.originator_id).bytes
+            self.versions.append(event.originator_version)
+            self.topics.append(self.topic_names.index(event.topic))
+
+    def __len__(self) -> int:
+        return len(self.versions)
+
+    def __getitem__(self, index: int) -> _Sealable:
+        return _Sealable(
+            _stream_text(bytes(self.streams[16 * index : 16 * index + 16])),
+            self.versions[index],
+            self.topic_names[self.topics[index]],
+            self.digests[32 * index : 32 * index + 32].hex(),
+        )
+
+
+@lru_cache(maxsize=1 << 14)  # a customer's events come in runs
+def _stream_text(raw: bytes) -> str:
+    return str(UUID(bytes=raw))
 
 
 def sealed_rows(
@@ -68,27 +134,45 @@ def sealed_rows(
     head: tuple[int, str],
     streams: dict[str, tuple[int, str]],
 ) -> list[tuple[Any, ...]]:
-    """The `arr_entries` rows of one batch, each sealed into both chains (`ledger.chain`)."""
+    """The `arr_entries` rows of one batch, each sealed into both chains (`ledger.chain`:
+    `seal` of a `Content`, unrolled here because it runs for every event recorded)."""
+    sealable = [
+        _Sealable(str(e.originator_id), e.originator_version, e.topic, sha256(e.state).hexdigest())
+        for e in stored
+    ]
+    return _sealed(ids, rows, sealable, recorded_at, head, streams)
+
+
+def _sealed(
+    ids: Sequence[int],
+    rows: Sequence[IndexRow],
+    sealable: Sequence[_Sealable],
+    recorded_at: str,
+    head: tuple[int, str],
+    streams: dict[str, tuple[int, str]],
+) -> list[tuple[Any, ...]]:
     (prev_position, prev_digest), out = head, []
-    for position, row, event in zip(ids, rows, stored, strict=True):
-        stream_prev, stream_prev_hash = streams.get(row.customer_id, (0, GENESIS))
-        content = Content(
-            position=position,
-            prev_position=prev_position,
-            stream_prev=stream_prev,
-            recorded_at=recorded_at,
-            event_id=row.event_id,
-            customer_id=row.customer_id,
-            stream_id=str(event.originator_id),
-            version=event.originator_version,
-            topic=event.topic,
-            state=event.state,
+    for position, row, event in zip(ids, rows, sealable, strict=True):
+        customer = row.customer_id
+        stream_prev, stream_prev_hash = streams.get(customer, (0, GENESIS))
+        content_hash = content_digest(
+            position,
+            prev_position,
+            stream_prev,
+            recorded_at,
+            row.event_id,
+            customer,
+            event.stream_id,
+            event.version,
+            event.topic,
+            event.state_digest,
         )
-        done = seal(content, stream_prev_hash, prev_digest)
-        chains = (prev_position, stream_prev, done.content_hash, done.stream_hash, done.digest)
-        out.append((position, row.event_id, row.customer_id, recorded_at, *chains))
-        prev_position, prev_digest = position, done.digest
-        streams[row.customer_id] = (position, done.stream_hash)
+        stream_hash = link(stream_prev_hash, content_hash)
+        digest = link(prev_digest, stream_hash)
+        chains = (prev_position, stream_prev, content_hash, stream_hash, digest)
+        out.append((position, row.event_id, customer, recorded_at, *chains))
+        prev_position, prev_digest = position, digest
+        streams[customer] = (position, stream_hash)
     return out
 
 
@@ -131,35 +215,108 @@ class _LedgerIndex:
             self.q("CREATE TABLE IF NOT EXISTS {settings} (key TEXT PRIMARY KEY, value TEXT)"),
         ]
 
+    def write(
+        self,
+        cursor: Any,
+        stored: Sequence[StoredEvent],
+        rows: Sequence[IndexRow],
+        recorded_at: str,
+        unsealed: Unsealed,
+    ) -> list[int]:
+        """Inserts one batch of stored events and their index rows, stamped `recorded_at`
+        for now and unsealed (`seal` finishes them, from `unsealed`); returns their
+        positions. Runs inside `writing()`: nothing else writes until it commits."""
+        ids = self.insert_stored(cursor, stored)
+        self.index(cursor, ids, rows, stored, recorded_at)
+        unsealed.add(stored)
+        return ids
+
+    def insert_stored(self, cursor: Any, stored: Sequence[StoredEvent]) -> list[int]:
+        raise NotImplementedError
+
     def index(
         self,
         cursor: Any,
         ids: Sequence[int],
         rows: Sequence[IndexRow],
         stored: Sequence[StoredEvent],
+        recorded_at: str,
     ) -> None:
         if not len(ids) == len(rows) == len(stored):
             raise ValueError("every stored event needs its index row")
-        # The library has already locked the event table (PostgreSQL) or taken the single
-        # write lock (SQLite), so the head read here cannot move before we commit.
-        cursor.execute(
-            self.q(
-                "SELECT position, recorded_at, digest FROM {entries} ORDER BY position DESC LIMIT 1"
-            )
-        )
-        last = _values(cursor.fetchone())
-        recorded_at = recorded_now(last[1] if last else None)
-        head = (int(last[0]), str(last[2])) if last else (0, GENESIS)
-        streams = self.stream_heads(cursor, {r.customer_id for r in rows})
         owners = {r.new_subscription_id: r.customer_id for r in rows if r.new_subscription_id}
-        # Every read comes before the first write: in psycopg's pipeline mode, a fetch after
-        # an `executemany` on this cursor can be handed that INSERT's result instead.
         self.check_owners(cursor, owners)
-        cursor.executemany(
-            self.q("INSERT INTO {entries} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-            sealed_rows(ids, rows, stored, recorded_at, head, streams),
+        # Placeholders as long as the seal that replaces them: `seal` rewrites each row
+        # in place rather than growing it.
+        unsealed = (0, 0, _UNSEALED, _UNSEALED, _UNSEALED)
+        self.insert_entries(
+            cursor,
+            [
+                (i, r.event_id, r.customer_id, recorded_at, *unsealed)
+                for i, r in zip(ids, rows, strict=True)
+            ],
         )
         self.claim(cursor, owners)
+
+    def insert_entries(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+        cursor.executemany(self.q("INSERT INTO {entries} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows)
+
+    def update_seals(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+        """Each row: (prev_position, stream_prev, content_hash, stream_hash, digest,
+        recorded_at, position)."""
+        cursor.executemany(
+            self.q(
+                "UPDATE {entries} SET prev_position = ?, stream_prev = ?, content_hash = ?, "
+                "stream_hash = ?, digest = ?, recorded_at = ? WHERE position = ?"
+            ),
+            rows,
+        )
+
+    def last_recorded(self, cursor: Any, upto: int | None = None) -> tuple[int, str, str] | None:
+        """The position, recorded time and digest of the last entry (up to `upto`)."""
+        where = "" if upto is None else "WHERE position <= ? "
+        cursor.execute(
+            self.q(
+                "SELECT position, recorded_at, digest FROM {entries} "
+                + where
+                + "ORDER BY position DESC LIMIT 1"
+            ),
+            () if upto is None else (upto,),
+        )
+        last = _values(cursor.fetchone())
+        return (int(last[0]), str(last[1]), str(last[2])) if last else None
+
+    def seal(self, cursor: Any, since: int, unsealed: Unsealed) -> None:
+        """Stamps every entry after position `since` with one recorded time, taken now,
+        and seals each into both chains, in position order (`unsealed`: what was written
+        after `since`, in that order). Called last before the transaction commits: events
+        recorded at T are visible to every reader from T on (a time taken when an import
+        began would let `--known-at` between then and its commit see events no reader
+        could see then)."""
+        last = self.last_recorded(cursor, since)
+        recorded_at = recorded_now(last[1] if last else None)
+        head = (last[0], last[2]) if last else (0, GENESIS)
+        streams: dict[str, tuple[int, str]] = {}
+        page = self.q(
+            "SELECT position, event_id, customer_id FROM {entries} WHERE position > ? "
+            "ORDER BY position LIMIT 20000"
+        )
+        done, after = 0, since
+        while True:
+            cursor.execute(page, (after,))
+            found = [_values(row) or () for row in cursor.fetchall()]
+            if not found:
+                break
+            fresh = {customer for _, _, customer in found if customer not in streams}
+            streams.update(self.stream_heads(cursor, fresh, since))
+            ids = [int(position) for position, _, _ in found]
+            rows = [IndexRow(event_id, customer, None) for _, event_id, customer in found]
+            sealable = [unsealed[done + n] for n in range(len(found))]
+            sealed = _sealed(ids, rows, sealable, recorded_at, head, streams)
+            self.update_seals(cursor, [(*row[4:], recorded_at, row[0]) for row in sealed])
+            head, done, after = (ids[-1], sealed[-1][-1]), done + len(found), ids[-1]
+        if done != len(unsealed):  # only this transaction writes after `since`
+            raise IntegrityError(f"{len(unsealed)} events written, {done} index rows found")
 
     def select_in(self, cursor: Any, sql: str, keys: Iterable[str]) -> Iterator[tuple[Any, ...]]:
         """Rows of `sql`, whose `{keys}` is an `IN` list, for keys in database-sized slices."""
@@ -168,19 +325,21 @@ class _LedgerIndex:
             for row in cursor.fetchall():
                 yield _values(row) or ()
 
-    def stream_heads(self, cursor: Any, customers: set[str]) -> dict[str, tuple[int, str]]:
-        """Each customer's last recorded position and stream hash."""
+    def stream_heads(
+        self, cursor: Any, customers: set[str], upto: int
+    ) -> dict[str, tuple[int, str]]:
+        """Each customer's last position up to `upto`, and its stream hash there."""
         sql = (
             "SELECT customer_id, position, stream_hash FROM {entries} WHERE position IN "
             "(SELECT MAX(position) FROM {entries} WHERE customer_id IN ({keys}) "
-            "GROUP BY customer_id)"
+            f"AND position <= {int(upto)} GROUP BY customer_id)"
         )
         rows = self.select_in(cursor, sql, customers)
         return {customer: (int(position), str(hash_)) for customer, position, hash_ in rows}
 
     def check_owners(self, cursor: Any, owners: dict[str, str]) -> None:
-        """A subscription keeps its first owner. Writers hold the event table's write lock
-        here (see `index`), so no other can claim it between this check and `claim`."""
+        """A subscription keeps its first owner. Writers hold the write lock here (see
+        `writing`), so no other can claim it between this check and `claim`."""
         sql = (
             "SELECT subscription_id, customer_id FROM {subscriptions} "
             "WHERE subscription_id IN ({keys})"
@@ -196,23 +355,72 @@ class _LedgerIndex:
                 list(owners.items()),
             )
 
-    def entries_sql(self, where: str) -> str:
+    def entries_sql(self, where: str, *, times: bool = True) -> str:
+        """Stored events with their positions (and recorded times) in position order.
+        Without the times, a customer's are found from its index alone."""
+        recorded_at = "a.recorded_at" if times else "NULL"
         return self.q(
-            "SELECT a.position, a.recorded_at, e.state FROM {entries} a "
+            f"SELECT a.position, {recorded_at}, e.state FROM {{entries}} a "
             "JOIN {events} e ON e.{pos} = a.position WHERE " + where + " ORDER BY a.position"
         )
 
 
+class _Immediate(SQLiteTransaction):
+    """The library's SQLite transaction, begun IMMEDIATE: the write lock is taken first,
+    so what the transaction reads cannot change before it commits."""
+
+    def __enter__(self) -> Any:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # the lock timeout: as the library says it
+            raise OperationalError(exc) from exc
+        return cursor
+
+
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder, _LedgerIndex):
+    CACHE = -262_144
+    """The page cache while writing, in KiB. An import inserts into indexes keyed all over
+    (stream ids, event ids, customers): at a million events they are ~150 MiB, and a
+    cache that holds them made that import ~15% faster than one of 64 MiB."""
+
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.index_statements()]
 
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        ids = super()._insert_events(c, stored_events, **kwargs)
-        assert ids is not None
-        self.index(c, ids, kwargs.get("index", ()), stored_events)
+        raise NotImplementedError("the ledger writes through `writing()`, never unindexed")
+
+    @contextmanager
+    def writing(self) -> Iterator[Any]:
+        """One write transaction holding the database's write lock from its start."""
+        with self.datastore.get_connection(commit=True) as conn:
+            usual = _cache(conn, self.CACHE)
+            try:
+                with _Immediate(conn, commit=True) as cursor, cursor as raw:
+                    raw.row_factory = None  # plain tuples, as on PostgreSQL
+                    yield raw
+            finally:
+                with suppress(sqlite3.Error):  # a broken connection has its own error
+                    _cache(conn, usual)
+
+    def insert_stored(self, cursor: Any, stored: Sequence[StoredEvent]) -> list[int]:
+        # Positions are the table's rowids. Explicit, as SQLite would assign them (the
+        # largest plus one), so the batch goes in with one `executemany`.
+        cursor.execute(self.q("SELECT MAX(rowid) FROM {events}"))
+        first = int(cursor.fetchone()[0] or 0) + 1
+        ids = list(range(first, first + len(stored)))
+        cursor.executemany(
+            self.q(
+                "INSERT INTO {events} (rowid, originator_id, originator_version, topic, state) "
+                "VALUES (?, ?, ?, ?, ?)"
+            ),
+            [
+                (i, _hex(s.originator_id), s.originator_version, s.topic, s.state)
+                for i, s in zip(ids, stored, strict=True)
+            ],
+        )
         return ids
 
     def select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -223,6 +431,19 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, _LedgerIndex):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         with self.datastore.transaction(commit=True) as c:
             c.execute(self.q(sql), params)
+
+
+def _cache(conn: SQLiteConnection, size: int) -> int:
+    """Sets the page cache size (PRAGMA units: negative is KiB); returns the previous."""
+    with conn.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA cache_size = {int(size)}")
+    return previous
+
+
+def _hex(originator_id: Any) -> str:
+    return str(originator_id.hex) if hasattr(originator_id, "hex") else str(originator_id)
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder, _LedgerIndex):
@@ -251,22 +472,98 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, _LedgerIndex):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """One plain transaction, not the library's pipeline mode: a pipeline stalls on
-        very large batches (seen at 100k events) and can hand a later fetch an earlier
-        statement's result."""
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
-            if not stored_events:
-                return []
-            self._insert_stored_events(curs, stored_events, **kwargs)
-            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        raise NotImplementedError("the ledger writes through `writing()`, never unindexed")
 
-    def _fetch_ids_after_insert_events(
-        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        assert ids is not None
-        self.index(curs, ids, kwargs.get("index", ()), stored_events)
+    @contextmanager
+    def writing(self) -> Iterator[Any]:
+        """One plain transaction (not the library's pipeline, which stalls on very large
+        batches) holding the library's lock on the event table from its start: the lock
+        every writer takes before inserting, which lets readers read on."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(row_factory=tuple_row) as cursor,
+        ):
+            # An import parses a chunk of rows, or waits for its input, between statements:
+            # not the idle transaction the library's timeout (5 s) is there to end. A
+            # writer that dies closes its connection, which rolls back.
+            cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
+            self._lock_table(cursor)  # type: ignore[arg-type]
+            self._notify_channel(cursor)  # type: ignore[arg-type]  # sent on commit
+            yield cursor
+
+    def write(
+        self,
+        cursor: Any,
+        stored: Sequence[StoredEvent],
+        rows: Sequence[IndexRow],
+        recorded_at: str,
+        unsealed: Unsealed,
+    ) -> list[int]:
+        before = len(unsealed)
+        ids = super().write(cursor, stored, rows, recorded_at, unsealed)
+        if len(unsealed) >= 16_384 and len(unsealed).bit_length() > before.bit_length():
+            # Each time the import has doubled what it wrote: with no statistics on the
+            # rows it added, the planner took each customer's history by scanning whole
+            # tables (the transaction's own rows count in ANALYZE's sample).
+            cursor.execute(self.q("ANALYZE {events}, {entries}, {subscriptions}"))
         return ids
+
+    # Bulk writes use COPY: an `executemany` is a statement per row on the server.
+
+    def insert_stored(self, cursor: Any, stored: Sequence[StoredEvent]) -> list[int]:
+        # The ids come from the table's sequence, drawn in COPY's row order; holding the
+        # table lock, the rows after the previous largest id are exactly these.
+        cursor.execute(self.q("SELECT COALESCE(MAX({pos}), 0) FROM {events}"))
+        before = int(cursor.fetchone()[0])
+        columns = "(originator_id, originator_version, topic, state)"
+        with cursor.copy(self.q(f"COPY {{events}} {columns} FROM STDIN")) as copy:
+            for s in stored:
+                copy.write_row((s.originator_id, s.originator_version, s.topic, s.state))
+        cursor.execute(
+            self.q("SELECT {pos} FROM {events} WHERE {pos} > ? ORDER BY {pos}"), (before,)
+        )
+        ids = [int(row[0]) for row in cursor.fetchall()]
+        if len(ids) != len(stored):
+            raise IntegrityError(f"expected {len(stored)} new positions, found {len(ids)}")
+        return ids
+
+    def insert_entries(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+        with cursor.copy(self.q("COPY {entries} FROM STDIN")) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def claim(self, cursor: Any, owners: dict[str, str]) -> None:
+        if owners:
+            cursor.execute(
+                self.q(
+                    "INSERT INTO {subscriptions} SELECT * FROM unnest(?::text[], ?::text[]) "
+                    "ON CONFLICT DO NOTHING"
+                ),
+                (list(owners), list(owners.values())),
+            )
+
+    def update_seals(self, cursor: Any, rows: list[tuple[Any, ...]]) -> None:
+        if len(rows) < 1_000:  # an append: not worth a temporary table
+            super().update_seals(cursor, rows)
+            return
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS arr_seals (prev_position BIGINT, "
+            "stream_prev BIGINT, content_hash TEXT, stream_hash TEXT, digest TEXT, "
+            "recorded_at TEXT, position BIGINT) ON COMMIT DROP"
+        )
+        with cursor.copy("COPY arr_seals FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            self.q(
+                "UPDATE {entries} a SET prev_position = s.prev_position, "
+                "stream_prev = s.stream_prev, content_hash = s.content_hash, "
+                "stream_hash = s.stream_hash, digest = s.digest, recorded_at = s.recorded_at "
+                "FROM arr_seals s WHERE a.position = s.position"
+            )
+        )
+        cursor.execute("TRUNCATE arr_seals")
 
     def select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:

@@ -1,75 +1,136 @@
-"""Input files as located rows: CSV with a header, or JSON Lines (SPEC §9)."""
+"""Input files as located rows: CSV with a header, or JSON Lines (SPEC §9).
+
+Files are read line by line, never whole, so an import of any size runs in bounded memory.
+Lines are numbered as a text editor would show them once the file is decoded, the same for
+a file read at once: a line ends at `\\n`, `\\r\\n` or a lone `\\r` (JSON Lines also end at
+the other Unicode line boundaries of `str.splitlines`).
+"""
 
 from __future__ import annotations
 
 import csv
-import io
 import json
+import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, NamedTuple
 
 from ledger.errors import Problem
 
+PIECE = 1 << 20
+"""The most bytes read at once while looking for the end of a line."""
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One input event's fields and where it came from (`FILE:LINE`)."""
+_LONE_CR = re.compile(r"(?<=\r)(?!\n)")
+
+
+class Row(NamedTuple):
+    """One input event's fields and where it came from (`FILE:LINE`). A named tuple: one
+    is made for every row of an import."""
 
     location: str
     fields: dict[str, Any]
 
 
+class _Unusable(Exception):
+    """The file cannot be read as text from here on: its one problem."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
 def read(name: str) -> Iterator[Row | Problem]:
     """The rows of one input file (`-` is JSON Lines on stdin), or the problems found."""
     if name == "-":
-        yield from _jsonl("<stdin>", sys.stdin.buffer.read())
+        yield from _guarded("<stdin>", sys.stdin.buffer, _jsonl)
         return
     path = Path(name)
     try:
-        data = path.read_bytes()
+        stream = path.open("rb")
     except OSError as exc:
         yield Problem(name, f"cannot read: {exc.strerror or exc}")
         return
-    if path.suffix.lower() == ".csv":
-        yield from _csv(name, data)
-    elif path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        yield from _jsonl(name, data)
+    with stream:
+        if path.suffix.lower() == ".csv":
+            yield from _guarded(name, stream, _csv)
+        elif path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+            yield from _guarded(name, stream, _jsonl)
+        else:
+            yield Problem(name, "unknown file type: expected .csv or .jsonl")
+
+
+def _guarded(name: str, stream: IO[bytes], parse: Any) -> Iterator[Row | Problem]:
+    """The parsed rows until the text itself fails: then that one problem ends the file."""
+    try:
+        yield from parse(name, _lines(name, stream))
+    except _Unusable as unusable:
+        yield unusable.problem
+    except OSError as exc:
+        yield Problem(name, f"cannot read: {exc.strerror or exc}")
+
+
+def _raw_lines(name: str, stream: IO[bytes]) -> Iterator[bytes]:
+    """Lines split at `\\n` as bytes (a multi-byte UTF-8 character never holds that byte),
+    read in bounded pieces so a binary file without line breaks is found, not loaded."""
+    parts: list[bytes] = []
+    while piece := stream.readline(PIECE):
+        if b"\x00" in piece:
+            raise _Unusable(Problem(name, "this is a binary file, not CSV or JSON Lines text"))
+        if not piece.endswith(b"\n"):
+            parts.append(piece)
+            continue
+        yield b"".join((*parts, piece)) if parts else piece
+        parts = []
+    if parts:
+        yield b"".join(parts)
+
+
+def _lines(name: str, stream: IO[bytes]) -> Iterator[str]:
+    """The file's decoded lines, each with its line break."""
+    raw = _raw_lines(name, stream)
+    blank: list[bytes] = []
+    for line in raw:
+        blank.append(line)
+        if line.strip():
+            break
     else:
-        yield Problem(name, "unknown file type: expected .csv or .jsonl")
+        raise _Unusable(Problem(name, "the file is empty"))
+    for number, line in enumerate(_chain(blank, raw), start=1):
+        try:
+            yield line.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            _binary_later(name, raw)  # a NUL anywhere makes the whole file binary
+            raise _Unusable(Problem(f"{name}:{number}", "not UTF-8 text")) from None
 
 
-def _text(name: str, data: bytes) -> str | Problem:
-    if not data.strip():
-        return Problem(name, "the file is empty")
-    if b"\x00" in data:
-        return Problem(name, "this is a binary file, not CSV or JSON Lines text")
+def _chain(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield from first
+    yield from rest
+
+
+def _binary_later(name: str, raw: Iterator[bytes]) -> None:
+    for _ in raw:  # `_raw_lines` raises at a NUL byte
+        pass
+
+
+def _csv(name: str, lines: Iterator[str]) -> Iterator[Row | Problem]:
+    reader = csv.reader(_csv_lines(lines), strict=True)
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        return Problem(f"{name}:{line}", "not UTF-8 text")
-
-
-def _csv(name: str, data: bytes) -> Iterator[Row | Problem]:
-    text = _text(name, data)
-    if isinstance(text, Problem):
-        yield text
-        return
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [cell.strip() for cell in next(reader)]
+        first = next(reader, None)
+        if first is None:  # nothing but a byte order mark
+            yield Problem(name, "the file is empty")
+            return
+        header = [cell.strip() for cell in first]
         if "type" not in header or "event_id" not in header:
             yield Problem(
                 f"{name}:1", "the header row must name the fields, e.g. event_id,type,..."
             )
             return
         for cells in reader:
-            location = f"{name}:{reader.line_num}"
-            if not any(cell.strip() for cell in cells):
+            if not "".join(cells).strip():
                 continue
+            location = f"{name}:{reader.line_num}"
             if len(cells) != len(header):
                 yield Problem(location, f"{len(cells)} cells, but the header names {len(header)}")
                 continue
@@ -78,21 +139,29 @@ def _csv(name: str, data: bytes) -> Iterator[Row | Problem]:
         yield Problem(f"{name}:{reader.line_num}", f"malformed CSV: {exc}")
 
 
-def _jsonl(name: str, data: bytes) -> Iterator[Row | Problem]:
-    text = _text(name, data)
-    if isinstance(text, Problem):
-        yield text
-        return
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        location = f"{name}:{number}"
-        try:
-            fields = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Problem(location, f"not a JSON object: {exc.msg} (column {exc.colno})")
-            continue
-        if not isinstance(fields, dict):
-            yield Problem(location, "not a JSON object")
-            continue
-        yield Row(location, fields)
+def _csv_lines(lines: Iterator[str]) -> Iterator[str]:
+    """Lines as the csv module counts them: a lone `\\r` ends a line too."""
+    for line in lines:
+        if "\r" in line and (line.count("\r") > 1 or not line.endswith("\r\n")):
+            yield from (part for part in _LONE_CR.split(line) if part)
+        else:
+            yield line
+
+
+def _jsonl(name: str, lines: Iterator[str]) -> Iterator[Row | Problem]:
+    number = 0
+    for text in lines:
+        for line in text.splitlines():
+            number += 1
+            if not line.strip():
+                continue
+            location = f"{name}:{number}"
+            try:
+                fields = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield Problem(location, f"not a JSON object: {exc.msg} (column {exc.colno})")
+                continue
+            if not isinstance(fields, dict):
+                yield Problem(location, "not a JSON object")
+                continue
+            yield Row(location, fields)

@@ -11,22 +11,32 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
+from json.encoder import encode_basestring as _quote
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, PersistenceError
+from eventsourcing.persistence import JSONTranscoder, Mapper, PersistenceError, StoredEvent
 from eventsourcing.utils import get_topic
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from ledger.errors import LedgerError, StoreUnavailable, first_line
 from ledger.events import Event
-from ledger.recorders import IndexRow, PostgresLedgerRecorder, SQLiteLedgerRecorder, chunks
+from ledger.recorders import (
+    IndexRow,
+    PostgresLedgerRecorder,
+    SQLiteLedgerRecorder,
+    Unsealed,
+    chunks,
+    recorded_now,
+)
 from ledger.timeline import Recorded
 
 STREAMS = UUID("8f5d2d1e-3c0a-4c55-9a51-2f4a7b0f3e11")
@@ -34,6 +44,7 @@ DEFAULT_URL = "sqlite:///arr.db"
 PAGE = 20_000
 
 
+@lru_cache(maxsize=1 << 16)  # a customer's events come in many batches of an import
 def stream_id(customer_id: str) -> UUID:
     """Each customer's stream has a stable id derived from the customer id."""
     return uuid5(STREAMS, customer_id)
@@ -56,17 +67,66 @@ class Customer(Aggregate):
         self.entries = [entry]
 
 
-def domain_event(event: Event, version: int) -> Any:
+def domain_event(event: Event, version: int, timestamp: datetime | None = None) -> Any:
     """The library event that records `event` as `version` of its customer's stream."""
+    return _library_event(
+        stream_id(event.customer_id), version, timestamp or datetime.now(UTC), event.entry()
+    )
+
+
+def _library_event(stream: UUID, version: int, timestamp: datetime, entry: dict[str, str]) -> Any:
     kind = Customer.Opened if version == 1 else Customer.EventRecorded
     extra = {"originator_topic": get_topic(Customer)} if version == 1 else {}
     return kind(  # type: ignore[call-arg]  # the library makes events dataclasses
-        originator_id=stream_id(event.customer_id),
-        originator_version=version,
-        timestamp=kind.create_timestamp(),
-        entry=event.entry(),
-        **extra,
+        originator_id=stream, originator_version=version, timestamp=timestamp, entry=entry, **extra
     )
+
+
+class StoredEvents:
+    """Stored events exactly as the library's mapper (with `_Transcoder`) would make them
+    from `domain_event`, without a domain event per ledger event: each state is the
+    entry's JSON (`_entry_json`) inside a frame the mapper made once per batch for an
+    empty entry. `tests/test_import.py` holds them equal to the mapper's and reads them
+    back with the library's mapper, repository and notification log."""
+
+    _HOLE = b'"entry":{}'
+
+    def __init__(self, mapper: Mapper[UUID]) -> None:
+        self.mapper = mapper
+        transcoder = mapper.transcoder
+        assert isinstance(transcoder, JSONTranscoder)
+        # `_entry_json` spells out what this encoder makes of a dict of strings.
+        assert transcoder.encoder.item_separator == "," and not transcoder.encoder.ensure_ascii
+        assert transcoder.encoder.key_separator == ":"
+
+    def build(
+        self, events: Sequence[Event], versions: dict[str, int], timestamp: datetime
+    ) -> list[StoredEvent]:
+        """`events` as the next versions of their streams. `versions` holds the streams'
+        current versions (absent: a new stream) and is moved on past these events."""
+        frames = {first: self._frame(first, timestamp) for first in (True, False)}
+        streams = {c: stream_id(c) for c in {e.customer_id for e in events}}
+        out = []
+        for event in events:
+            customer = event.customer_id
+            versions[customer] = version = versions.get(customer, 0) + 1
+            topic, before, after = frames[version == 1]
+            state = b"".join((before, _entry_json(event.entry()).encode(), after))
+            out.append(StoredEvent(streams[customer], version, topic, state))
+        return out
+
+    def _frame(self, first: bool, timestamp: datetime) -> tuple[str, bytes, bytes]:
+        template = _library_event(STREAMS, 1 if first else 2, timestamp, {})
+        empty = self.mapper.to_stored_event(template)
+        before, hole, after = empty.state.partition(self._HOLE)
+        assert hole and self._HOLE not in after, "the library's state layout changed"
+        return empty.topic, before + b'"entry":', after
+
+
+def _entry_json(entry: dict[str, str]) -> str:
+    """The library's JSON of a dict of strings (compact, not ASCII-escaped), without the
+    per-call setup of `JSONEncoder.encode`, which was half of building a stored event."""
+    return "{" + ",".join([f"{_quote(k)}:{_quote(v)}" for k, v in entry.items()]) + "}"
 
 
 class _Transcoder(JSONTranscoder):
@@ -139,13 +199,91 @@ class Location:
         }
 
 
+_ENTRY = '"entry":'
+_JSON = json.JSONDecoder()
+
+
+UNREAD = datetime.min.replace(tzinfo=UTC)
+"""The recorded time of an event read without it (`Queries.histories(times=False)`)."""
+
+
 def _decode(row: Sequence[Any]) -> Recorded:
+    """A stored event read back. Only its entry is decoded, found after the frame the
+    library writes before it (`StoredEvents`): histories are read for every import."""
     position, recorded_at, state = row
-    entry = json.loads(bytes(state))["entry"]
-    return Recorded(int(position), datetime.fromisoformat(recorded_at), Event.from_entry(entry))
+    text = bytes(state).decode()
+    entry, _ = _JSON.raw_decode(text, text.index(_ENTRY) + len(_ENTRY))
+    return Recorded(int(position), _moment(recorded_at), Event.from_entry(entry))
 
 
-class EventStore:
+@lru_cache(maxsize=1024)  # a batch of events shares one recorded time
+def _moment(recorded_at: str | None) -> datetime:
+    return UNREAD if recorded_at is None else datetime.fromisoformat(recorded_at)
+
+
+class Queries:
+    """The ledger's reads, through whatever `select` reads: a connection of its own, or
+    the cursor of a write transaction (which sees what that transaction wrote)."""
+
+    recorder: SQLiteLedgerRecorder | PostgresLedgerRecorder
+
+    def select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    def head(self) -> int:
+        rows = self.select("SELECT MAX(position) FROM {entries}")
+        return int(rows[0][0] or 0)
+
+    def histories(
+        self, customer_ids: Iterable[str], *, times: bool = True
+    ) -> dict[str, list[Recorded]]:
+        """The recorded events of each customer, in position order; without their
+        recorded times (`UNREAD`) when folds that order by position need only them."""
+        found: dict[str, list[Recorded]] = {c: [] for c in customer_ids}
+        for chunk in chunks(sorted(found)):
+            marks = ",".join("?" * len(chunk))
+            sql = self.recorder.entries_sql(f"a.customer_id IN ({marks})", times=times)
+            for item in map(_decode, self.select(sql, chunk)):
+                found[item.event.customer_id].append(item)
+        return found
+
+    def recorded(self, event_ids: Iterable[str]) -> list[Recorded]:
+        """The recorded events among `event_ids`."""
+        found: list[Recorded] = []
+        for chunk in chunks(sorted(set(event_ids))):
+            sql = self.recorder.entries_sql(f"a.event_id IN ({','.join('?' * len(chunk))})")
+            found.extend(map(_decode, self.select(sql, chunk)))
+        return found
+
+    def versions(self, customer_ids: Iterable[str]) -> dict[str, int]:
+        """How many events each customer's stream holds (absent: none)."""
+        found: dict[str, int] = {}
+        for chunk in chunks(sorted(set(customer_ids))):
+            sql = (
+                "SELECT customer_id, COUNT(*) FROM {entries} "
+                f"WHERE customer_id IN ({','.join('?' * len(chunk))}) GROUP BY customer_id"
+            )
+            found.update((str(c), int(n)) for c, n in self.select(sql, chunk))
+        return found
+
+    def customers_of(self, event_ids: Iterable[str]) -> dict[str, str]:
+        """The customer each recorded event id belongs to."""
+        return self._lookup("SELECT event_id, customer_id FROM {entries} WHERE event_id", event_ids)
+
+    def owners(self, subscription_ids: Iterable[str]) -> dict[str, str]:
+        """The customer that owns each known subscription id."""
+        sql = "SELECT subscription_id, customer_id FROM {subscriptions} WHERE subscription_id"
+        return self._lookup(sql, subscription_ids)
+
+    def _lookup(self, sql: str, keys: Iterable[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in chunks(sorted(set(keys))):
+            marks = ",".join("?" * len(chunk))
+            found.update(self.select(f"{sql} IN ({marks})", chunk))
+        return found
+
+
+class EventStore(Queries):
     """The ledger's events with both clocks, on SQLite or PostgreSQL."""
 
     def __init__(self, location: Location, *, create: bool = False) -> None:
@@ -163,12 +301,16 @@ class EventStore:
         recorder = self.app.recorder
         assert isinstance(recorder, (SQLiteLedgerRecorder, PostgresLedgerRecorder))
         self.recorder = recorder
+        self.stored_events = StoredEvents(self.app.mapper)
 
     def close(self) -> None:
         self.app.close()
 
+    def select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self.recorder.select(sql, params)
+
     def setting(self, key: str) -> str | None:
-        rows = self.recorder.select("SELECT value FROM {settings} WHERE key = ?", (key,))
+        rows = self.select("SELECT value FROM {settings} WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
     def set_setting(self, key: str, value: str) -> None:
@@ -176,16 +318,10 @@ class EventStore:
             "INSERT INTO {settings} VALUES (?, ?) ON CONFLICT DO NOTHING", (key, value)
         )
 
-    def head(self) -> int:
-        rows = self.recorder.select("SELECT MAX(position) FROM {entries}")
-        return int(rows[0][0] or 0)
-
     def position_at(self, moment: datetime) -> int:
         """The last position recorded at or before `moment` (0 before the first)."""
         stamp = moment.isoformat(timespec="microseconds")
-        rows = self.recorder.select(
-            "SELECT MAX(position) FROM {entries} WHERE recorded_at <= ?", (stamp,)
-        )
+        rows = self.select("SELECT MAX(position) FROM {entries} WHERE recorded_at <= ?", (stamp,))
         return int(rows[0][0] or 0)
 
     def entries(self, stop: int | None = None, start: int = 0) -> Iterator[Recorded]:
@@ -194,49 +330,49 @@ class EventStore:
         while True:
             where = "a.position > ?" + (" AND a.position <= ?" if stop is not None else "")
             params = [last, stop] if stop is not None else [last]
-            rows = self.recorder.select(self.recorder.entries_sql(where) + f" LIMIT {PAGE}", params)
+            rows = self.select(self.recorder.entries_sql(where) + f" LIMIT {PAGE}", params)
             yield from map(_decode, rows)
             if len(rows) < PAGE:
                 return
             last = int(rows[-1][0])
 
-    def histories(self, customer_ids: Iterable[str]) -> dict[str, list[Recorded]]:
-        """The recorded events of each customer, in position order."""
-        found: dict[str, list[Recorded]] = {c: [] for c in customer_ids}
-        for chunk in chunks(sorted(found)):
-            marks = ",".join("?" * len(chunk))
-            sql = self.recorder.entries_sql(f"a.customer_id IN ({marks})")
-            for item in map(_decode, self.recorder.select(sql, chunk)):
-                found[item.event.customer_id].append(item)
-        return found
+    @contextmanager
+    def writing(self) -> Iterator[Transaction]:
+        """The one write transaction of an append or import, holding the database's write
+        lock from its start: reads through it see a still ledger, and its own writes.
+        What it wrote is stamped and sealed as it ends well, then committed."""
+        with self.recorder.writing() as cursor:
+            transaction = Transaction(self, cursor)
+            yield transaction
+            if transaction.wrote:
+                self.recorder.seal(cursor, transaction.since, transaction.unsealed)
 
-    def customers_of(self, event_ids: Iterable[str]) -> dict[str, str]:
-        """The customer each recorded event id belongs to."""
-        return self._lookup("SELECT event_id, customer_id FROM {entries} WHERE event_id", event_ids)
 
-    def owners(self, subscription_ids: Iterable[str]) -> dict[str, str]:
-        """The customer that owns each known subscription id."""
-        sql = "SELECT subscription_id, customer_id FROM {subscriptions} WHERE subscription_id"
-        return self._lookup(sql, subscription_ids)
+class Transaction(Queries):
+    """Reads and appends inside one write transaction; committed when it ends well."""
 
-    def _lookup(self, sql: str, keys: Iterable[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for chunk in chunks(sorted(set(keys))):
-            marks = ",".join("?" * len(chunk))
-            found.update(self.recorder.select(f"{sql} IN ({marks})", chunk))
-        return found
+    def __init__(self, store: EventStore, cursor: Any) -> None:
+        self.recorder, self.cursor = store.recorder, cursor
+        self.stored_events = store.stored_events
+        self.wrote = False
+        self.unsealed = Unsealed()
+        last = self.recorder.last_recorded(cursor)
+        self.since = last[0] if last else 0  # what comes after is this transaction's
+        # Until `seal` stamps them, its events carry a time that keeps the clock's order.
+        self.provisional = recorded_now(last[1] if last else None)
+
+    def select(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        self.cursor.execute(self.recorder.q(sql), params)
+        return list(self.cursor.fetchall())
 
     def append(self, events: Sequence[Event], versions: dict[str, int]) -> list[int]:
-        """Appends `events` in one transaction, in order; `versions` are the streams' seen
-        versions (optimistic concurrency). Returns their positions."""
-        seen = dict(versions)
-        stored = []
-        for event in events:
-            seen[event.customer_id] = version = seen.get(event.customer_id, 0) + 1
-            stored.append(domain_event(event, version))
+        """Appends `events` in order as the next versions of their customers' streams
+        (`versions`: each stream's current version, moved on past them). Returns their
+        positions."""
+        stored = self.stored_events.build(events, versions, datetime.now(UTC))
         index = [IndexRow(e.event_id, e.customer_id, _new_subscription(e)) for e in events]
-        recordings = self.app.save(*stored, index=index)
-        return [r.notification.id for r in recordings]
+        self.wrote = True
+        return self.recorder.write(self.cursor, stored, index, self.provisional, self.unsealed)
 
 
 def _new_subscription(event: Event) -> str | None:

@@ -6,7 +6,7 @@ figures computed from it both come from it, so they can never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -105,10 +105,15 @@ class _Subscription:
     term_end: date | None = None
     lapsed_on: date | None = None
     active_since: date | None = None  # start of the current price segment, None if inactive
+    mrr: Fraction = Fraction(0)  # kept with the price: Fraction arithmetic is the fold's cost
 
-    @property
-    def mrr(self) -> Fraction:
-        return Fraction(self.amount) / self.interval
+    def price(self, amount: Decimal, interval: int) -> None:
+        self.amount, self.interval, self.mrr = amount, interval, _mrr(amount, interval)
+
+
+@lru_cache(maxsize=1 << 16)  # prices repeat across customers; Fraction(Decimal) is slow
+def _mrr(amount: Decimal, interval: int) -> Fraction:
+    return Fraction(amount) / interval
 
 
 class _Fold:
@@ -117,6 +122,7 @@ class _Fold:
         self.subscriptions: dict[str, _Subscription] = {}
         self.invalid: list[Invalid] = []
         self.started: set[str] = set()
+        self.owned_fees: list[Recorded] = []
 
     def sub(self, subscription_id: str) -> _Subscription:
         if subscription_id not in self.subscriptions:
@@ -140,7 +146,8 @@ class _Fold:
 
     def reprice(self, sub: _Subscription, day: date, amount: Decimal, interval: int) -> None:
         self.close(sub, day)
-        sub.amount, sub.interval, sub.active_since = amount, interval, day
+        sub.price(amount, interval)
+        sub.active_since = day
 
     def book(self, item: Recorded, sub: _Subscription) -> None:
         self.timeline.bookings.append(
@@ -173,7 +180,7 @@ class _Fold:
         if sub.active_since is not None:
             return f"subscription {sub.subscription_id!r} is already active on {day}"
         assert event.amount is not None
-        sub.amount, sub.interval = event.amount, event.interval or 1
+        sub.price(event.amount, event.interval or 1)
         sub.term_months, sub.lapsed_on = event.term_months, None
         sub.term_end = add_months(day, event.term_months) if event.term_months else None
         sub.active_since = day
@@ -195,7 +202,7 @@ class _Fold:
             return f"subscription {sub.subscription_id!r} is not active on {day}"
         assert event.amount is not None
         interval = event.interval or sub.interval
-        new_mrr, old_mrr = Fraction(event.amount) / interval, sub.mrr
+        new_mrr, old_mrr = _mrr(event.amount, interval), sub.mrr
         if rising and not new_mrr > old_mrr:
             return f"an upgrade must raise MRR, but {_show(new_mrr)} is not above {_show(old_mrr)}"
         if not rising and not new_mrr < old_mrr:
@@ -219,11 +226,12 @@ class _Fold:
             )
         amount, interval = event.amount or sub.amount, event.interval or sub.interval
         if sub.active_since is None:
-            sub.amount, sub.interval, sub.active_since = amount, interval, day
-        elif Fraction(amount) / interval != sub.mrr:
+            sub.price(amount, interval)
+            sub.active_since = day
+        elif _mrr(amount, interval) != sub.mrr:
             self.reprice(sub, day, amount, interval)
         else:
-            sub.amount, sub.interval = amount, interval
+            sub.price(amount, interval)
         sub.term_months = event.term_months or sub.term_months
         sub.term_end = add_months(day, sub.term_months) if sub.term_months else None
         sub.lapsed_on = None
@@ -238,20 +246,36 @@ class _Fold:
         )
         return None
 
-    def finish(self, fees: list[Recorded]) -> None:
-        for sub in self.subscriptions.values():
-            if sub.active_since is not None:
-                end = sub.term_end
-                self.timeline.segments.append(
-                    Segment(sub.subscription_id, sub.active_since, end, sub.mrr)
-                )
-        for item in fees:
+    def step(self, item: Recorded) -> None:
+        problem = self.apply(item)
+        if problem is not None:
+            self.invalid.append(
+                Invalid(item, f"{item.event.type} on {_day(item.event)}: {problem}")
+            )
+        elif item.event.type == "one_time_fee" and item.event.subscription_id is not None:
+            self.owned_fees.append(item)
+
+    def result(self) -> tuple[Timeline, list[Invalid]]:
+        """The timeline of the events applied so far. The state is left as it is, so that
+        later events can still be applied."""
+        still_open = [
+            Segment(sub.subscription_id, sub.active_since, sub.term_end, sub.mrr)
+            for sub in self.subscriptions.values()
+            if sub.active_since is not None
+        ]
+        segments = sorted(
+            [*self.timeline.segments, *still_open], key=lambda s: (s.start, s.subscription_id)
+        )
+        timeline = Timeline(
+            self.timeline.customer_id, segments, [*self.timeline.bookings], [*self.timeline.fees]
+        )
+        return timeline, [*self.invalid, *self._orphan_fees()]
+
+    def _orphan_fees(self) -> Iterator[Invalid]:
+        for item in self.owned_fees:
             if item.event.subscription_id not in self.started:
                 message = f"subscription {item.event.subscription_id!r} has no live `new`"
-                self.invalid.append(
-                    Invalid(item, f"one_time_fee on {item.event.effective_date}: {message}")
-                )
-        self.timeline.segments.sort(key=lambda s: (s.start, s.subscription_id))
+                yield Invalid(item, f"one_time_fee on {item.event.effective_date}: {message}")
 
 
 def _day(event: Event) -> date:
@@ -274,15 +298,28 @@ def live_events(history: Iterable[Recorded]) -> list[Recorded]:
 
 def fold(customer_id: str, history: Iterable[Recorded]) -> tuple[Timeline, list[Invalid]]:
     """Folds a customer's recorded history into its timeline, collecting invalid events."""
-    state = _Fold(customer_id)
-    owned_fees: list[Recorded] = []
+    return _refold(customer_id, history)[0].result()
+
+
+def timelines(customer_id: str, history: Iterable[Recorded]) -> Iterator[tuple[int, Timeline]]:
+    """The customer's timeline as known after each of its events, by position: exactly
+    `fold` of each prefix of the history. An event that comes after every live event in
+    effective order just continues the fold; a backdated event or a void folds again."""
+    items = sorted(history, key=lambda r: r.position)
+    state, last = _Fold(customer_id), (date.min, 0)
+    for count, item in enumerate(items, start=1):
+        if item.event.type != "void" and (key := (_day(item.event), item.position)) > last:
+            state.step(item)
+            last = key
+        else:
+            state, last = _refold(customer_id, items[:count])
+        yield item.position, state.result()[0]
+
+
+def _refold(customer_id: str, history: Iterable[Recorded]) -> tuple[_Fold, tuple[date, int]]:
+    """The fold of a history, and the (day, position) of its last live event."""
+    state, last = _Fold(customer_id), (date.min, 0)
     for item in live_events(history):
-        problem = state.apply(item)
-        if problem is not None:
-            state.invalid.append(
-                Invalid(item, f"{item.event.type} on {_day(item.event)}: {problem}")
-            )
-        elif item.event.type == "one_time_fee" and item.event.subscription_id is not None:
-            owned_fees.append(item)
-    state.finish(owned_fees)
-    return state.timeline, state.invalid
+        state.step(item)
+        last = (_day(item.event), item.position)
+    return state, last

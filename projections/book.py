@@ -58,7 +58,8 @@ class Account:
         return days
 
 
-def _account(timeline: Timeline) -> Account:
+def account_of(timeline: Timeline) -> Account:
+    """One customer's timeline, by contract."""
     segments, bookings, fees = defaultdict(list), defaultdict(list), defaultdict(list)
     for segment in timeline.segments:
         segments[segment.subscription_id].append(segment)
@@ -86,5 +87,5 @@ class Book:
         histories: dict[str, list[Recorded]] = defaultdict(list)
         for item in entries:
             histories[item.event.customer_id].append(item)
-        accounts = tuple(_account(fold(c, h)[0]) for c, h in sorted(histories.items()))
+        accounts = tuple(account_of(fold(c, h)[0]) for c, h in sorted(histories.items()))
         return cls(position, currency, accounts)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from fractions import Fraction
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any, ClassVar, Literal
 
 from ledger.errors import UsageError
-from ledger.money import money, optional, ratio
-from projections.book import Account, Book
+from ledger.money import Total, money, optional, ratio
+from projections.book import Account, Book, Contract
 from projections.contract_value import AcvPolicy, booking_acv, booking_tcv
 from projections.report import mean, share
 from projections.results import Figures, MovementsModel, Result
@@ -25,12 +26,49 @@ DAY = timedelta(days=1)
 
 @dataclass(frozen=True, slots=True)
 class Movement:
-    """One customer's netted MRR change on one day (SPEC §5 table)."""
+    """One customer's netted MRR change on one day (SPEC §5 table): from `prev` at the end
+    of the day before to `cur` at the end of `day`."""
 
     customer_id: str
     day: date
     kind: Kind
+    prev: Fraction
+    cur: Fraction
+
+    @property
+    def amount(self) -> Fraction:
+        return abs(self.cur - self.prev)
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """One booking's values (SPEC §7), on the day it takes effect."""
+
+    event_id: str
+    day: date
+    recurring_acv: Fraction
+    including_fees_acv: Fraction
+    tcv: Fraction
+
+    def acv(self, policy: AcvPolicy) -> Fraction:
+        return self.recurring_acv if policy == "recurring" else self.including_fees_acv
+
+
+@dataclass(frozen=True, slots=True)
+class Charged:
+    """One one-time fee, on the day it takes effect."""
+
+    event_id: str
+    day: date
     amount: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """MRR and active customers at the end of one day."""
+
+    mrr: Fraction
+    customers: int
 
 
 def check_period(start: date, end: date) -> None:
@@ -40,9 +78,9 @@ def check_period(start: date, end: date) -> None:
 
 def classify(prev: Fraction, cur: Fraction, seen_before: bool) -> tuple[Kind, Fraction] | None:
     """SPEC §5: the movement from `prev` (end of d-1) to `cur` (end of d), if any."""
-    if prev == 0:
-        return None if cur == 0 else ("reactivation" if seen_before else "new", cur)
-    if cur == 0:
+    if not prev.numerator:
+        return None if not cur.numerator else ("reactivation" if seen_before else "new", cur)
+    if not cur.numerator:
         return "churn", prev
     if cur == prev:
         return None
@@ -69,8 +107,19 @@ class Steps:
 
     @classmethod
     def of(cls, account: Account) -> Steps:
-        days = sorted(account.change_days())
-        return cls(account.customer_id, tuple(days), tuple(account.mrr_on(d) for d in days))
+        """Swept over the segments' boundaries: each adds its MRR at its start and takes
+        it away at its end."""
+        changes: dict[date, Fraction] = {}
+        for contract in account.contracts:
+            for segment in contract.segments:
+                changes[segment.start] = changes.get(segment.start, ZERO) + segment.mrr
+                if segment.end is not None:
+                    changes[segment.end] = changes.get(segment.end, ZERO) - segment.mrr
+        days, mrrs, mrr = sorted(changes), [], ZERO
+        for day in days:
+            mrr += changes[day]
+            mrrs.append(mrr)
+        return cls(account.customer_id, tuple(days), tuple(mrrs))
 
     def mrr_on(self, day: date) -> Fraction:
         index = bisect_right(self.days, day)
@@ -82,8 +131,8 @@ class Steps:
         for day, cur in zip(self.days, self.mrrs, strict=True):
             found = classify(prev, cur, seen)
             if found is not None:
-                yield Movement(self.customer_id, day, *found)
-            prev, seen = cur, seen or cur > 0
+                yield Movement(self.customer_id, day, found[0], prev, cur)
+            prev, seen = cur, seen or cur.numerator > 0
 
 
 def period_of(bounds: Sequence[date], day: date) -> int | None:
@@ -168,42 +217,104 @@ class Retention:
     logo_churn_rate: Fraction | None
 
 
-def retention(ends: list[tuple[Fraction, Fraction]]) -> Retention:
-    """From each customer's (MRR at start, MRR at end)."""
-    kept = [(a, b) for a, b in ends if a > 0]
-    base = sum((a for a, _ in kept), ZERO)
-    lost = sum(1 for _, b in kept if b == 0)
+def retention(start: Level, moved: Iterable[tuple[Fraction, Fraction]]) -> Retention:
+    """From the level at the start and, for each customer that moved in the period, its
+    MRR at the start and at the end: a customer that did not move keeps its MRR, so
+    NRR and GRR are the start MRR plus what the movers changed."""
+    kept, lost = Total(), Total()  # the movers' MRR change, and what GRR does not get back
+    grown, churned = Total(), 0
+    for a, b in moved:
+        if a.numerator <= 0:
+            continue
+        kept.add(b)
+        kept.add(a, -1)
+        if b.numerator == 0:
+            churned += 1
+        else:
+            grown.add(b)
+            grown.add(a, -1)
+        if b < a:
+            lost.add(b)
+            lost.add(a, -1)
     return Retention(
-        net_expansion=sum((b - a for a, b in kept if b > 0), ZERO),
-        nrr=share(sum((b for _, b in kept), ZERO), base),
-        grr=share(sum((min(a, b) for a, b in kept), ZERO), base),
-        logo_churn_rate=Fraction(lost, len(kept)) if kept else None,
+        net_expansion=grown.value,
+        nrr=share(start.mrr + kept.value, start.mrr),
+        grr=share(start.mrr + lost.value, start.mrr),
+        logo_churn_rate=Fraction(churned, start.customers) if start.customers else None,
     )
 
 
 @dataclass
-class Bookings:
-    """SPEC §7: the terms booked in a period and the one-time fees effective in it."""
+class Flows:
+    """Customers' movements (each customer's in day order), bookings and one-time fees:
+    what movements, retention and bookings over any periods are computed from."""
 
+    moved: list[Movement] = field(default_factory=list)
+    booked: list[Booked] = field(default_factory=list)
+    charged: list[Charged] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, accounts: Iterable[Account]) -> Flows:
+        found = cls()
+        for account in accounts:
+            found.moved.extend(Steps.of(account).movements())
+            found.booked.extend(account_bookings(account))
+            found.charged.extend(
+                Charged(fee.event_id, fee.day, Fraction(fee.amount))
+                for fee in (*account.fees, *(f for c in account.contracts for f in c.fees))
+            )
+        return found
+
+
+def account_bookings(account: Account) -> Iterator[Booked]:
+    for contract in account.contracts:
+        # Without fees, a booking's values depend on the bookings alone: a key that stays
+        # the same while prices change lets the cache below answer.
+        key = (
+            contract
+            if contract.fees
+            else Contract(contract.subscription_id, (), contract.bookings, ())
+        )
+        yield from _contract_bookings(key)
+
+
+@lru_cache(maxsize=1 << 14)  # the read model derives a customer's bookings at every event
+def _contract_bookings(contract: Contract) -> tuple[Booked, ...]:
+    return tuple(
+        Booked(
+            booking.event_id,
+            booking.day,
+            booking_acv(contract, booking, "recurring"),
+            booking_acv(contract, booking, "including_fees"),
+            booking_tcv(contract, booking),
+        )
+        for booking in contract.bookings
+    )
+
+
+@dataclass
+class _Period:
+    """What one period `(start, end]` accumulates while the flows are swept."""
+
+    sums: dict[Kind, Total] = field(default_factory=lambda: {kind: Total() for kind in KINDS})
+    ends: dict[str, tuple[Fraction, Fraction]] = field(default_factory=dict)
     acvs: list[Fraction] = field(default_factory=list)
-    tcv: Fraction = ZERO
-    one_time_fees: Fraction = ZERO
+    tcv: Total = field(default_factory=Total)
+    one_time_fees: Total = field(default_factory=Total)
 
-
-def bookings(book: Book, bounds: Sequence[date], policy: AcvPolicy) -> list[Bookings]:
-    """Bookings and fees of each period `(bounds[i], bounds[i + 1]]`."""
-    periods = [Bookings() for _ in bounds[1:]]
-    for account in book.accounts:
-        fees = [*account.fees, *(f for c in account.contracts for f in c.fees)]
-        for fee in fees:
-            if (index := period_of(bounds, fee.day)) is not None:
-                periods[index].one_time_fees += Fraction(fee.amount)
-        for contract in account.contracts:
-            for booking in contract.bookings:
-                if (index := period_of(bounds, booking.day)) is not None:
-                    periods[index].acvs.append(booking_acv(contract, booking, policy))
-                    periods[index].tcv += booking_tcv(contract, booking)
-    return periods
+    def move(self, movement: Movement) -> None:
+        """Adds its amount (SPEC §5 table) exactly, without making a `Fraction`."""
+        total, prev, cur = self.sums[movement.kind], movement.prev, movement.cur
+        if movement.kind in ("new", "reactivation"):
+            total.add(cur)
+        elif movement.kind == "churn":
+            total.add(prev)
+        else:
+            sign = 1 if movement.kind == "expansion" else -1
+            total.add(cur, sign)
+            total.add(prev, -sign)
+        first = self.ends.get(movement.customer_id)
+        self.ends[movement.customer_id] = (first[0] if first else prev, cur)
 
 
 @dataclass(frozen=True)
@@ -264,37 +375,69 @@ def movements_over(
 ) -> list[Movements]:
     """Movements over each period `(bounds[i], bounds[i + 1]]`, from one pass over the book:
     every customer's steps are found once, however many periods are asked."""
+    flows = Flows.of(book.accounts)
+    known = (book.position, book.currency)
+    return periods(bounds, levels(flows, bounds), flows, policy, known)
+
+
+def levels(flows: Flows, bounds: Sequence[date]) -> list[Level]:
+    """MRR and active customers at each bound, from flows that go back to the ledger's
+    beginning: each movement changes MRR by `cur - prev`."""
+    mrr, customers, found = Total(), 0, list[Level]()
+    for movement in sorted(flows.moved, key=lambda m: m.day):
+        while len(found) < len(bounds) and bounds[len(found)] < movement.day:
+            found.append(Level(mrr.value, customers))
+        mrr.add(movement.cur)
+        mrr.add(movement.prev, -1)
+        customers += (movement.cur.numerator > 0) - (movement.prev.numerator > 0)
+    return [*found, *[Level(mrr.value, customers)] * (len(bounds) - len(found))]
+
+
+def periods(
+    bounds: Sequence[date],
+    levels: Sequence[Level],
+    flows: Flows,
+    policy: AcvPolicy,
+    known: tuple[int, str],
+) -> list[Movements]:
+    """Each period's figures from the levels at its bounds and the flows inside it (each
+    customer's movements in day order)."""
     for start, end in pairwise(bounds):
         check_period(start, end)
-    customers = [Steps.of(account) for account in book.accounts]
-    moved = flows((m for c in customers for m in c.movements()), bounds)
-    levels = [[c.mrr_on(day) for day in bounds] for c in customers if c.days]
-    booked = bookings(book, bounds, policy)
+    found = [_Period() for _ in bounds[1:]]
+    for movement in flows.moved:
+        if (index := period_of(bounds, movement.day)) is not None:
+            found[index].move(movement)
+    for booked in flows.booked:
+        if (index := period_of(bounds, booked.day)) is not None:
+            found[index].acvs.append(booked.acv(policy))
+            found[index].tcv.add(booked.tcv)
+    for charged in flows.charged:
+        if (index := period_of(bounds, charged.day)) is not None:
+            found[index].one_time_fees.add(charged.amount)
     return [
-        _period(
-            book, bounds[i : i + 2], policy, moved[i], [(m[i], m[i + 1]) for m in levels], booked[i]
-        )
-        for i in range(len(bounds) - 1)
+        _movements(bounds[i : i + 2], levels[i : i + 2], found[i], policy, known)
+        for i in range(len(found))
     ]
 
 
-def _period(
-    book: Book,
+def _movements(
     ends: Sequence[date],
+    levels: Sequence[Level],
+    period: _Period,
     policy: AcvPolicy,
-    sums: dict[Kind, Fraction],
-    levels: list[tuple[Fraction, Fraction]],
-    booked: Bookings,
+    known: tuple[int, str],
 ) -> Movements:
-    kept = retention(levels)
+    kept = retention(levels[0], period.ends.values())
+    sums = {kind: total.value for kind, total in period.sums.items()}
     return Movements(
         start=ends[0],
         end=ends[1],
-        position=book.position,
-        currency=book.currency,
+        position=known[0],
+        currency=known[1],
         acv_policy=policy,
-        start_mrr=sum((a for a, _ in levels if a), ZERO),
-        end_mrr=sum((b for _, b in levels if b), ZERO),
+        start_mrr=levels[0].mrr,
+        end_mrr=levels[1].mrr,
         new=sums["new"],
         expansion=sums["expansion"],
         contraction=sums["contraction"],
@@ -304,8 +447,8 @@ def _period(
         nrr=kept.nrr,
         grr=kept.grr,
         logo_churn_rate=kept.logo_churn_rate,
-        bookings=len(booked.acvs),
-        bookings_acv=mean(booked.acvs),
-        bookings_tcv=booked.tcv,
-        one_time_fees=booked.one_time_fees,
+        bookings=len(period.acvs),
+        bookings_acv=mean(period.acvs),
+        bookings_tcv=period.tcv.value,
+        one_time_fees=period.one_time_fees.value,
     )

@@ -1,41 +1,54 @@
 """The persistent, bitemporal read model: maintained by following the ledger's positions.
 
-For each event after the tracked position, its customer's history up to that event is
-re-folded (the ONE fold), the derived rows are compared with the rows believed so far,
-vanished rows are closed (`recorded_to = p`) and new ones opened (`recorded_from = p`).
-Rows and the tracked position are committed in one transaction, and the position is
-moved first with a compare-and-set, so a batch is applied exactly once even when
-several processes catch up at the same time. A rebuild replays from position 0 and
-therefore yields exactly the rows incremental maintenance yields.
+Catching up from the tracked position `done` to `stop` derives, for the customers with
+events in between, the rows each new prefix of their history implies
+(`read_model_derive`), writes them, then the snapshots in that range
+(`read_model_snapshots`), and moves the tracked position by compare-and-set, so that a
+step is applied exactly once even when several processes catch up at the same time
+(`read_model_passes`). A few customers' worth is one transaction; more is a pass,
+committed customer chunk by customer chunk and resumable.
+
+A rebuild empties the tables and catches up from 0 along the same path, so it yields the
+same rows. From 0 nothing believed needs reading, the secondary indexes are dropped and
+built again after the rows, and far behind the derivation runs in worker processes
+(`read_model_parallel`): the first query after a large import is as fast as a rebuild.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Index, select
 from sqlalchemy.exc import DBAPIError
 
 from ledger.errors import StoreUnavailable
 from ledger.store import EventStore
-from ledger.timeline import Recorded
+from projections import read_model_parallel as parallel
+from projections import read_model_passes as passes
+from projections import read_model_periods as periods
+from projections import read_model_snapshots
 from projections.contract_value import AcvPolicy
-from projections.read_model_nodes import fork_node
-from projections.read_model_report import figures_report
-from projections.read_model_rows import FEE_SPAN, SEGMENT, Belief, Kind, beliefs
-from projections.read_model_tables import BELIEVED, connect, fee_spans, segments, tracking
+from projections.movements import Movements
+from projections.read_model_derive import EventSql, Writes, derive, touched
+from projections.read_model_kinds import KINDS
+from projections.read_model_passes import Contended
+from projections.read_model_report import reports
+from projections.read_model_sql import Raw, slices
+from projections.read_model_tables import TRACK, connect, snapshots, tracking
 from projections.report import Report
+from projections.series import SeriesRow
 
-TRACK = "figures"
-BATCH = 20_000
-REBUILD_CUSTOMERS = 2_000
-_CUSTOMERS = "SELECT DISTINCT customer_id FROM {entries} ORDER BY customer_id"
-_TOUCHED = "SELECT DISTINCT customer_id FROM {entries} WHERE position > ? AND position <= ?"
-TABLES: dict[Kind, Table] = {SEGMENT: segments, FEE_SPAN: fee_spans}
+BATCH = 1 << 40
+"""Positions applied per catch-up step. The whole lag by default: each customer's
+history is then read and folded once, however far behind the model is."""
+CUSTOMERS = 2_000
+"""Customers derived and written at a time (a step with more is a pass), so that memory
+stays bounded and SQLite's write lock is held a moment at a time."""
+
 Progress = Callable[[int, int], None]
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -62,10 +75,6 @@ def _location(args: tuple[Any, ...]) -> Any:
     return (store or args[0].store).location
 
 
-class Contended(Exception):
-    """Another process applied the same batch first."""
-
-
 @dataclass(frozen=True)
 class Status:
     tracked: int
@@ -77,14 +86,6 @@ class Status:
 
     def as_json(self) -> dict[str, Any]:
         return {"tracked": self.tracked, "head": self.head, "lag": self.lag}
-
-
-@dataclass
-class _Changes:
-    """One batch's writes: rows to open (with their believed span) and rows to close."""
-
-    opened: list[tuple[str, Belief, int, int]] = field(default_factory=list)
-    closed: list[tuple[Kind, int, int]] = field(default_factory=list)
 
 
 class ReadModel:
@@ -112,158 +113,172 @@ class ReadModel:
     def catch_up(self, progress: Progress | None = None) -> int:
         """Applies every event recorded after the tracked position; the position reached."""
         head = self.store.head()
-        while (done := self.tracked()) < head:
-            stop = min(head, done + BATCH)
+        while True:
+            with self.engine.connect() as conn:
+                now = passes.state(conn)
+            if now.stop is None and now.done >= head:
+                return now.done
             try:
-                self._apply(done, stop)
+                if now.stop is None:
+                    self._apply(now.done, min(head, now.done + BATCH), progress)
+                else:
+                    self._continue(now, progress)
             except Contended:
-                continue
-            if progress is not None:
-                progress(stop, head)
-        return max(done, head)
+                continue  # another process moved first: look again
 
     @_guarded
     def rebuild(self, progress: Progress | None = None) -> int:
-        """Drops every derived row and replays the whole ledger, customer by customer, in
-        one transaction: the same `_follow` as incremental maintenance, so the same rows."""
-        head = self.store.head()
-        customers = [str(c) for (c,) in self.store.recorder.select(_CUSTOMERS)]
+        """Drops every derived row and catches up from 0."""
         with self.engine.begin() as conn:
-            conn.execute(delete(segments))
-            conn.execute(delete(fee_spans))
-            conn.execute(delete(tracking).where(tracking.c.name == TRACK))
-            conn.execute(insert(tracking).values(name=TRACK, position=head))
-            done = 0
-            for first in range(0, len(customers), REBUILD_CUSTOMERS):
-                chunk = customers[first : first + REBUILD_CUSTOMERS]
-                changes = _Changes()
-                for customer, history in self.store.histories(chunk).items():
-                    kept = _upto(history, head)
-                    _follow(customer, kept, {}, 0, changes)
-                    done += len(kept)
-                _write(conn, changes)
-                if progress is not None:
-                    progress(done, head)
-        return head
+            passes.reset(conn)  # first: it takes the lock, so no catch-up interleaves
+            for table in (*(k.table for k in KINDS), snapshots):
+                conn.execute(table.delete())
+        return self.catch_up(progress)
 
     @_guarded
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:
-        """Every derived row, without its id and index node: what a rebuild reproduces."""
+        """Every derived row, as (customer, subscription, start, end, num, den,
+        recorded_from, recorded_to), and every snapshot row: what a rebuild reproduces."""
         found = {}
         with self.engine.connect() as conn:
-            for table in (segments, fee_spans):
-                columns = [c for c in table.c if c.name not in ("id", "node")]
-                found[table.name] = sorted(tuple(r) for r in conn.execute(select(*columns)))
+            for kind in KINDS:
+                c = kind.table.c
+                columns = (c.customer_id, c.subscription_id, c.start, c.end, c.num, c.big)
+                query = select(*columns, c.den, c.recorded_from, c.recorded_to)
+                found[kind.table.name] = sorted(
+                    (*r[:4], int(r.big) if r.big is not None else r.num, *r[6:])
+                    for r in conn.execute(query)
+                )
+            found[snapshots.name] = sorted(tuple(r) for r in conn.execute(select(snapshots)))
         return found
 
     @_guarded
-    def report(self, as_of: date, position: int, currency: str, policy: AcvPolicy) -> Report:
-        """The figures at `position`, catching up first when the read model lags."""
+    def reports(
+        self, days: Sequence[date], position: int, currency: str, policy: AcvPolicy
+    ) -> list[Report]:
+        """The figures on each day at `position`, catching up first when the model lags."""
+        self._reach(position)
+        with self.engine.connect() as conn:
+            return reports(conn, days, position, currency, policy)
+
+    @_guarded
+    def movements_over(
+        self, bounds: Sequence[date], position: int, currency: str, policy: AcvPolicy
+    ) -> list[Movements]:
+        """Movements, retention and bookings over each period `(bounds[i], bounds[i+1]]`."""
+        self._reach(position)
+        with self.engine.connect() as conn:
+            return periods.movements_over(conn, bounds, (position, currency), policy)
+
+    @_guarded
+    def series(
+        self,
+        start: date,
+        days: Sequence[date],
+        position: int,
+        currency: str,
+        policy: AcvPolicy,
+    ) -> list[SeriesRow]:
+        """A report on each of `days`, with the movements since the previous (or `start`)."""
+        self._reach(position)
+        with self.engine.connect() as conn:
+            return periods.series(conn, start, days, (position, currency), policy)
+
+    def _reach(self, position: int) -> None:
         if self.tracked() < position:
             self.catch_up()
+
+    def _apply(self, done: int, stop: int, progress: Progress | None = None) -> None:
+        """Brings the rows from `done` to `stop`: in one transaction, or in a pass when
+        the events touch many customers."""
+        sql = self._event_sql()
         with self.engine.connect() as conn:
-            return figures_report(conn, as_of, position, currency, policy)
-
-    def _apply(self, done: int, stop: int) -> None:
-        touched = self.store.recorder.select(_TOUCHED, (done, stop))
-        histories = self.store.histories(str(c) for (c,) in touched)
+            customers = touched(Raw(conn), sql, done, stop)
+        if len(customers) > CUSTOMERS:
+            with self.engine.begin() as conn:
+                passes.begin_pass(conn, done, stop)
+                if done == 0:  # nothing to keep indexed until the pass ends
+                    _drop_indexes(conn)
+            self._continue(passes.State(done, stop), progress, customers)
+            return
         with self.engine.begin() as conn:
-            _advance(conn, done, stop)
-            believed = _believed(conn, histories)
-            changes = _Changes()
-            for customer, history in histories.items():
-                _follow(customer, _upto(history, stop), believed[customer], done, changes)
-            _write(conn, changes)
+            passes.advance(conn, done, stop)
+            raw = Raw(conn)
+            _write(conn, derive(raw, sql, customers, done, stop))
+            read_model_snapshots.take(raw, done, stop)
+        if progress is not None:
+            progress(stop, stop)
+
+    def _continue(
+        self, now: passes.State, progress: Progress | None, customers: list[str] | None = None
+    ) -> None:
+        """Continues the pass `now`: its customers after the last written, a chunk per
+        transaction, derived in worker processes when there are many; then its end."""
+        assert now.stop is not None
+        done, stop, last, sql = now.done, now.stop, now.after, self._event_sql()
+        if customers is None:
+            with self.engine.connect() as conn:
+                customers = touched(Raw(conn), sql, done, stop)
+        chunks = list(slices([c for c in customers if c > last], CUSTOMERS))
+        url = self.store.location.url
+        count = parallel.workers(url, stop - done)
+        pending = parallel.derived(url, sql, chunks, done, stop, count) if count else None
+        applied = done
+        try:
+            for chunk in chunks:
+                with self.engine.begin() as conn:
+                    passes.claim(conn, stop, last, chunk[-1])
+                    raw = Raw(conn)
+                    writes = next(pending) if pending else derive(raw, sql, chunk, done, stop)
+                    _write(conn, writes)
+                last, applied = chunk[-1], applied + writes.events
+                if progress is not None:
+                    progress(applied, stop)
+        finally:
+            if pending is not None:
+                pending.close()  # stops the workers, even when the pass failed
+        with self.engine.begin() as conn:
+            passes.finish(conn, done, stop, last)
+            _create_indexes(conn)  # dropped when the pass began at 0
+            read_model_snapshots.take(Raw(conn), done, stop)
+
+    def _event_sql(self) -> EventSql:
+        q = self.store.recorder.q
+        return EventSql(
+            touched=q(
+                "SELECT DISTINCT customer_id FROM {entries} WHERE position > ? AND position <= ?"
+            ),
+            histories=q(
+                "SELECT a.customer_id, a.position, e.state FROM {entries} a "
+                "JOIN {events} e ON e.{pos} = a.position "
+                "WHERE a.customer_id IN ({{keys}}) AND a.position <= ? "
+                "ORDER BY a.customer_id, a.position"
+            ),
+        )
 
 
-def _follow(
-    customer: str, history: list[Recorded], believed: Believed, after: int, changes: _Changes
-) -> None:
-    """Re-folds the customer's history at each of its events recorded after `after`."""
-    for item in history:
-        if item.position > after:
-            now = beliefs(customer, _upto(history, item.position))
-            _diff(customer, believed, now, item.position, changes)
+def _write(conn: Connection, writes: Writes) -> None:
+    raw = Raw(conn)
+    for kind, opened, closed in zip(KINDS, writes.opened, writes.closed, strict=True):
+        raw.many(f"UPDATE {kind.table.name} SET recorded_to = ? WHERE id = ?", closed)
+        raw.insert(kind.table.name, _OPENED, opened)
 
 
-def _upto(history: list[Recorded], position: int) -> list[Recorded]:
-    return [r for r in history if r.position <= position]
+_OPENED = (
+    *("customer_id", "subscription_id", "start", "end", "num", "big", "den"),
+    *("recorded_from", "recorded_to"),
+)
 
 
-def _advance(conn: Connection, done: int, stop: int) -> None:
-    """Moves the tracked position first, so a concurrent catch-up waits or gives way."""
-    moved = conn.execute(
-        update(tracking)
-        .where(tracking.c.name == TRACK, tracking.c.position == done)
-        .values(position=stop)
-    )
-    if moved.rowcount == 1:
-        return
-    if done == 0 and conn.execute(select(tracking).where(tracking.c.name == TRACK)).first() is None:
-        conn.execute(insert(tracking).values(name=TRACK, position=stop))
-        return
-    raise Contended
+def _indexes() -> list[Index]:
+    return [index for kind in KINDS for index in kind.table.indexes]
 
 
-Believed = dict[Belief, tuple[str, int]]
-"""A customer's believed rows: ("db", row id) or ("new", index in `_Changes.opened`)."""
+def _drop_indexes(conn: Connection) -> None:
+    for index in _indexes():
+        index.drop(conn, checkfirst=True)
 
 
-def _believed(conn: Connection, customers: Iterable[str]) -> dict[str, Believed]:
-    found: dict[str, Believed] = {c: {} for c in customers}
-    keys = sorted(found)
-    for kind, table in TABLES.items():
-        c = table.c
-        query = select(c.id, c.customer_id, c.subscription_id, c.start, c.end, c.num, c.den)
-        for first in range(0, len(keys), 500):
-            chunk = keys[first : first + 500]
-            rows = conn.execute(
-                query.where(c.recorded_to == BELIEVED, c.customer_id.in_(chunk))
-            ).all()
-            for rid, customer, sid, start, end, num, den in rows:
-                found[customer][Belief(kind, sid, start, end, num, den)] = ("db", rid)
-    return found
-
-
-def _diff(
-    customer: str, believed: Believed, now: frozenset[Belief], position: int, changes: _Changes
-) -> None:
-    for gone in [b for b in believed if b not in now]:
-        where, key = believed.pop(gone)
-        if where == "db":
-            changes.closed.append((gone.kind, key, position))
-        else:
-            row = changes.opened[key]
-            changes.opened[key] = (row[0], row[1], row[2], position)
-    for fresh in sorted(now - believed.keys()):
-        believed[fresh] = ("new", len(changes.opened))
-        changes.opened.append((customer, fresh, position, BELIEVED))
-
-
-def _write(conn: Connection, changes: _Changes) -> None:
-    for kind, table in TABLES.items():
-        closed = [{"rid": rid, "to": to} for k, rid, to in changes.closed if k == kind]
-        if closed:
-            conn.execute(
-                update(table)
-                .where(table.c.id == bindparam("rid"))
-                .values(recorded_to=bindparam("to")),
-                closed,
-            )
-        opened = [_row(*row) for row in changes.opened if row[1].kind == kind]
-        if opened:
-            conn.execute(insert(table), opened)
-
-
-def _row(customer: str, belief: Belief, recorded_from: int, recorded_to: int) -> dict[str, Any]:
-    return {
-        "customer_id": customer,
-        "subscription_id": belief.subscription_id,
-        "start": belief.start,
-        "end": belief.end,
-        "num": belief.num,
-        "den": belief.den,
-        "recorded_from": recorded_from,
-        "recorded_to": recorded_to,
-        "node": fork_node(belief.start, belief.end),
-    }
+def _create_indexes(conn: Connection) -> None:
+    for index in _indexes():
+        index.create(conn, checkfirst=True)

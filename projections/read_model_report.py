@@ -1,83 +1,106 @@
-"""`report` figures (SPEC §4, §7) as indexed SQL over the read model, exact to the cent.
+"""Figures (SPEC §4, §7) from the read model: a snapshot lookup plus the recent changes.
 
-A figure for `(as_of, position)` sums the rows that cover `as_of` in effective time and
-were believed at `position`. Values are exact fractions stored as `num / den`; SQL sums
-the numerators per denominator (few distinct ones) and Python adds those exactly.
+Every measure is a sum over the rows of one kind that cover the day and were believed at
+the position (`read_model_kinds`). The latest snapshot at or before the position gives
+that sum at its own position in one indexed lookup; the rows opened since are added and
+those closed since taken away, read by two index ranges of at most `BLOCK` positions.
+Values are exact fractions `num/den`, summed per denominator in integers.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from fractions import Fraction
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, exists, func, or_, select
+from sqlalchemy import Connection
 
 from projections.contract_value import AcvPolicy
-from projections.read_model_nodes import path_to
-from projections.read_model_tables import fee_spans, segments
+from projections.read_model_kinds import KINDS, MEASURES, Kind
+from projections.read_model_snapshots import at_day
+from projections.read_model_sql import Raw
+from projections.read_model_tables import CLOSED
 from projections.report import Report, share
 
+Measures = dict[str, Fraction]
 
-def covering(table: Table, as_of: date, position: int) -> ColumnElement[bool]:
-    """Rows in force at the end of `as_of`, as believed at `position`: found by the path
-    of `as_of` in the interval tree, so only (nearly) covering rows are read."""
-    c, path = table.c, path_to(as_of)
-    return and_(
-        or_(
-            and_(c.node.in_(path.right), c.start <= as_of),
-            and_(c.node.in_(path.left), c.end > as_of),
-            c.node == path.day,
-        ),
-        believed_at(table, position),
-    )
-
-
-def in_force(table: Table, as_of: date, position: int) -> ColumnElement[bool]:
-    """The same rows, for a lookup that has already narrowed them down (by subscription)."""
-    c = table.c
-    return and_(c.start <= as_of, c.end > as_of, believed_at(table, position))
+_RECENT = """
+SELECT den, SUM(num), COUNT(*), COUNT(big), 1 FROM {t}
+ WHERE recorded_from > ? AND recorded_from <= ? AND start <= ? AND "end" > ?
+ GROUP BY den
+UNION ALL SELECT den, SUM(num), COUNT(*), COUNT(big), -1 FROM {t}
+ WHERE {closed} AND recorded_to > ? AND recorded_to <= ? AND start <= ? AND "end" > ?
+ GROUP BY den
+"""
+_RECENT_BIG = """
+SELECT den, big, 1 FROM {t} WHERE recorded_from > ? AND recorded_from <= ?
+ AND start <= ? AND "end" > ? AND big IS NOT NULL
+UNION ALL SELECT den, big, -1 FROM {t} WHERE {closed} AND recorded_to > ? AND recorded_to <= ?
+ AND start <= ? AND "end" > ? AND big IS NOT NULL
+"""
 
 
-def believed_at(table: Table, position: int) -> ColumnElement[bool]:
-    c = table.c
-    return and_(c.recorded_to > position, c.recorded_from <= position)
+def measures(conn: Connection, days: Sequence[date], position: int) -> list[Measures]:
+    """Every measure on each of `days` (end of day), as believed at `position`."""
+    raw = Raw(conn)
+    found: list[Measures] = [dict.fromkeys(MEASURES, Fraction(0)) for _ in days]
+    for kind in (k for k in KINDS if k.measured):
+        for day, figures in zip(days, found, strict=True):
+            at, count, value = at_day(raw, kind, position, day)
+            recent_count, recent_value = _recent(raw, kind, at, position, day)
+            _put(figures, kind, count + recent_count, value + recent_value)
+    return found
 
 
-def _exact_sum(conn: Connection, query: Any) -> Fraction:
-    return sum((Fraction(int(num), int(den)) for den, num in conn.execute(query)), Fraction(0))
+def _recent(raw: Raw, kind: Kind, at: int, position: int, day: date) -> tuple[int, Fraction]:
+    """What the rows opened and closed in `(at, position]` change on `day`."""
+    if position <= at:
+        return 0, Fraction(0)
+    bounds = (at, position, raw.day(day), raw.day(day)) * 2
+    count, bigs, sums = 0, 0, defaultdict[int, int](int)
+    table = {"t": kind.table.name, "closed": CLOSED}
+    for den, num, rows, big, sign in raw.rows(_RECENT.format(**table), bounds):
+        count += sign * int(rows)
+        bigs += big
+        sums[int(den)] += sign * int(num)
+    if bigs:  # their `num` is 0 in the sums above: add their values (a rare case)
+        for den, big, sign in raw.rows(_RECENT_BIG.format(**table), bounds):
+            sums[int(den)] += sign * int(big)
+    return count, sum((Fraction(n, d) for d, n in sums.items()), Fraction(0))
 
 
-def figures_report(
-    conn: Connection, as_of: date, position: int, currency: str, policy: AcvPolicy
+def _put(figures: Measures, kind: Kind, count: int, value: Fraction) -> None:
+    if kind.count:
+        figures[kind.count] += count
+    if kind.value:
+        figures[kind.value] += value
+
+
+def reports(
+    conn: Connection, days: Sequence[date], position: int, currency: str, policy: AcvPolicy
+) -> list[Report]:
+    """The `report` of each of `days` as believed at `position`."""
+    found = measures(conn, days, position)
+    return [
+        report_of(figures, day, position, currency, policy)
+        for day, figures in zip(days, found, strict=True)
+    ]
+
+
+def report_of(
+    figures: Measures, as_of: date, position: int, currency: str, policy: AcvPolicy
 ) -> Report:
-    seg, fee = segments.c, fee_spans.c
-    live = covering(segments, as_of, position)
-    # A subscription has at most one segment on a day (the fold's segments are disjoint).
-    sums = conn.execute(
-        select(seg.den, func.sum(seg.num), func.count()).where(live).group_by(seg.den)
-    ).all()
-    mrr = sum((Fraction(int(num), int(den)) for den, num, _ in sums), Fraction(0))
-    contracts = sum(int(count) for _, _, count in sums)
-    customers = conn.execute(select(func.count(func.distinct(seg.customer_id))).where(live))
-    of_active = exists().where(
-        seg.subscription_id == fee.subscription_id, in_force(segments, as_of, position)
-    )
-    fees = _exact_sum(
-        conn,
-        select(fee.den, func.sum(fee.num))
-        .where(covering(fee_spans, as_of, position), of_active)
-        .group_by(fee.den),
-    )
-    recurring, with_fees = mrr * 12, mrr * 12 + fees
+    mrr, contracts = figures["mrr"], figures["active_contracts"]
+    recurring, with_fees = mrr * 12, mrr * 12 + figures["fees"]
     return Report(
         as_of=as_of,
         position=position,
         currency=currency,
         mrr=mrr,
-        active_customers=int(customers.scalar_one()),
+        active_customers=int(figures["active_customers"]),
         active_contracts=int(contracts),
-        acv=share(recurring if policy == "recurring" else with_fees, Fraction(contracts)),
+        acv=share(recurring if policy == "recurring" else with_fees, contracts),
         acv_policy=policy,
         acv_arr_ratio=share(with_fees, recurring),
     )

@@ -2,8 +2,14 @@
 
 Each derived row is bitemporal: it holds in effective time over `[start, end)` and was
 believed between the ledger positions `[recorded_from, recorded_to)`; a row still
-believed has `recorded_to = BELIEVED`. `arr_rm_tracking` holds the last ledger position
-the rows reflect; rows and position are written in one transaction (exactly once).
+believed has `recorded_to = BELIEVED`. `arr_rm_snapshots` holds, at some positions, each
+kind's sums as step functions over days (`read_model_snapshots`). `arr_rm_tracking`
+holds the last ledger position the rows reflect; rows, snapshots and position are
+written in one transaction (exactly once), or, for a long catch-up, customer by customer
+(`read_model_passes`).
+
+The read model is derived data: when its layout changes (`LAYOUT`), its tables are
+dropped and rebuilt from the events on the next catch-up, never migrated.
 """
 
 from __future__ import annotations
@@ -19,17 +25,37 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    insert,
+    inspect,
+    text,
 )
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import DBAPIError
 
 BELIEVED = 2**62
 """`recorded_to` of a row still believed: above any position, so ranges stay indexable."""
+CLOSED = f"recorded_to < {BELIEVED}"
+"""The condition of the index of closed rows: a query must state it to use that index."""
+
+LAYOUT = 6
+"""The version of how rows are derived and stored: the tables of another version (or of
+other kinds, `_shape`) in the database are dropped and rebuilt."""
+LAYOUT_KEY, TRACK, PASS = "layout", "figures", "pass"  # the rows of `arr_rm_tracking`
+_LEGACY = ("arr_rm_segments", "arr_rm_fee_spans", "arr_rm_customer_spans", "arr_rm_snapshots")
 
 metadata = MetaData()
-_FIGURES = ("recorded_to", "recorded_from", "den", "num", "customer_id", "subscription_id")
+_SUMMED = ("start", "end", "den", "num", "big")
+
+SMALL = 2**47
+"""Values are stored as `num / den`; a numerator at or above this bound (amounts of
+billions with 4 decimals) goes to `big` as text with `num = 0`, so that SQL can sum
+`num` over many rows without overflowing a 64-bit integer, and no value is lost."""
 
 
-def _belief_table(name: str) -> Table:
+def belief_table(name: str) -> Table:
+    """A table of one kind of derived row. Its indexes answer the only three questions
+    asked of it: a customer's believed rows (maintenance) and the rows opened or closed
+    in a range of positions (snapshots and reports), the latter from the index alone."""
     return Table(
         name,
         metadata,
@@ -39,37 +65,99 @@ def _belief_table(name: str) -> Table:
         Column("start", Date, nullable=False),
         Column("end", Date, nullable=False),
         Column("num", BigInteger, nullable=False),
+        Column("big", String, nullable=True),  # the numerator when it is not `SMALL`
         Column("den", BigInteger, nullable=False),
         Column("recorded_from", BigInteger, nullable=False),
         Column("recorded_to", BigInteger, nullable=False),
-        Column("node", Integer, nullable=False),  # see `read_model_nodes`
-        # Covering indexes: a figure is read from the index alone, never from the table.
-        Index(f"{name}_node_start", "node", "start", "end", *_FIGURES),
-        Index(f"{name}_node_end", "node", "end", "start", *_FIGURES),
         Index(f"{name}_customer", "customer_id", "recorded_to"),
-        Index(f"{name}_subscription", "subscription_id", "start", "end", *_FIGURES[:2]),
+        Index(f"{name}_opened", "recorded_from", *_SUMMED),
+        # Most rows are still believed: only the closed ones are ever looked up by it.
+        Index(
+            f"{name}_closed",
+            "recorded_to",
+            *_SUMMED,
+            sqlite_where=text(CLOSED),
+            postgresql_where=text(CLOSED),
+        ),
     )
 
 
-segments = _belief_table("arr_rm_segments")
-fee_spans = _belief_table("arr_rm_fee_spans")
+snapshots = Table(
+    "arr_rm_snapshots",
+    metadata,
+    Column("kind", String, primary_key=True),
+    Column("at", BigInteger, primary_key=True),  # the ledger position it was taken at
+    Column("day", Date, primary_key=True),  # the sums hold from this day to the next row's
+    Column("count", BigInteger, nullable=False),
+    Column("value", String, nullable=False),  # an exact fraction, "num/den" or "num"
+)
 tracking = Table(
     "arr_rm_tracking",
     metadata,
     Column("name", String, primary_key=True),
     Column("position", BigInteger, nullable=False),
+    Column("customer", String, nullable=True),  # of a pass: the last customer written
 )
 
 
 def connect(url: URL) -> Engine:
-    """An engine on the ledger's database; `?schema=` of the ledger URL is honoured."""
+    """An engine on the ledger's database, its read-model tables of this `LAYOUT` ready."""
+    created = engine(url)
+    _ensure_layout(created)
+    return created
+
+
+def engine(url: URL) -> Engine:
+    """An engine on the ledger's database. On PostgreSQL `?schema=` of the ledger URL
+    becomes the search path, so that plain SQL (the bulk paths) and SQLAlchemy Core
+    both find the tables."""
     schema = url.query.get("schema")
     plain = url.difference_update_query(["schema"])
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(plain, connect_args={"timeout": 30})
-    else:
-        engine = create_engine(plain, pool_pre_ping=True)
-    if isinstance(schema, str) and schema:
-        engine = engine.execution_options(schema_translate_map={None: schema})
-    metadata.create_all(engine)
-    return engine
+        return create_engine(plain, connect_args={"timeout": 30})
+    if not isinstance(schema, str) or not schema:
+        return create_engine(plain, pool_pre_ping=True)
+    # libpq splits its options at unescaped spaces; PostgreSQL then reads a quoted name
+    quoted = '"' + schema.replace('"', '""') + '"'
+    option = "-csearch_path=" + quoted.replace("\\", "\\\\").replace(" ", "\\ ")
+    return create_engine(plain, pool_pre_ping=True, connect_args={"options": option})
+
+
+def _ensure_layout(created: Engine) -> None:
+    for attempt in range(3):
+        try:
+            with created.begin() as conn:
+                _create(conn)
+            return
+        except DBAPIError:
+            if attempt == 2:
+                raise  # not a race with another process creating the tables
+
+
+def _create(conn: Connection) -> None:
+    """The tables of this layout: kept when the database has them, else made afresh."""
+    shape = _shape()
+    if inspect(conn).has_table(tracking.name):
+        stored = conn.execute(
+            text("SELECT * FROM arr_rm_tracking WHERE name = :k"), {"k": "layout"}
+        )
+        found = stored.first()
+        if found is not None and tuple(found)[1:] == (LAYOUT, shape):
+            return
+        for name in {*_LEGACY, *metadata.tables}:
+            conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    metadata.create_all(conn)
+    rows = [
+        {"name": LAYOUT_KEY, "position": LAYOUT, "customer": shape},
+        {"name": TRACK, "position": 0, "customer": None},
+    ]
+    conn.execute(insert(tracking), rows)
+
+
+def _shape() -> str:
+    """Every read-model table and its columns: a kind added or changed (`read_model_kinds`)
+    changes it, and the tables are then rebuilt, as for a new `LAYOUT`."""
+    return ";".join(
+        f"{table.name}({','.join(c.name for c in table.columns)})"
+        for table in sorted(metadata.tables.values(), key=lambda t: t.name)
+    )

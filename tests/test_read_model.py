@@ -7,34 +7,51 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 import projections.read_model as read_model
+import projections.read_model_derive as read_model_derive
+import projections.read_model_parallel as read_model_parallel
+import projections.read_model_snapshots as read_model_snapshots
 from ledger import Ledger
 from ledger.cli import app
+from ledger.errors import StoreUnavailable
 from ledger.rows import Row
 from ledger.sample import sample_events
-from projections.read_model_nodes import fork_node, path_to
+from projections.movements import movements_over
 from projections.read_model_tables import BELIEVED
 from projections.report import report
 from tests.conftest import event, new, record
+from tests.edge_ledger import edge_events
 
 OPEN = date.max
+SEGMENTS, SPANS, FEES = "arr_rm_segments", "arr_rm_customer_spans", "arr_rm_fee_spans"
 
 
 def rows(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
     return ledger.read_model().rows()
 
 
-def import_sample(ledger: Ledger, customers: int, pieces: int = 1) -> None:
-    events = sample_events(customers=customers, years=3)
+def import_events(ledger: Ledger, events: list[dict[str, str]], pieces: int = 1) -> None:
     size = -(-len(events) // pieces)
     for first in range(0, len(events), size):
         chunk = events[first : first + size]
         ledger.import_rows(Row(f"sample:{first + n}", e) for n, e in enumerate(chunk))
 
 
-def test_backdated_churn_closes_the_believed_segment(ledger: Ledger) -> None:
+def import_sample(ledger: Ledger, customers: int, pieces: int = 1) -> None:
+    import_events(ledger, sample_events(customers=customers, years=3), pieces)
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Snapshots every 16 positions, so that a small ledger crosses many of them."""
+    monkeypatch.setattr(read_model_snapshots, "BLOCK", 16)
+
+
+def test_backdated_churn_closes_the_believed_rows(ledger: Ledger) -> None:
     # SPEC §8.9: the churn recorded at position 2 ends the segment believed since 1.
     record(
         ledger,
@@ -42,12 +59,34 @@ def test_backdated_churn_closes_the_believed_segment(ledger: Ledger) -> None:
         event("churn", "acme", "2024-02-01", subscription_id="s1"),
     )
     ledger.read_model().catch_up()
-    assert rows(ledger)["arr_rm_segments"] == [
+    found = rows(ledger)
+    assert found[SEGMENTS] == [
         ("acme", "s1", date(2024, 1, 1), date(2024, 2, 1), 1000, 1, 2, BELIEVED),
         ("acme", "s1", date(2024, 1, 1), OPEN, 1000, 1, 1, 2),
     ]
+    assert found[SPANS] == [
+        ("acme", "", date(2024, 1, 1), date(2024, 2, 1), 1, 1, 2, BELIEVED),
+        ("acme", "", date(2024, 1, 1), OPEN, 1, 1, 1, 2),
+    ]
     assert ledger.report(date(2024, 2, 15), position=1).as_json()["mrr"] == "1000.00"
     assert ledger.report(date(2024, 2, 15), position=2).as_json()["mrr"] == "0.00"
+
+
+def test_a_customer_span_joins_the_customers_subscriptions(ledger: Ledger) -> None:
+    # Active from March to the end of June without a gap, though on two subscriptions.
+    record(
+        ledger,
+        new("acme", "s1", "2024-03-01", "100"),
+        new("acme", "s2", "2024-04-10", "50"),
+        event("churn", "acme", "2024-05-01", subscription_id="s1"),
+        event("churn", "acme", "2024-07-01", subscription_id="s2"),
+    )
+    ledger.read_model().catch_up()
+    believed = [r[:6] for r in rows(ledger)[SPANS] if r[7] == BELIEVED]
+    assert believed == [("acme", "", date(2024, 3, 1), date(2024, 7, 1), 1, 1)]
+    figures = ledger.report(date(2024, 4, 20)).as_json()
+    assert (figures["active_customers"], figures["active_contracts"]) == (1, 2)
+    assert ledger.report(date(2024, 7, 1)).as_json()["active_customers"] == 0
 
 
 def test_fee_span_gives_acv_including_fees(ledger: Ledger) -> None:
@@ -63,8 +102,32 @@ def test_fee_span_gives_acv_including_fees(ledger: Ledger) -> None:
         "50000.00",
         "1.2500",
     )
-    spans = rows(ledger)["arr_rm_fee_spans"]
-    assert spans == [("acme", "s1", date(2024, 1, 1), OPEN, 10000, 1, 2, BELIEVED)]
+    # The span ends where the contract lapses, on the term end.
+    spans = rows(ledger)[FEES]
+    assert spans == [("acme", "s1", date(2024, 1, 1), date(2025, 1, 1), 10000, 1, 2, BELIEVED)]
+
+
+def test_a_fee_span_is_clipped_to_the_days_the_subscription_is_active(ledger: Ledger) -> None:
+    # A 12-month term with a $1,200 fee, churned after two months: the fee counts in ACV
+    # only while the subscription is active.
+    record(
+        ledger,
+        new("acme", "s1", "2024-01-01", "100", term_months="12"),
+        event("one_time_fee", "acme", "2024-01-01", subscription_id="s1", amount="1200"),
+        event("churn", "acme", "2024-03-01", subscription_id="s1"),
+    )
+    spans = [r[2:6] for r in rows_after_catch_up(ledger)[FEES] if r[7] == BELIEVED]
+    assert spans == [(date(2024, 1, 1), date(2024, 3, 1), 1200, 1)]
+    acv = {
+        day: ledger.report(date.fromisoformat(day), acv_policy="including_fees").as_json()["acv"]
+        for day in ("2024-02-29", "2024-03-01")
+    }
+    assert acv == {"2024-02-29": "2400.00", "2024-03-01": None}
+
+
+def rows_after_catch_up(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
+    ledger.read_model().catch_up()
+    return rows(ledger)
 
 
 def test_evergreen_fee_counts_in_its_anchor_year_only(ledger: Ledger) -> None:
@@ -86,29 +149,145 @@ def test_evergreen_fee_counts_in_its_anchor_year_only(ledger: Ledger) -> None:
     }
 
 
-def test_read_model_figures_equal_replay_figures(ledger: Ledger) -> None:
-    import_sample(ledger, customers=40, pieces=3)
-    head = ledger.head()
-    for position in (1, head // 3, head // 2, head):
+def test_snapshot_figures_on_both_sides_of_a_snapshot(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Snapshots at positions 2 and 4: each position reads one and adds what came after.
+    monkeypatch.setattr(read_model_snapshots, "BLOCK", 2)
+    record(
+        ledger,
+        new("acme", "s1", "2024-01-01", "100"),
+        new("beta", "s2", "2024-01-01", "30", interval="quarter"),
+        event("upgrade", "acme", "2024-02-01", subscription_id="s1", amount="250"),
+        event("churn", "beta", "2024-01-15", subscription_id="s2"),
+        new("beta", "s3", "2024-03-01", "40"),
+    )
+    snapshots = rows_after_catch_up(ledger)["arr_rm_snapshots"]
+    assert [(r[0], r[1]) for r in snapshots if r[2] == date.min] == [
+        ("customer_span", 2),
+        ("customer_span", 4),
+        ("fee_span", 2),
+        ("fee_span", 4),
+        ("segment", 2),
+        ("segment", 4),
+    ]
+    at_four = [r[2:] for r in snapshots if r[:2] == ("segment", 4)]
+    assert at_four == [
+        (date.min, 0, "0"),
+        (date(2024, 1, 1), 2, "110"),
+        (date(2024, 1, 15), 1, "100"),
+        (date(2024, 2, 1), 1, "250"),
+    ]
+    mrr = {p: ledger.report(date(2024, 3, 1), position=p).as_json()["mrr"] for p in range(1, 6)}
+    assert mrr == {1: "100.00", 2: "110.00", 3: "260.00", 4: "250.00", 5: "290.00"}
+
+
+def test_amounts_too_large_for_a_64_bit_sum_stay_exact(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(read_model_snapshots, "BLOCK", 3)
+    huge = "98765432109876543210.1234"
+    record(
+        ledger,
+        new("acme", "s1", "2024-01-01", huge, interval="quarter"),
+        new("beta", "s2", "2024-01-15", "100"),
+        event("one_time_fee", "acme", "2024-01-01", subscription_id="s1", amount=huge),
+        event("upgrade", "beta", "2024-02-01", subscription_id="s2", amount=huge),
+        event("churn", "acme", "2024-03-01", subscription_id="s1"),
+    )
+    figures = ledger.report(date(2024, 2, 15), position=4, acv_policy="including_fees")
+    assert figures.as_json()["mrr"] == "131687242813168724280.16"  # huge / 3 + huge
+    for position in range(1, 6):
         book = ledger.book(position=position)
-        for day in (date(2021, 3, 31), date(2022, 6, 30), date(2023, 12, 31)):
+        for day in (date(2024, 1, 20), date(2024, 2, 15), date(2024, 3, 1)):
+            expected = report(book, day, "including_fees")
+            assert ledger.report(day, position=position, acv_policy="including_fees") == expected
+        bounds = [date(2023, 12, 31), date(2024, 1, 20), date(2024, 2, 15), date(2024, 3, 1)]
+        moved = ledger.movements_over(bounds, position=position, acv_policy="including_fees")
+        assert moved == movements_over(book, bounds, "including_fees")
+
+
+@pytest.mark.parametrize("kind", ["sample", "edge"])
+def test_read_model_figures_equal_replay_figures(
+    ledger: Ledger, small_blocks: None, kind: str
+) -> None:
+    events = sample_events(customers=30, years=3) if kind == "sample" else edge_events(12, 5)
+    for first in range(0, len(events), 41):  # the model follows each import
+        import_events(ledger, events[first : first + 41])
+        ledger.read_model().catch_up()
+    head = ledger.head()
+    days = [date(2021, 1, 1) + timedelta(days=n) for n in range(0, 1500, 97)]
+    positions = {1, 15, 16, 17, 32, 33, head - 1, head, *range(7, head, head // 10)}
+    for position in sorted(positions):
+        book = ledger.book(position=position)
+        for day in days:
             for policy in ("recurring", "including_fees"):
                 expected = report(book, day, policy)
                 assert ledger.report(day, position=position, acv_policy=policy) == expected
 
 
+@pytest.mark.parametrize("kind", ["sample", "edge"])
+def test_read_model_movements_equal_replay_movements(ledger: Ledger, kind: str) -> None:
+    # Movements, retention and bookings come from the flow rows (customer MRR pieces,
+    # bookings, fees) of the periods asked, not from a replay: they must agree exactly.
+    events = sample_events(customers=30, years=3) if kind == "sample" else edge_events(12, 5)
+    for first in range(0, len(events), 53):
+        import_events(ledger, events[first : first + 53])
+        ledger.read_model().catch_up()
+    head = ledger.head()
+    bounds = [date(2020, 12, 31) + timedelta(days=n) for n in range(0, 1500, 61)]
+    bounds.insert(5, bounds[5])  # an empty period too
+    for position in sorted({1, 9, head // 3, head // 2, head - 1, head}):
+        book = ledger.book(position=position)
+        for policy in ("recurring", "including_fees"):
+            expected = movements_over(book, bounds, policy)
+            assert ledger.movements_over(bounds, position=position, acv_policy=policy) == expected
+
+
 def test_incremental_rows_equal_rebuilt_rows(
-    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch, small_blocks: None
 ) -> None:
     monkeypatch.setattr(read_model, "BATCH", 7)
     import_sample(ledger, customers=15, pieces=2)
     ledger.read_model().catch_up()
     import_sample(ledger, customers=25, pieces=1)  # the first 15 again (skipped), 10 new
+    monkeypatch.setattr(read_model, "BATCH", 23)
     ledger.read_model().catch_up()
+    edges = edge_events(6, 9)
+    for first in range(0, len(edges), 11):  # catch up after each of a few small imports
+        import_events(ledger, edges[first : first + 11])
+        ledger.read_model().catch_up()
     incremental = rows(ledger)
     assert ledger.read_model().rebuild() == ledger.head()
     assert rows(ledger) == incremental
     assert len(incremental["arr_rm_segments"]) > ledger.head() // 2
+    assert len({r[1] for r in incremental["arr_rm_snapshots"]}) == ledger.head() // 16
+
+
+def test_worker_processes_derive_the_rows_derived_in_process(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch, small_blocks: None
+) -> None:
+    monkeypatch.setattr(read_model, "CUSTOMERS", 4)  # many chunks: several per worker
+    import_sample(ledger, customers=25, pieces=1)
+    model = ledger.read_model()
+    model.catch_up()
+    in_process = rows(ledger)
+    monkeypatch.setattr(read_model_parallel, "PARALLEL", 1)
+    assert model.rebuild() == ledger.head()
+    assert rows(ledger) == in_process
+    import_events(ledger, edge_events(8, 4))
+    model.catch_up()  # workers read the rows believed so far
+    by_workers = rows(ledger)
+    monkeypatch.setattr(read_model_parallel, "PARALLEL", 10**9)
+    model.rebuild()
+    assert rows(ledger) == by_workers
+
+
+def test_a_failing_worker_is_one_clear_error(tmp_path: Any) -> None:
+    empty = make_url(f"sqlite:///{tmp_path / 'empty.db'}")  # no ledger tables at all
+    sql = read_model_derive.EventSql(touched="", histories="SELECT * FROM arr_entries")
+    with pytest.raises(StoreUnavailable, match="cannot read the ledger: no such table"):
+        list(read_model_parallel.derived(empty, sql, [["c1"], ["c2"], ["c3"]], 0, 9, 2))
 
 
 def test_catch_up_twice_changes_nothing(ledger: Ledger) -> None:
@@ -144,6 +323,43 @@ def test_a_failed_batch_leaves_nothing_and_is_applied_later(
     assert rows(ledger) == after_crash
 
 
+def test_an_interrupted_pass_resumes_and_keeps_earlier_figures_exact(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch, small_blocks: None
+) -> None:
+    edges = edge_events(14, 8)
+    import_sample(ledger, customers=8)
+    import_events(ledger, edges[: len(edges) // 2])
+    model = ledger.read_model()
+    done = model.catch_up()
+    import_events(ledger, edges[len(edges) // 2 :])  # later events of the same customers
+    monkeypatch.setattr(read_model, "CUSTOMERS", 3)  # a pass of several chunks
+    written, calls = read_model._write, []
+
+    def crash_on_third_chunk(conn: Any, writes: Any) -> None:
+        written(conn, writes)
+        calls.append(True)
+        if len(calls) == 3:
+            raise RuntimeError("power cut")
+
+    monkeypatch.setattr(read_model, "_write", crash_on_third_chunk)
+    with pytest.raises(RuntimeError):
+        model.catch_up()
+    assert model.status().as_json() == {
+        "tracked": done,
+        "head": ledger.head(),
+        "lag": ledger.head() - done,
+    }
+    book = ledger.book(position=done)  # two chunks are written: figures at `done` hold
+    for day in (date(2022, 6, 30), date(2023, 12, 31)):
+        assert ledger.report(day, position=done) == report(book, day)
+    monkeypatch.setattr(read_model, "_write", written)
+    assert ledger.report(date(2023, 12, 31)) == report(ledger.book(), date(2023, 12, 31))
+    assert model.tracked() == ledger.head()
+    resumed = rows(ledger)
+    model.rebuild()
+    assert rows(ledger) == resumed
+
+
 def test_a_batch_applied_elsewhere_is_not_applied_again(ledger: Ledger) -> None:
     import_sample(ledger, customers=5)
     ledger.read_model().catch_up()
@@ -151,6 +367,21 @@ def test_a_batch_applied_elsewhere_is_not_applied_again(ledger: Ledger) -> None:
     with pytest.raises(read_model.Contended):
         ledger.read_model()._apply(0, ledger.head())
     assert rows(ledger) == before
+
+
+def test_tables_of_another_layout_are_rebuilt(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with Ledger.init(url) as ledger:
+        record(ledger, new("acme", "s1", "2024-01-01", "1000"))
+    old = create_engine(url)
+    with old.begin() as conn:  # the first layout: no layout row, rows with an index node
+        conn.execute(text("CREATE TABLE arr_rm_tracking (name TEXT PRIMARY KEY, position INT)"))
+        conn.execute(text("INSERT INTO arr_rm_tracking VALUES ('figures', 1)"))
+        conn.execute(text("CREATE TABLE arr_rm_segments (id INTEGER PRIMARY KEY, node INT)"))
+    old.dispose()
+    with Ledger.open(url) as ledger:
+        assert ledger.read_model().status().as_json() == {"tracked": 0, "head": 1, "lag": 1}
+        assert ledger.report(date(2024, 1, 1)).as_json()["mrr"] == "1000.00"
 
 
 def test_projections_commands(db_url: str) -> None:
@@ -164,18 +395,3 @@ def test_projections_commands(db_url: str) -> None:
     assert rebuilt.stdout.strip() == "read model rebuilt up to position 1"
     status = runner.invoke(app, ["projections", "status", "--db", db_url, "--format", "json"])
     assert json.loads(status.stdout) == {"tracked": 1, "head": 1, "lag": 0}
-
-
-def test_the_path_to_a_day_finds_exactly_the_rows_that_cover_it() -> None:
-    days = [date(2024, 1, 1) + timedelta(days=n) for n in range(0, 800, 7)]
-    spans = [(a, b) for a in days[::5] for b in [*days[::9], OPEN] if a < b]
-    for day in days:
-        path = path_to(day)
-        for start, end in spans:
-            node = fork_node(start, end)
-            found = (
-                (node in path.right and start <= day)
-                or (node in path.left and end > day)
-                or node == path.day
-            )
-            assert found == (start <= day < end), (start, end, day)

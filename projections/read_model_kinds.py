@@ -1,0 +1,67 @@
+"""The kinds of derived row, declared in ONE place: table, derivation, measures.
+
+A measure is a sum over the rows of one kind that cover a day (`start <= day < end`), as
+believed at a position: of their count, or of their exact value. To add a kind, derive
+its rows from a customer's `Timeline` (`read_model_rows`), give it a `belief_table` and
+a line below; maintenance, rebuild, snapshots and `measures` then cover it. A kind that
+feeds no measure is only maintained (bitemporal rows, read by queries of their own). A quantity
+summed over a period (bookings, movements) is a kind whose rows run to `OPEN_END`: its
+measure on a day is then the running total up to that day, and a period's sum the
+difference of two days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Table
+
+from ledger.timeline import Timeline
+from projections import read_model_flows as flows
+from projections.read_model_rows import Row, customer_span_rows, fee_span_rows, segment_rows
+from projections.read_model_tables import belief_table
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    table: Table
+    derive: Callable[[Timeline], Iterable[Row]]
+    count: str | None = None  # the measure fed by the number of covering rows
+    value: str | None = None  # the measure fed by the sum of their values
+
+    @property
+    def measured(self) -> bool:
+        """Whether it feeds a measure: only then does it get snapshots."""
+        return bool(self.count or self.value)
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind(
+        "segment",
+        belief_table("arr_rm_segments"),
+        segment_rows,
+        count="active_contracts",
+        value="mrr",
+    ),
+    Kind(
+        "customer_span",
+        belief_table("arr_rm_customer_spans"),
+        customer_span_rows,
+        count="active_customers",
+    ),
+    Kind("fee_span", belief_table("arr_rm_fee_spans"), fee_span_rows, value="fees"),
+    # The flows of `movements` and `series` (`read_model_flows`): read per period, not summed.
+    Kind("pieces", belief_table("arr_rm_customer_mrr"), flows.piece_rows),
+    Kind("recurring_acv", belief_table("arr_rm_booking_acv"), flows.recurring_acv_rows),
+    Kind(
+        "including_fees_acv",
+        belief_table("arr_rm_booking_acv_with_fees"),
+        flows.including_fees_acv_rows,
+    ),
+    Kind("tcv", belief_table("arr_rm_booking_tcv"), flows.tcv_rows),
+    Kind("fees", belief_table("arr_rm_one_time_fees"), flows.fee_rows),
+)
+TABLES: dict[str, str] = {kind.name: kind.table.name for kind in KINDS}
+MEASURES: tuple[str, ...] = tuple(m for k in KINDS for m in (k.count, k.value) if m)
