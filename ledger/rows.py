@@ -12,7 +12,9 @@ import csv
 import json
 import re
 import sys
+from collections import deque
 from collections.abc import Iterator
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -89,39 +91,25 @@ def _raw_lines(name: str, stream: IO[bytes]) -> Iterator[bytes]:
 def _lines(name: str, stream: IO[bytes]) -> Iterator[str]:
     """The file's decoded lines, each with its line break."""
     raw = _raw_lines(name, stream)
-    blank: list[bytes] = []
+    opening: list[bytes] = []  # blank lines, up to the first that is not
     for line in raw:
-        blank.append(line)
+        opening.append(line)
         if line.strip():
             break
     else:
         raise _Unusable(Problem(name, "the file is empty"))
-    for number, line in enumerate(_chain(blank, raw), start=1):
+    for number, line in enumerate(chain(opening, raw), start=1):
         try:
             yield line.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError:
-            _binary_later(name, raw)  # a NUL anywhere makes the whole file binary
+            deque(raw, maxlen=0)  # read on: a NUL byte anywhere makes it a binary file
             raise _Unusable(Problem(f"{name}:{number}", "not UTF-8 text")) from None
-
-
-def _chain(first: list[bytes], rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield from first
-    yield from rest
-
-
-def _binary_later(name: str, raw: Iterator[bytes]) -> None:
-    for _ in raw:  # `_raw_lines` raises at a NUL byte
-        pass
 
 
 def _csv(name: str, lines: Iterator[str]) -> Iterator[Row | Problem]:
     reader = csv.reader(_csv_lines(lines), strict=True)
     try:
-        first = next(reader, None)
-        if first is None:  # nothing but a byte order mark
-            yield Problem(name, "the file is empty")
-            return
-        header = [cell.strip() for cell in first]
+        header = [cell.strip() for cell in next(reader, [])]
         if "type" not in header or "event_id" not in header:
             yield Problem(
                 f"{name}:1", "the header row must name the fields, e.g. event_id,type,..."
