@@ -45,6 +45,20 @@ def import_sample(ledger: Ledger, customers: int, pieces: int = 1) -> None:
     import_events(ledger, sample_events(customers=customers, years=3), pieces)
 
 
+def crash_on_write(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
+    """The read model's `number`-th write fails after writing, as a power cut would:
+    its transaction must then leave nothing behind."""
+    written, calls = read_model._write, []
+
+    def crashing(conn: Any, writes: Any) -> None:
+        written(conn, writes)
+        calls.append(True)
+        if len(calls) == number:
+            raise RuntimeError("power cut")
+
+    monkeypatch.setattr(read_model, "_write", crashing)
+
+
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Snapshots every 16 positions, so that a small ledger crosses many of them."""
@@ -305,15 +319,7 @@ def test_a_failed_batch_leaves_nothing_and_is_applied_later(
 ) -> None:
     import_sample(ledger, customers=10)
     monkeypatch.setattr(read_model, "BATCH", 20)
-    written, calls = read_model._write, []
-
-    def crash_on_second_batch(conn: Any, changes: Any) -> None:
-        written(conn, changes)
-        calls.append(True)
-        if len(calls) == 2:
-            raise RuntimeError("power cut")
-
-    monkeypatch.setattr(read_model, "_write", crash_on_second_batch)
+    crash_on_write(monkeypatch, 2)
     with pytest.raises(RuntimeError):
         ledger.read_model().catch_up()
     assert ledger.read_model().tracked() == 20  # the second batch was rolled back whole
@@ -333,15 +339,8 @@ def test_an_interrupted_pass_resumes_and_keeps_earlier_figures_exact(
     done = model.catch_up()
     import_events(ledger, edges[len(edges) // 2 :])  # later events of the same customers
     monkeypatch.setattr(read_model, "CUSTOMERS", 3)  # a pass of several chunks
-    written, calls = read_model._write, []
-
-    def crash_on_third_chunk(conn: Any, writes: Any) -> None:
-        written(conn, writes)
-        calls.append(True)
-        if len(calls) == 3:
-            raise RuntimeError("power cut")
-
-    monkeypatch.setattr(read_model, "_write", crash_on_third_chunk)
+    written = read_model._write
+    crash_on_write(monkeypatch, 3)
     with pytest.raises(RuntimeError):
         model.catch_up()
     assert model.status().as_json() == {
