@@ -15,7 +15,7 @@ from ledger.errors import UsageError
 from ledger.money import Total, money, optional, ratio
 from projections.book import Account, Book, Contract
 from projections.contract_value import AcvPolicy, booking_acv, booking_tcv
-from projections.report import mean, share
+from projections.report import share
 from projections.results import Figures, MovementsModel, Result
 
 Kind = Literal["new", "expansion", "contraction", "churn", "reactivation"]
@@ -112,13 +112,12 @@ class Steps:
         changes: dict[date, Fraction] = {}
         for contract in account.contracts:
             for segment in contract.segments:
-                changes[segment.start] = changes.get(segment.start, ZERO) + segment.mrr
+                _shift(changes, segment.start, segment.mrr)
                 if segment.end is not None:
-                    changes[segment.end] = changes.get(segment.end, ZERO) - segment.mrr
-        days, mrrs, mrr = sorted(changes), [], ZERO
+                    _shift(changes, segment.end, -segment.mrr)
+        days, mrrs = sorted(changes), list[Fraction]()
         for day in days:
-            mrr += changes[day]
-            mrrs.append(mrr)
+            mrrs.append(mrrs[-1] + changes[day] if mrrs else changes[day])
         return cls(account.customer_id, tuple(days), tuple(mrrs))
 
     def mrr_on(self, day: date) -> Fraction:
@@ -133,6 +132,12 @@ class Steps:
             if found is not None:
                 yield Movement(self.customer_id, day, found[0], prev, cur)
             prev, seen = cur, seen or cur.numerator > 0
+
+
+def _shift(changes: dict[date, Fraction], day: date, amount: Fraction) -> None:
+    """Adds `amount` to the change on `day`; most days have one change: no addition."""
+    was = changes.get(day)
+    changes[day] = amount if was is None else was + amount
 
 
 def period_of(bounds: Sequence[date], day: date) -> int | None:
@@ -216,12 +221,26 @@ class Retention:
     grr: Fraction | None
     logo_churn_rate: Fraction | None
 
+    @classmethod
+    def of(
+        cls, start: Level, kept: Fraction, lost: Fraction, grown: Fraction, churned: int
+    ) -> Retention:
+        """From the level at the start and what the customers active then changed: their
+        MRR change (`kept`), its part that GRR does not get back (`lost`), that of those
+        still active at the end (`grown`), and how many are not (`churned`)."""
+        return cls(
+            net_expansion=grown,
+            nrr=share(start.mrr + kept, start.mrr),
+            grr=share(start.mrr + lost, start.mrr),
+            logo_churn_rate=Fraction(churned, start.customers) if start.customers else None,
+        )
+
 
 def retention(start: Level, moved: Iterable[tuple[Fraction, Fraction]]) -> Retention:
     """From the level at the start and, for each customer that moved in the period, its
     MRR at the start and at the end: a customer that did not move keeps its MRR, so
     NRR and GRR are the start MRR plus what the movers changed."""
-    kept, lost = Total(), Total()  # the movers' MRR change, and what GRR does not get back
+    kept, lost = Total(), Total()
     grown, churned = Total(), 0
     for a, b in moved:
         if a.numerator <= 0:
@@ -236,12 +255,7 @@ def retention(start: Level, moved: Iterable[tuple[Fraction, Fraction]]) -> Reten
         if b < a:
             lost.add(b)
             lost.add(a, -1)
-    return Retention(
-        net_expansion=grown.value,
-        nrr=share(start.mrr + kept.value, start.mrr),
-        grr=share(start.mrr + lost.value, start.mrr),
-        logo_churn_rate=Fraction(churned, start.customers) if start.customers else None,
-    )
+    return Retention.of(start, kept.value, lost.value, grown.value, churned)
 
 
 @dataclass
@@ -318,6 +332,18 @@ class _Period:
 
 
 @dataclass(frozen=True)
+class PeriodSums:
+    """What a period's movements sum over its days: the movements by kind, and the
+    bookings (their number, ACV under the policy asked, TCV) and one-time fees."""
+
+    moved: dict[Kind, Fraction]
+    bookings: int
+    acv: Fraction
+    tcv: Fraction
+    one_time_fees: Fraction
+
+
+@dataclass(frozen=True)
 class Movements(Result):
     """Exact figures over `(start, end]` as known at `position`; rounded only by `as_json`."""
 
@@ -343,6 +369,41 @@ class Movements(Result):
     bookings_acv: Fraction | None
     bookings_tcv: Fraction
     one_time_fees: Fraction
+
+    @classmethod
+    def of(
+        cls,
+        ends: Sequence[date],
+        levels: Sequence[Level],
+        summed: PeriodSums,
+        kept: Retention,
+        policy: AcvPolicy,
+        known: tuple[int, str],
+    ) -> Movements:
+        """The figures over `(ends[0], ends[1]]` from the levels at both ends, what the
+        period sums and its retention."""
+        return cls(
+            start=ends[0],
+            end=ends[1],
+            position=known[0],
+            currency=known[1],
+            acv_policy=policy,
+            start_mrr=levels[0].mrr,
+            end_mrr=levels[1].mrr,
+            new=summed.moved["new"],
+            expansion=summed.moved["expansion"],
+            contraction=summed.moved["contraction"],
+            churn=summed.moved["churn"],
+            reactivation=summed.moved["reactivation"],
+            net_expansion=kept.net_expansion,
+            nrr=kept.nrr,
+            grr=kept.grr,
+            logo_churn_rate=kept.logo_churn_rate,
+            bookings=summed.bookings,
+            bookings_acv=share(summed.acv, Fraction(summed.bookings)),
+            bookings_tcv=summed.tcv,
+            one_time_fees=summed.one_time_fees,
+        )
 
     @property
     def net_new(self) -> Fraction:
@@ -428,27 +489,13 @@ def _movements(
     policy: AcvPolicy,
     known: tuple[int, str],
 ) -> Movements:
-    kept = retention(levels[0], period.ends.values())
-    sums = {kind: total.value for kind, total in period.sums.items()}
-    return Movements(
-        start=ends[0],
-        end=ends[1],
-        position=known[0],
-        currency=known[1],
-        acv_policy=policy,
-        start_mrr=levels[0].mrr,
-        end_mrr=levels[1].mrr,
-        new=sums["new"],
-        expansion=sums["expansion"],
-        contraction=sums["contraction"],
-        churn=sums["churn"],
-        reactivation=sums["reactivation"],
-        net_expansion=kept.net_expansion,
-        nrr=kept.nrr,
-        grr=kept.grr,
-        logo_churn_rate=kept.logo_churn_rate,
+    summed = PeriodSums(
+        moved={kind: total.value for kind, total in period.sums.items()},
         bookings=len(period.acvs),
-        bookings_acv=mean(period.acvs),
-        bookings_tcv=period.tcv.value,
+        acv=sum(period.acvs, ZERO),
+        tcv=period.tcv.value,
         one_time_fees=period.one_time_fees.value,
+    )
+    return Movements.of(
+        ends, levels, summed, retention(levels[0], period.ends.values()), policy, known
     )

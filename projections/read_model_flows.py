@@ -1,77 +1,120 @@
 """What `movements` and `series` read of the read model: the flows inside a period.
 
-Movements, retention and bookings over a period are not sums of one figure over days, so
-they keep rows of their own, each kind derived from the customer's fold like the others
-(`read_model_kinds`) but summed into no snapshot:
+Movements, bookings and fees over a period are sums over the days inside it, so each is
+a kind whose rows run from their day to `OPEN_END` (`read_model_kinds`): its measure on
+a day is the running total up to that day, and a period's sum the difference of its two
+bounds' measures, two snapshot lookups whatever the ledger's size:
 
-* a **customer MRR piece**: the days `[start, end)` on which the customer's MRR holds one
-  value > 0. Its `subscription_id` column holds the movement that opened it (SPEC §5:
-  `new`, `reactivation`, `expansion` or `contraction`); a piece followed by no piece on
-  its end day ended in `churn`. A period's movements are the piece boundaries inside it,
-  with the MRR on either side: all that retention needs too (SPEC §6).
-* a **booking**: its ACV under each policy and its TCV (SPEC §7), one kind each, keyed
-  by the booking's event id, on the day `[day, day + 1)`;
+* a **movement** (SPEC §5), one kind per movement kind, its amount on its day;
+* a **booking** (SPEC §7): its ACV under each policy and its TCV, one kind each, keyed
+  by the booking's event id (the count of the first is the number of bookings);
 * a **one-time fee**, keyed by its event id, on its day.
 
-Read back (`read_model_periods`), they are the `Flows` that
-`projections.movements.periods` computes from: the function a replay uses, so the read
-model and a replay cannot disagree.
+Retention (SPEC §6) is not a sum over days: it compares each customer's MRR at the
+period's two ends. Two kinds keep what it needs:
+
+* a **customer MRR piece**: the days `[start, end)` on which the customer's MRR holds one
+  value > 0. Any period's retention comes from the pieces that begin or end inside it;
+* a customer's **month retention**, on the last day of each calendar month in which its
+  MRR moved from a > 0 at the end of the month before to b != a: what it adds to that
+  month's NRR (b - a), GRR (b - a when b < a) and logo churn (when b = 0). A `series`
+  `--every month` then reads each month's retention from one lookup too.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from fractions import Fraction
+from typing import ClassVar
 
 from ledger.timeline import Timeline
 from projections.book import account_of
-from projections.movements import Booked, Flows, Movement
-from projections.read_model_rows import OPEN_END, Row
+from projections.movements import Flows, Movement
+from projections.read_model_rows import NO_SUBSCRIPTION, OPEN_END, Row
 
 ONE_DAY = timedelta(days=1)
 
 
 class _Last:
-    """The flows of the timeline derived last: each flow kind asks for the same ones."""
+    """The flow rows of the timeline derived last: each flow kind asks for its own."""
 
     timeline: Timeline | None = None
-    flows = Flows()
+    rows: ClassVar[dict[str, list[Row]]] = {}
 
 
-def _flows(timeline: Timeline) -> Flows:
-    if _Last.timeline is not timeline:
-        _Last.timeline, _Last.flows = timeline, Flows.of([account_of(timeline)])
-    return _Last.flows
+def rows_of(name: str) -> Callable[[Timeline], list[Row]]:
+    """The derivation of the flow kind `name`: its rows of a customer's timeline."""
+
+    def rows(timeline: Timeline) -> list[Row]:
+        if _Last.timeline is not timeline:
+            _Last.timeline, _Last.rows = timeline, _flow_rows(Flows.of([account_of(timeline)]))
+        return _Last.rows[name]
+
+    return rows
+
+
+def _flow_rows(flows: Flows) -> dict[str, list[Row]]:
+    """Every flow kind's rows, from one pass over each of the customer's flows."""
+    found: dict[str, list[Row]] = defaultdict(list)
+    for moved in flows.moved:
+        found[moved.kind].append(_row(NO_SUBSCRIPTION, moved.day, OPEN_END, _amount(moved)))
+    found["pieces"] = list(_pieces(flows.moved))
+    for last, a, b in _month_moves(flows.moved):
+        month = (NO_SUBSCRIPTION, last, last + ONE_DAY)
+        found["month_kept"].append((*month, *_parts(b - a)))
+        if b < a:
+            found["month_lost"].append((*month, *_parts(b - a)))
+        if not b:
+            found["month_churned"].append((*month, *_parts(a)))
+    for booked in flows.booked:
+        booking = (booked.event_id, booked.day, OPEN_END)
+        found["recurring_acv"].append((*booking, *_parts(booked.recurring_acv)))
+        found["including_fees_acv"].append((*booking, *_parts(booked.including_fees_acv)))
+        found["tcv"].append((*booking, *_parts(booked.tcv)))
+    for charged in flows.charged:
+        found["fees"].append(_row(charged.event_id, charged.day, OPEN_END, charged.amount))
+    return found
+
+
+def _amount(moved: Movement) -> Fraction:
+    """SPEC §5's amount, without a subtraction where none is needed."""
+    if moved.kind in ("new", "reactivation"):
+        return moved.cur
+    return moved.prev if moved.kind == "churn" else abs(moved.cur - moved.prev)
+
+
+def _parts(value: Fraction) -> tuple[int, int]:
+    return value.numerator, value.denominator
 
 
 def _row(key: str, start: date, end: date, value: Fraction) -> Row:
     return (key, start, end, value.numerator, value.denominator)
 
 
-def piece_rows(timeline: Timeline) -> Iterator[Row]:
+def _pieces(moved: list[Movement]) -> Iterator[Row]:
     opened: Movement | None = None
-    for movement in _flows(timeline).moved:
+    for movement in moved:
         if opened is not None:
-            yield _row(opened.kind, opened.day, movement.day, opened.cur)
-        opened = movement if movement.cur > 0 else None
+            yield _row(NO_SUBSCRIPTION, opened.day, movement.day, opened.cur)
+        opened = movement if movement.cur.numerator > 0 else None
     if opened is not None:
-        yield _row(opened.kind, opened.day, OPEN_END, opened.cur)
+        yield _row(NO_SUBSCRIPTION, opened.day, OPEN_END, opened.cur)
 
 
-def _booking_rows(value: Callable[[Booked], Fraction]) -> Callable[[Timeline], Iterator[Row]]:
-    def rows(timeline: Timeline) -> Iterator[Row]:
-        for booked in _flows(timeline).booked:
-            yield _row(booked.event_id, booked.day, booked.day + ONE_DAY, value(booked))
-
-    return rows
+def month_end(day: date) -> date:
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    return following - ONE_DAY
 
 
-recurring_acv_rows = _booking_rows(lambda b: b.recurring_acv)
-including_fees_acv_rows = _booking_rows(lambda b: b.including_fees_acv)
-tcv_rows = _booking_rows(lambda b: b.tcv)
-
-
-def fee_rows(timeline: Timeline) -> Iterator[Row]:
-    for charged in _flows(timeline).charged:
-        yield _row(charged.event_id, charged.day, charged.day + ONE_DAY, charged.amount)
+def _month_moves(moved: list[Movement]) -> Iterator[tuple[date, Fraction, Fraction]]:
+    """(month end, a, b) of each calendar month in which the customer's MRR moved from
+    a > 0 at the end of the month before to b != a at the month's end."""
+    ends: dict[date, tuple[Fraction, Fraction]] = {}
+    for movement in moved:  # in day order
+        last = month_end(movement.day)
+        ends[last] = (ends[last][0] if last in ends else movement.prev, movement.cur)
+    for last, (a, b) in ends.items():
+        if a.numerator > 0 and a != b:
+            yield last, a, b

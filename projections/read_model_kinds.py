@@ -52,16 +52,44 @@ KINDS: tuple[Kind, ...] = (
         count="active_customers",
     ),
     Kind("fee_span", belief_table("arr_rm_fee_spans"), fee_span_rows, value="fees"),
-    # The flows of `movements` and `series` (`read_model_flows`): read per period, not summed.
-    Kind("pieces", belief_table("arr_rm_customer_mrr"), flows.piece_rows),
-    Kind("recurring_acv", belief_table("arr_rm_booking_acv"), flows.recurring_acv_rows),
+    # The flows of `movements` and `series` (`read_model_flows`): running totals over days
+    *(
+        Kind(name, belief_table(f"arr_rm_{name}"), flows.rows_of(name), value=name)
+        for name in ("new", "expansion", "contraction", "churn", "reactivation")
+    ),
+    Kind(
+        "recurring_acv",
+        belief_table("arr_rm_booking_acv"),
+        flows.rows_of("recurring_acv"),
+        count="bookings",
+        value="bookings_recurring_acv",
+    ),
     Kind(
         "including_fees_acv",
         belief_table("arr_rm_booking_acv_with_fees"),
-        flows.including_fees_acv_rows,
+        flows.rows_of("including_fees_acv"),
+        value="bookings_including_fees_acv",
     ),
-    Kind("tcv", belief_table("arr_rm_booking_tcv"), flows.tcv_rows),
-    Kind("fees", belief_table("arr_rm_one_time_fees"), flows.fee_rows),
+    Kind("tcv", belief_table("arr_rm_booking_tcv"), flows.rows_of("tcv"), value="bookings_tcv"),
+    Kind(
+        "fees", belief_table("arr_rm_one_time_fees"), flows.rows_of("fees"), value="one_time_fees"
+    ),
+    # Retention (`read_model_flows`): any period's from the pieces, a month's from its end
+    Kind("pieces", belief_table("arr_rm_customer_mrr", bounded=True), flows.rows_of("pieces")),
+    Kind(
+        "month_kept", belief_table("arr_rm_month_kept"), flows.rows_of("month_kept"), value="kept"
+    ),
+    Kind(
+        "month_lost", belief_table("arr_rm_month_lost"), flows.rows_of("month_lost"), value="lost"
+    ),
+    Kind(
+        "month_churned",
+        belief_table("arr_rm_month_churned"),
+        flows.rows_of("month_churned"),
+        count="churned",
+        value="churned_mrr",
+    ),
 )
 TABLES: dict[str, str] = {kind.name: kind.table.name for kind in KINDS}
-MEASURES: tuple[str, ...] = tuple(m for k in KINDS for m in (k.count, k.value) if m)
+REPORTED: tuple[Kind, ...] = KINDS[:3]
+"""The kinds a `report` reads: the others feed `movements` and `series`."""

@@ -1,103 +1,53 @@
-"""Movements, retention and bookings over periods from the read model's flow rows
-(`read_model_flows`): the movements are the boundaries of the customers' MRR pieces
-inside the periods, and the bookings and fees those dated inside them."""
+"""Movements, retention and bookings over periods from the read model (`read_model_flows`).
+
+What a period sums over its days (movements by kind, bookings, fees) is the difference
+of running totals at its two bounds, read with every other measure at every bound.
+Its retention is the month's, read on its last day, when the period is a calendar
+month; otherwise it comes from the customers' MRR pieces that end or begin inside it.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any, cast
+from itertools import pairwise
 
 from sqlalchemy import Connection
 
 from projections.contract_value import AcvPolicy
 from projections.movements import (
-    Booked,
-    Charged,
-    Flows,
-    Kind,
+    DAY,
+    KINDS,
     Level,
-    Movement,
     Movements,
-    periods,
+    PeriodSums,
+    Retention,
+    check_period,
+    retention,
 )
+from projections.read_model_flows import month_end
 from projections.read_model_kinds import TABLES
 from projections.read_model_report import Measures, measures, report_of
-from projections.read_model_rows import OPEN_END
 from projections.read_model_sql import Raw
 from projections.series import SeriesRow
 
-ZERO = Fraction(0)
-_BOUNDARIES = """
-SELECT customer_id, subscription_id, start, "end", num, big, den FROM {t}
- WHERE recorded_to > ? AND recorded_from <= ? AND start <= ? AND "end" > ?
-   AND (start > ? OR "end" <= ?)
+_LEAVING = """
+SELECT customer_id, num, big, den FROM {t} WHERE recorded_to > ? AND recorded_from <= ?
+ AND "end" > ? AND "end" <= ? AND start <= ?
 """
-_ON_DAYS = """
-SELECT subscription_id, start, num, big, den FROM {t}
- WHERE recorded_to > ? AND recorded_from <= ? AND start > ? AND start <= ?
+_ARRIVING = """
+SELECT customer_id, num, big, den FROM {t} WHERE recorded_to > ? AND recorded_from <= ?
+ AND start > ? AND start <= ? AND "end" > ?
 """
-Piece = tuple[date, date, str, Fraction]
-
-
-def _value(num: int, big: str | None, den: int) -> Fraction:
-    """A stored value; a numerator too large for SQL sums is kept in `big` as text."""
-    return _fraction(num, den) if big is None else Fraction(int(big), den)
-
-
-@lru_cache(maxsize=1 << 16)  # prices repeat: making a Fraction is the cost of reading
-def _fraction(num: int, den: int) -> Fraction:
-    return Fraction(num, den)
-
-
-def flows_between(raw: Raw, tables: dict[str, str], low: date, high: date, at: int) -> Flows:
-    """The flows on the days `(low, high]` as believed at position `at`; `tables` names
-    each kind's table (`read_model_kinds.TABLES`)."""
-    found = Flows()
-    span = (at, at, raw.day(high), raw.day(low), raw.day(low), raw.day(high))
-    pieces: defaultdict[str, list[Piece]] = defaultdict(list)
-    for customer, opened_by, start, end, num, big, den in raw.rows(
-        _BOUNDARIES.format(t=tables["pieces"]), span
-    ):
-        piece = (raw.to_day(start), raw.to_day(end), opened_by, _value(num, big, den))
-        pieces[customer].append(piece)
-    for customer, runs in pieces.items():
-        found.moved.extend(_movements(customer, sorted(runs), low, high))
-    days = (at, at, raw.day(low), raw.day(high))
-    values = [_on_days(raw, tables[k], days) for k in ("recurring_acv", "including_fees_acv")]
-    for event_id, (day, tcv) in _on_days(raw, tables["tcv"], days).items():
-        acvs = (values[0][event_id][1], values[1][event_id][1])
-        found.booked.append(Booked(event_id, day, *acvs, tcv))
-    fees = _on_days(raw, tables["fees"], days).items()
-    found.charged.extend(Charged(event_id, day, amount) for event_id, (day, amount) in fees)
-    return found
-
-
-def _on_days(raw: Raw, table: str, days: tuple[Any, ...]) -> dict[str, tuple[date, Fraction]]:
-    rows = raw.rows(_ON_DAYS.format(t=table), days)
-    return {key: (raw.to_day(day), _value(n, big, d)) for key, day, n, big, d in rows}
-
-
-def _movements(customer: str, runs: list[Piece], low: date, high: date) -> Iterator[Movement]:
-    """The movements at the boundaries of one customer's pieces inside `(low, high]`."""
-    for number, (start, end, opened_by, value) in enumerate(runs):
-        before = runs[number - 1] if number and runs[number - 1][1] == start else None
-        if low < start <= high:
-            prev = before[3] if before else ZERO
-            yield Movement(customer, start, cast(Kind, opened_by), prev, value)
-        followed = number + 1 < len(runs) and runs[number + 1][0] == end
-        if low < end <= high and end != OPEN_END and not followed:
-            yield Movement(customer, end, "churn", value, ZERO)
 
 
 def movements_over(
     conn: Connection, bounds: Sequence[date], known: tuple[int, str], policy: AcvPolicy
 ) -> list[Movements]:
     """Movements, retention and bookings over each period `(bounds[i], bounds[i + 1]]` as
-    believed at position `known[0]`: the flows inside, from the levels at the bounds."""
+    believed at position `known[0]`."""
     return _periods(conn, bounds, measures(conn, bounds, known[0]), known, policy)
 
 
@@ -120,6 +70,63 @@ def _periods(
     known: tuple[int, str],
     policy: AcvPolicy,
 ) -> list[Movements]:
+    for low, high in pairwise(bounds):
+        check_period(low, high)
+    raw = Raw(conn)
     levels = [Level(m["mrr"], int(m["active_customers"])) for m in found]
-    flows = flows_between(Raw(conn), TABLES, bounds[0], bounds[-1], known[0])
-    return periods(bounds, levels, flows, policy, known)
+    return [
+        Movements.of(
+            ends,
+            levels[i : i + 2],
+            _sums(found[i], found[i + 1], policy),
+            _retention(raw, ends, levels[i], found[i + 1], known[0]),
+            policy,
+            known,
+        )
+        for i, ends in enumerate(pairwise(bounds))
+    ]
+
+
+def _sums(before: Measures, after: Measures, policy: AcvPolicy) -> PeriodSums:
+    def summed(name: str) -> Fraction:
+        return after[name] - before[name]
+
+    return PeriodSums(
+        moved={kind: summed(kind) for kind in KINDS},
+        bookings=int(summed("bookings")),
+        acv=summed(f"bookings_{policy}_acv"),
+        tcv=summed("bookings_tcv"),
+        one_time_fees=summed("one_time_fees"),
+    )
+
+
+def _retention(
+    raw: Raw, ends: tuple[date, date], start: Level, after: Measures, at: int
+) -> Retention:
+    low, high = ends
+    if low == month_end(low) and high == month_end(low + DAY):
+        kept, churned_mrr = after["kept"], after["churned_mrr"]
+        return Retention.of(start, kept, after["lost"], kept + churned_mrr, int(after["churned"]))
+    return retention(start, _moved(raw, low, high, at))
+
+
+def _moved(raw: Raw, low: date, high: date, at: int) -> list[tuple[Fraction, Fraction]]:
+    """The MRR at `low` and at `high` of each customer active at `low` whose MRR changed
+    in `(low, high]`: its piece covering `low` ends inside, and the one covering `high`,
+    if any, begins inside."""
+    table, days = TABLES["pieces"], (raw.day(low), raw.day(high))
+    ending = raw.rows(_LEAVING.format(t=table), (at, at, *days, days[0]))
+    beginning = raw.rows(_ARRIVING.format(t=table), (at, at, *days, days[1]))
+    after = {customer: _value(num, big, den) for customer, num, big, den in beginning}
+    zero = Fraction(0)
+    return [(_value(num, big, den), after.get(c, zero)) for c, num, big, den in ending]
+
+
+def _value(num: int, big: str | None, den: int) -> Fraction:
+    """A stored value; a numerator too large for SQL sums is kept in `big` as text."""
+    return _fraction(num, den) if big is None else Fraction(int(big), den)
+
+
+@lru_cache(maxsize=1 << 16)  # prices repeat: making a Fraction is the cost of reading
+def _fraction(num: int, den: int) -> Fraction:
+    return Fraction(num, den)

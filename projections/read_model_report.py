@@ -9,16 +9,17 @@ Values are exact fractions `num/den`, summed per denominator in integers.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import Connection
 
 from projections.contract_value import AcvPolicy
-from projections.read_model_kinds import KINDS, MEASURES, Kind
-from projections.read_model_snapshots import at_day
+from projections.read_model_kinds import KINDS, REPORTED, Kind
+from projections.read_model_rows import OPEN_END
+from projections.read_model_snapshots import Steps, at_day, latest
 from projections.read_model_sql import Raw
 from projections.read_model_tables import CLOSED
 from projections.report import Report, share
@@ -26,48 +27,65 @@ from projections.report import Report, share
 Measures = dict[str, Fraction]
 
 _RECENT = """
-SELECT den, SUM(num), COUNT(*), COUNT(big), 1 FROM {t}
- WHERE recorded_from > ? AND recorded_from <= ? AND start <= ? AND "end" > ?
- GROUP BY den
-UNION ALL SELECT den, SUM(num), COUNT(*), COUNT(big), -1 FROM {t}
- WHERE {closed} AND recorded_to > ? AND recorded_to <= ? AND start <= ? AND "end" > ?
- GROUP BY den
+SELECT CASE WHEN start < ? THEN ? ELSE start END AS low,
+       CASE WHEN "end" > ? THEN ? ELSE "end" END AS high, den, SUM(num), COUNT(*), COUNT(big)
+  FROM {t} WHERE {when} > ? AND {when} <= ? AND start <= ? AND "end" > ?
+ GROUP BY low, high, den
 """
+"""The rows opened (`when` is recorded_from) or closed (recorded_to) in a
+range of positions that cover some of the days asked, grouped by their span clipped to
+those days: a day's figure, or a few days', is a few groups whatever the row count."""
 _RECENT_BIG = """
-SELECT den, big, 1 FROM {t} WHERE recorded_from > ? AND recorded_from <= ?
+SELECT start, "end", den, big, 1 FROM {t} WHERE recorded_from > ? AND recorded_from <= ?
  AND start <= ? AND "end" > ? AND big IS NOT NULL
-UNION ALL SELECT den, big, -1 FROM {t} WHERE {closed} AND recorded_to > ? AND recorded_to <= ?
- AND start <= ? AND "end" > ? AND big IS NOT NULL
+UNION ALL SELECT start, "end", den, big, -1 FROM {t} WHERE {closed} AND recorded_to > ?
+ AND recorded_to <= ? AND start <= ? AND "end" > ? AND big IS NOT NULL
 """
 
 
-def measures(conn: Connection, days: Sequence[date], position: int) -> list[Measures]:
-    """Every measure on each of `days` (end of day), as believed at `position`."""
+def measures(
+    conn: Connection, days: Sequence[date], position: int, kinds: Sequence[Kind] = KINDS
+) -> list[Measures]:
+    """The measures of `kinds` on each of `days` (end of day), as believed at `position`."""
     raw = Raw(conn)
-    found: list[Measures] = [dict.fromkeys(MEASURES, Fraction(0)) for _ in days]
-    for kind in (k for k in KINDS if k.measured):
-        for day, figures in zip(days, found, strict=True):
-            at, count, value = at_day(raw, kind, position, day)
-            recent_count, recent_value = _recent(raw, kind, at, position, day)
-            _put(figures, kind, count + recent_count, value + recent_value)
+    names = [m for k in kinds for m in (k.count, k.value) if m]
+    found: list[Measures] = [dict.fromkeys(names, Fraction(0)) for _ in days]
+    for kind in (k for k in kinds if k.measured):
+        at = latest(raw, kind, position)
+        recent = _recent(raw, kind, at, position, days).on(days)
+        for day, figures, (count, value) in zip(days, found, recent, strict=True):
+            stored_count, stored_value = at_day(raw, kind, at, day)
+            _put(figures, kind, stored_count + count, stored_value + value)
     return found
 
 
-def _recent(raw: Raw, kind: Kind, at: int, position: int, day: date) -> tuple[int, Fraction]:
-    """What the rows opened and closed in `(at, position]` change on `day`."""
-    if position <= at:
-        return 0, Fraction(0)
-    bounds = (at, position, raw.day(day), raw.day(day)) * 2
-    count, bigs, sums = 0, 0, defaultdict[int, int](int)
+def _recent(raw: Raw, kind: Kind, at: int, position: int, days: Sequence[date]) -> Steps:
+    """What the rows opened and closed in `(at, position]` change on the days between the
+    first and the last of `days`: swept once for them all."""
+    steps = Steps()
+    if position <= at or not days:
+        return steps
+    low, high = raw.day(min(days)), raw.day(max(days))
+    clip = (low, low, high, raw.day(OPEN_END))
     table = {"t": kind.table.name, "closed": CLOSED}
-    for den, num, rows, big, sign in raw.rows(_RECENT.format(**table), bounds):
-        count += sign * int(rows)
-        bigs += big
-        sums[int(den)] += sign * int(num)
+    bigs = 0
+    for sign, when in ((1, "recorded_from"), (-1, f"{CLOSED} AND recorded_to")):
+        query = _RECENT.format(when=when, **table)
+        for start, end, den, num, rows, big in raw.rows(query, (*clip, at, position, high, low)):
+            _span(steps, raw, start, end, sign * int(rows), sign * int(num), int(den))
+            bigs += big
     if bigs:  # their `num` is 0 in the sums above: add their values (a rare case)
-        for den, big, sign in raw.rows(_RECENT_BIG.format(**table), bounds):
-            sums[int(den)] += sign * int(big)
-    return count, sum((Fraction(n, d) for d, n in sums.items()), Fraction(0))
+        bounds = (at, position, high, low) * 2
+        for start, end, den, big, sign in raw.rows(_RECENT_BIG.format(**table), bounds):
+            _span(steps, raw, start, end, 0, sign * int(big), int(den))
+    return steps
+
+
+def _span(steps: Steps, raw: Raw, start: Any, end: Any, count: int, num: int, den: int) -> None:
+    """Rows covering `[start, end)`: a step up on their first day, down after their last."""
+    steps.add(raw.to_day(start), count, num, den)
+    if (last := raw.to_day(end)) != OPEN_END:
+        steps.add(last, -count, -num, den)
 
 
 def _put(figures: Measures, kind: Kind, count: int, value: Fraction) -> None:
@@ -81,7 +99,7 @@ def reports(
     conn: Connection, days: Sequence[date], position: int, currency: str, policy: AcvPolicy
 ) -> list[Report]:
     """The `report` of each of `days` as believed at `position`."""
-    found = measures(conn, days, position)
+    found = measures(conn, days, position, REPORTED)
     return [
         report_of(figures, day, position, currency, policy)
         for day, figures in zip(days, found, strict=True)

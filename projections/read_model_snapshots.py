@@ -12,8 +12,9 @@ snapshot (`read_model_report`), instead of a sum over every covering row.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from fractions import Fraction
 from math import gcd, lcm
@@ -46,8 +47,8 @@ class Steps:
         self.count[day] += count
         self.value[day] += num * (self.den // den)
 
-    def totals(self) -> Iterator[tuple[date, int, str]]:
-        """(day, count, exact value) from each day on which a total changes."""
+    def running(self) -> Iterator[tuple[date, int, int]]:
+        """(day, count, value over `den`) from each day on which a total changes."""
         count = value = 0
         for day in sorted(self.count.keys() | self.value.keys()):
             change, amount = self.count[day], self.value[day]
@@ -55,7 +56,23 @@ class Steps:
                 del self.count[day], self.value[day]  # opened and closed again: no step
                 continue
             count, value = count + change, value + amount
+            yield day, count, value
+
+    def totals(self) -> Iterator[tuple[date, int, str]]:
+        """(day, count, exact value) from each day on which a total changes."""
+        for day, count, value in self.running():
             yield day, count, _fraction(value, self.den)
+
+    def on(self, days: Sequence[date]) -> list[tuple[int, Fraction]]:
+        """(count, exact value) on each of `days`."""
+        steps = list(self.running())
+        starts = [day for day, _, _ in steps]
+        found = []
+        for day in days:
+            index = bisect_right(starts, day)
+            _, count, value = steps[index - 1] if index else (day, 0, 0)
+            found.append((count, Fraction(value, self.den)))
+        return found
 
 
 def _fraction(num: int, den: int) -> str:
@@ -84,9 +101,8 @@ UNION ALL SELECT start, "end", den, big, -1 FROM {t}
 _LATEST = "SELECT MAX(at) FROM arr_rm_snapshots WHERE kind = ? AND at <= ?"
 _STEPS = "SELECT day, count, value FROM arr_rm_snapshots WHERE kind = ? AND at = ? ORDER BY day"
 _AT = """
-SELECT at, count, value FROM arr_rm_snapshots
- WHERE kind = ? AND at = (SELECT MAX(at) FROM arr_rm_snapshots WHERE kind = ? AND at <= ?)
-   AND day <= ? ORDER BY day DESC LIMIT 1
+SELECT count, value FROM arr_rm_snapshots WHERE kind = ? AND at = ? AND day <= ?
+ ORDER BY day DESC LIMIT 1
 """
 
 
@@ -98,29 +114,31 @@ def take(raw: Raw, done: int, stop: int) -> None:
     if not ats:
         return
     for kind in (k for k in KINDS if k.measured):
-        since, steps = _latest(raw, kind, first - 1)
+        since, steps = _restored(raw, kind, first - 1)
         for at in ats:
             _add_changes(raw, kind, since, at, steps)
             _store(raw, kind, at, steps)
             since = at
 
 
-def at_day(raw: Raw, kind: Kind, position: int, day: date) -> tuple[int, int, Fraction]:
-    """(the snapshot's position, count, value) on `day` of the latest snapshot at or
-    before `position`; (0, 0, 0) when there is none."""
-    found = raw.rows(_AT, (kind.name, kind.name, position, raw.day(day)))
+def latest(raw: Raw, kind: Kind, position: int) -> int:
+    """The position of the latest snapshot at or before `position`; 0 when there is none."""
+    return int(raw.scalar(_LATEST, (kind.name, position)) or 0)
+
+
+def at_day(raw: Raw, kind: Kind, at: int, day: date) -> tuple[int, Fraction]:
+    """(count, value) on `day` of the snapshot taken at `at`; zeros when there is none."""
+    found = raw.rows(_AT, (kind.name, at, raw.day(day)))
     if not found:
-        at = raw.scalar(_LATEST, (kind.name, position))
-        return int(at or 0), 0, Fraction(0)
-    at, count, value = found[0]
-    return int(at), int(count), Fraction(value)
+        return 0, Fraction(0)
+    count, value = found[0]
+    return int(count), Fraction(value)
 
 
-def _latest(raw: Raw, kind: Kind, position: int) -> tuple[int, Steps]:
+def _restored(raw: Raw, kind: Kind, position: int) -> tuple[int, Steps]:
     """The latest snapshot at or before `position`, by its changes."""
-    at = raw.scalar(_LATEST, (kind.name, position))
-    steps = Steps()
-    if at is None:
+    at, steps = latest(raw, kind, position), Steps()
+    if not at:
         return 0, steps
     count, value = 0, Fraction(0)
     for day, total, text in raw.rows(_STEPS, (kind.name, at)):

@@ -37,7 +37,7 @@ BELIEVED = 2**62
 CLOSED = f"recorded_to < {BELIEVED}"
 """The condition of the index of closed rows: a query must state it to use that index."""
 
-LAYOUT = 6
+LAYOUT = 7
 """The version of how rows are derived and stored: the tables of another version (or of
 other kinds, `_shape`) in the database are dropped and rebuilt."""
 LAYOUT_KEY, TRACK, PASS = "layout", "figures", "pass"  # the rows of `arr_rm_tracking`
@@ -52,10 +52,12 @@ billions with 4 decimals) goes to `big` as text with `num = 0`, so that SQL can 
 `num` over many rows without overflowing a 64-bit integer, and no value is lost."""
 
 
-def belief_table(name: str) -> Table:
+def belief_table(name: str, bounded: bool = False) -> Table:
     """A table of one kind of derived row. Its indexes answer the only three questions
     asked of it: a customer's believed rows (maintenance) and the rows opened or closed
-    in a range of positions (snapshots and reports), the latter from the index alone."""
+    in a range of positions (snapshots and reports), the latter from the index alone.
+    `bounded` adds two for the rows that begin or end in a range of days."""
+    extra = [Index(f"{name}_{c}", c, "recorded_to") for c in ("start", "end")] if bounded else []
     return Table(
         name,
         metadata,
@@ -79,6 +81,7 @@ def belief_table(name: str) -> Table:
             sqlite_where=text(CLOSED),
             postgresql_where=text(CLOSED),
         ),
+        *extra,
     )
 
 

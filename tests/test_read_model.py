@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from ledger.errors import StoreUnavailable
 from ledger.rows import Row
 from ledger.sample import sample_events
 from projections.movements import movements_over
+from projections.read_model_kinds import KINDS
 from projections.read_model_tables import BELIEVED
 from projections.report import report
 from tests.conftest import event, new, record
@@ -177,14 +179,8 @@ def test_snapshot_figures_on_both_sides_of_a_snapshot(
         new("beta", "s3", "2024-03-01", "40"),
     )
     snapshots = rows_after_catch_up(ledger)["arr_rm_snapshots"]
-    assert [(r[0], r[1]) for r in snapshots if r[2] == date.min] == [
-        ("customer_span", 2),
-        ("customer_span", 4),
-        ("fee_span", 2),
-        ("fee_span", 4),
-        ("segment", 2),
-        ("segment", 4),
-    ]
+    taken = {(r[0], r[1]) for r in snapshots if r[2] == date.min}
+    assert taken == {(k.name, at) for k in KINDS if k.measured for at in (2, 4)}
     at_four = [r[2:] for r in snapshots if r[:2] == ("segment", 4)]
     assert at_four == [
         (date.min, 0, "0"),
@@ -216,9 +212,12 @@ def test_amounts_too_large_for_a_64_bit_sum_stay_exact(
         for day in (date(2024, 1, 20), date(2024, 2, 15), date(2024, 3, 1)):
             expected = report(book, day, "including_fees")
             assert ledger.report(day, position=position, acv_policy="including_fees") == expected
-        bounds = [date(2023, 12, 31), date(2024, 1, 20), date(2024, 2, 15), date(2024, 3, 1)]
-        moved = ledger.movements_over(bounds, position=position, acv_policy="including_fees")
-        assert moved == movements_over(book, bounds, "including_fees")
+        for bounds in (
+            [date(2023, 12, 31), date(2024, 1, 20), date(2024, 2, 15), date(2024, 3, 1)],
+            [date(2023, 12, 31), date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31)],
+        ):
+            moved = ledger.movements_over(bounds, position=position, acv_policy="including_fees")
+            assert moved == movements_over(book, bounds, "including_fees")
 
 
 @pytest.mark.parametrize("kind", ["sample", "edge"])
@@ -240,16 +239,32 @@ def test_read_model_figures_equal_replay_figures(
                 assert ledger.report(day, position=position, acv_policy=policy) == expected
 
 
+def month_ends(first: date, count: int) -> list[date]:
+    return [
+        date(first.year + (first.month + n) // 12, (first.month + n) % 12 + 1, 1)
+        - timedelta(days=1)
+        for n in range(count)
+    ]
+
+
 @pytest.mark.parametrize("kind", ["sample", "edge"])
-def test_read_model_movements_equal_replay_movements(ledger: Ledger, kind: str) -> None:
-    # Movements, retention and bookings come from the flow rows (customer MRR pieces,
-    # bookings, fees) of the periods asked, not from a replay: they must agree exactly.
+@pytest.mark.parametrize("periods", ["61 days", "calendar months"])
+def test_read_model_movements_equal_replay_movements(
+    ledger: Ledger, kind: str, periods: str
+) -> None:
+    # Movements, retention and bookings come from the running totals at the bounds and,
+    # for retention, from the month's rows or the customers' MRR pieces: never from a
+    # replay. They must agree exactly with one.
     events = sample_events(customers=30, years=3) if kind == "sample" else edge_events(12, 5)
     for first in range(0, len(events), 53):
         import_events(ledger, events[first : first + 53])
         ledger.read_model().catch_up()
     head = ledger.head()
-    bounds = [date(2020, 12, 31) + timedelta(days=n) for n in range(0, 1500, 61)]
+    if periods == "61 days":
+        bounds = [date(2020, 12, 31) + timedelta(days=n) for n in range(0, 1500, 61)]
+    else:
+        bounds = month_ends(date(2020, 12, 1), 50)
+        assert bounds[:3] == [date(2020, 12, 31), date(2021, 1, 31), date(2021, 2, 28)]
     bounds.insert(5, bounds[5])  # an empty period too
     for position in sorted({1, 9, head // 3, head // 2, head - 1, head}):
         book = ledger.book(position=position)
@@ -394,3 +409,25 @@ def test_projections_commands(db_url: str) -> None:
     assert rebuilt.stdout.strip() == "read model rebuilt up to position 1"
     status = runner.invoke(app, ["projections", "status", "--db", db_url, "--format", "json"])
     assert json.loads(status.stdout) == {"tracked": 1, "head": 1, "lag": 0}
+
+
+@pytest.mark.parametrize("end", [date(2024, 2, 29), date(2024, 2, 28)])
+def test_retention_of_a_month_and_of_any_period(ledger: Ledger, end: date) -> None:
+    # February 2024 is a calendar month (its retention is read from the month's rows);
+    # (31 Jan, 28 Feb] is not (read from the customers' MRR pieces): the same figures.
+    record(
+        ledger,
+        new("acme", "s1", "2024-01-01", "100"),
+        new("beta", "s2", "2024-01-01", "50"),
+        event("upgrade", "acme", "2024-02-10", subscription_id="s1", amount="150"),
+        event("downgrade", "acme", "2024-02-20", subscription_id="s1", amount="120"),
+        event("churn", "beta", "2024-02-15", subscription_id="s2"),
+        new("gamma", "s3", "2024-02-05", "30"),
+    )
+    moved = ledger.movements(date(2024, 1, 31), end)
+    assert (moved.start_mrr, moved.end_mrr) == (150, 150)
+    assert (moved.new, moved.expansion, moved.contraction, moved.churn) == (30, 50, 30, 50)
+    assert moved.nrr == Fraction(120, 150)  # acme 120 + beta 0, over 150 at the start
+    assert moved.grr == Fraction(100, 150)  # min(120, 100) + min(0, 50)
+    assert moved.logo_churn_rate == Fraction(1, 2)
+    assert moved.net_expansion == 20  # acme only: beta is not active at the end
