@@ -11,14 +11,15 @@ bounds' measures, two snapshot lookups whatever the ledger's size:
 * a **one-time fee**, keyed by its event id, on its day.
 
 Retention (SPEC §6) is not a sum over days: it compares each customer's MRR at the
-period's two ends. Two kinds keep what it needs:
+period's two ends. Two sorts of row keep what it needs:
 
 * a **customer MRR piece**: the days `[start, end)` on which the customer's MRR holds one
   value > 0. Any period's retention comes from the pieces that begin or end inside it;
 * a customer's **month retention**, on the last day of each calendar month in which its
   MRR moved from a > 0 at the end of the month before to b != a: what it adds to that
   month's NRR (b - a), GRR (b - a when b < a) and logo churn (when b = 0). A `series`
-  `--every month` then reads each month's retention from one lookup too.
+  `--every month` then reads each month's retention from one lookup too (three kinds:
+  kept, lost, churned).
 """
 
 from __future__ import annotations
