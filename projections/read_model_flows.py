@@ -63,17 +63,17 @@ def _flow_rows(flows: Flows) -> dict[str, list[Row]]:
         found[moved.kind].append(_row(NO_SUBSCRIPTION, moved.day, OPEN_END, _amount(moved)))
     found["pieces"] = list(_pieces(flows.moved))
     for last, a, b in _month_moves(flows.moved):
-        month = (NO_SUBSCRIPTION, last, last + ONE_DAY)
-        found["month_kept"].append((*month, *_parts(b - a)))
+        month, change = (NO_SUBSCRIPTION, last, last + ONE_DAY), b - a
+        found["month_kept"].append(_row(*month, change))
         if b < a:
-            found["month_lost"].append((*month, *_parts(b - a)))
+            found["month_lost"].append(_row(*month, change))
         if not b:
-            found["month_churned"].append((*month, *_parts(a)))
+            found["month_churned"].append(_row(*month, a))
     for booked in flows.booked:
         booking = (booked.event_id, booked.day, OPEN_END)
-        found["recurring_acv"].append((*booking, *_parts(booked.recurring_acv)))
-        found["including_fees_acv"].append((*booking, *_parts(booked.including_fees_acv)))
-        found["tcv"].append((*booking, *_parts(booked.tcv)))
+        found["recurring_acv"].append(_row(*booking, booked.recurring_acv))
+        found["including_fees_acv"].append(_row(*booking, booked.including_fees_acv))
+        found["tcv"].append(_row(*booking, booked.tcv))
     for charged in flows.charged:
         found["fees"].append(_row(charged.event_id, charged.day, OPEN_END, charged.amount))
     return found
@@ -84,10 +84,6 @@ def _amount(moved: Movement) -> Fraction:
     if moved.kind in ("new", "reactivation"):
         return moved.cur
     return moved.prev if moved.kind == "churn" else abs(moved.cur - moved.prev)
-
-
-def _parts(value: Fraction) -> tuple[int, int]:
-    return value.numerator, value.denominator
 
 
 def _row(key: str, start: date, end: date, value: Fraction) -> Row:
