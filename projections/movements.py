@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Literal
 
 from ledger.errors import UsageError
 from ledger.money import Total, money, optional, ratio
+from ledger.timeline import Booking
 from projections.book import Account, Book, Contract
 from projections.contract_value import AcvPolicy, booking_acv, booking_tcv
 from projections.report import share
@@ -282,27 +283,29 @@ class Flows:
 
 def account_bookings(account: Account) -> Iterator[Booked]:
     for contract in account.contracts:
-        # Without fees, a booking's values depend on the bookings alone: a key that stays
-        # the same while prices change lets the cache below answer.
-        key = (
-            contract
-            if contract.fees
-            else Contract(contract.subscription_id, (), contract.bookings, ())
-        )
-        yield from _contract_bookings(key)
+        if contract.fees:
+            yield from _contract_bookings(contract)
+        else:  # a booking's values then depend on itself alone: cached as new ones arrive
+            yield from map(_fee_free_booked, contract.bookings)
 
 
 @lru_cache(maxsize=1 << 14)  # the read model derives a customer's bookings at every event
 def _contract_bookings(contract: Contract) -> tuple[Booked, ...]:
-    return tuple(
-        Booked(
-            booking.event_id,
-            booking.day,
-            booking_acv(contract, booking, "recurring"),
-            booking_acv(contract, booking, "including_fees"),
-            booking_tcv(contract, booking),
-        )
-        for booking in contract.bookings
+    return tuple(_booked(contract, booking) for booking in contract.bookings)
+
+
+@lru_cache(maxsize=1 << 14)
+def _fee_free_booked(booking: Booking) -> Booked:
+    return _booked(Contract(booking.subscription_id, (), (booking,), ()), booking)
+
+
+def _booked(contract: Contract, booking: Booking) -> Booked:
+    return Booked(
+        booking.event_id,
+        booking.day,
+        booking_acv(contract, booking, "recurring"),
+        booking_acv(contract, booking, "including_fees"),
+        booking_tcv(contract, booking),
     )
 
 

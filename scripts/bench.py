@@ -9,7 +9,8 @@ voids), then measures, in one run: `arr import` (wall time, peak RSS, and the ra
 Python's `sqlite3` `executemany` of the same rows into a plain table), `projections
 rebuild` throughput, `report --as-of` in process and as a CLI process, `report` at the
 middle position, and a 60-month `series`. It checks that the read model's figures equal
-a full replay's at a few dates and positions, and prints a table and JSON.
+a full replay's at a few dates and positions, and prints a table and JSON. On SQLite it
+also measures the floors under the import and rebuild goals (`floors`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import floors
 from rich.console import Console
 from rich.table import Table
 
@@ -53,6 +55,11 @@ GOALS = {
     "series_s": ("≤ 1 s", lambda v: v <= 1),
     "rebuild_events_per_s": ("≥ 150k/s", lambda v: v >= 150_000),
     "import_peak_rss_mib": ("≤ 1024 MiB", lambda v: v <= 1024),
+}
+FLOORS = {  # SQLite only (`floors`): what no import or rebuild could beat here
+    "import_floor_ratio": "writes alone ÷ baseline",
+    "rebuild_floor_events_per_s": "writes alone",
+    "fold_events_per_s": "decode, fold once, 1 core",
 }
 ARR = str(Path(sys.executable).with_name("arr"))
 
@@ -141,6 +148,9 @@ def measure(
         "import_ratio": round(import_s / base_s, 1),
         "import_peak_rss_mib": round(rss / 1024),
     }
+    sqlite_path = Path(url.removeprefix("sqlite:///")) if db == "sqlite" else None
+    if sqlite_path:
+        result["import_floor_ratio"] = round(floors.import_writes(sqlite_path, folder) / base_s, 1)
     with Ledger.open(url) as ledger:
         head = result["events"] = ledger.head()
         clock = time.perf_counter()
@@ -149,6 +159,11 @@ def measure(
         clock = time.perf_counter()
         ledger.read_model().rebuild()
         result["rebuild_events_per_s"] = round(head / (time.perf_counter() - clock))
+        if sqlite_path:
+            result["rebuild_floor_events_per_s"] = round(
+                head / floors.rebuild_writes(sqlite_path, folder)
+            )
+            result["fold_events_per_s"] = round(head / floors.decode_and_fold(ledger))
         result["report_ms"] = round(best_ms(lambda: ledger.report(AS_OF)), 1)
         middle = head // 2
         result["report_mid_ms"] = round(best_ms(lambda: ledger.report(AS_OF, position=middle)), 1)
@@ -218,8 +233,8 @@ def show(results: list[dict[str, Any]]) -> None:
     for r in results:
         grid.add_column(f"{r['db']} {r['events']:,}", justify="right")
     keys = ("events", "import_s", "baseline_s", "checked", "catch_up_events_per_s", *GOALS)
-    for key in (*keys, "error"):
-        goal, met = GOALS.get(key, ("", None))
+    for key in (*keys, *FLOORS, "error"):
+        goal, met = GOALS.get(key, (FLOORS.get(key, ""), None))
         cells = [_cell(r.get(key), met) for r in results]
         grid.add_row(key, goal, *cells)
     console.print(grid)
@@ -242,7 +257,7 @@ def main() -> None:
         "--series-max",
         type=int,
         default=10**9,
-        help="measure the (replay-based) series only up to this many events",
+        help="measure the series only up to this many events",
     )
     parser.add_argument(
         "--import-timeout", type=float, default=1800, help="seconds before an import is given up"
