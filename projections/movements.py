@@ -274,11 +274,13 @@ class Flows:
         for account in accounts:
             found.moved.extend(Steps.of(account).movements())
             found.booked.extend(account_bookings(account))
-            found.charged.extend(
-                Charged(fee.event_id, fee.day, Fraction(fee.amount))
-                for fee in (*account.fees, *(f for c in account.contracts for f in c.fees))
-            )
+            found.charged.extend(account_fees(account))
         return found
+
+
+def account_fees(account: Account) -> Iterator[Charged]:
+    for fee in (*account.fees, *(f for c in account.contracts for f in c.fees)):
+        yield Charged(fee.event_id, fee.day, Fraction(fee.amount))
 
 
 def account_bookings(account: Account) -> Iterator[Booked]:

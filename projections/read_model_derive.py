@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.events import Event
-from ledger.timeline import Recorded, timelines
-from projections.read_model_kinds import KINDS
+from ledger.timeline import Recorded, Timeline, timelines
+from projections.read_model_kinds import KINDS, changed
 from projections.read_model_rows import Row
 from projections.read_model_sql import Raw, marks, slices
 from projections.read_model_tables import BELIEVED, SMALL
@@ -100,14 +100,19 @@ def _histories(
 def _follow(
     customer: str, history: list[Recorded], believed: Believed, after: int, writes: Writes, raw: Raw
 ) -> None:
-    """The rows of each prefix of the history that ends after `after`, as writes."""
+    """The rows of each prefix of the history that ends after `after`, as writes. A
+    kind whose source did not change keeps the rows of the prefix before (believed)."""
+    before: Timeline | None = None
     for position, timeline in timelines(customer, history):
-        if position <= after:
-            continue
-        for number, kind in enumerate(KINDS):
-            now, mine = set(kind.derive(timeline)), believed[number]
-            if mine.keys() != now:  # most events leave most kinds as they were
-                _diff(customer, position, now, mine, writes, number, raw)
+        if position > after:
+            sources = changed(before, timeline)
+            for number, kind in enumerate(KINDS):
+                if kind.source not in sources:
+                    continue
+                now, mine = set(kind.derive(timeline)), believed[number]
+                if mine.keys() != now:  # most events leave most kinds as they were
+                    _diff(customer, position, now, mine, writes, number, raw)
+        before = timeline
 
 
 def _diff(

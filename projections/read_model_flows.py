@@ -31,52 +31,78 @@ from fractions import Fraction
 from typing import ClassVar
 
 from ledger.timeline import Timeline
-from projections.book import account_of
-from projections.movements import Flows, Movement
+from projections.book import Account, account_of
+from projections.movements import Movement, Steps, account_bookings, account_fees
 from projections.read_model_rows import NO_SUBSCRIPTION, OPEN_END, Row
 
 ONE_DAY = timedelta(days=1)
 
 
+Maker = Callable[[Account], dict[str, list[Row]]]
+
+
 class _Last:
-    """The flow rows of the timeline derived last: each flow kind asks for its own."""
+    """The flow rows of the timeline derived last: each flow kind asks for its own, and
+    those made from the same part (`MOVED`, `BOOKED`) together, when a kind of it asks."""
 
     timeline: Timeline | None = None
-    rows: ClassVar[dict[str, list[Row]]] = {}
+    account: Account | None = None
+    rows: ClassVar[dict[Maker, dict[str, list[Row]]]] = {}
 
 
 def rows_of(name: str) -> Callable[[Timeline], list[Row]]:
     """The derivation of the flow kind `name`: its rows of a customer's timeline."""
+    make = _MAKERS[name]
 
     def rows(timeline: Timeline) -> list[Row]:
         if _Last.timeline is not timeline:
-            _Last.timeline, _Last.rows = timeline, _flow_rows(Flows.of([account_of(timeline)]))
-        return _Last.rows[name]
+            _Last.timeline, _Last.account, _Last.rows = timeline, account_of(timeline), {}
+        if make not in _Last.rows:
+            assert _Last.account is not None
+            _Last.rows[make] = make(_Last.account)
+        return _Last.rows[make].get(name, [])
 
     return rows
 
 
-def _flow_rows(flows: Flows) -> dict[str, list[Row]]:
-    """Every flow kind's rows, from one pass over each of the customer's flows."""
+def _moved_rows(account: Account) -> dict[str, list[Row]]:
+    """The rows of the customer's MRR movements (SPEC §5), from one pass over them."""
+    moved = list(Steps.of(account).movements())
     found: dict[str, list[Row]] = defaultdict(list)
-    for moved in flows.moved:
-        found[moved.kind].append(_row(NO_SUBSCRIPTION, moved.day, OPEN_END, _amount(moved)))
-    found["pieces"] = list(_pieces(flows.moved))
-    for last, a, b in _month_moves(flows.moved):
+    for movement in moved:
+        found[movement.kind].append(
+            _row(NO_SUBSCRIPTION, movement.day, OPEN_END, _amount(movement))
+        )
+    found["pieces"] = list(_pieces(moved))
+    for last, a, b in _month_moves(moved):
         month, change = (NO_SUBSCRIPTION, last, last + ONE_DAY), b - a
         found["month_kept"].append(_row(*month, change))
         if b < a:
             found["month_lost"].append(_row(*month, change))
         if not b:
             found["month_churned"].append(_row(*month, a))
-    for booked in flows.booked:
+    return found
+
+
+def _booked_rows(account: Account) -> dict[str, list[Row]]:
+    """The rows of the customer's bookings (SPEC §7) and one-time fees."""
+    found: dict[str, list[Row]] = defaultdict(list)
+    for booked in account_bookings(account):
         booking = (booked.event_id, booked.day, OPEN_END)
         found["recurring_acv"].append(_row(*booking, booked.recurring_acv))
         found["including_fees_acv"].append(_row(*booking, booked.including_fees_acv))
         found["tcv"].append(_row(*booking, booked.tcv))
-    for charged in flows.charged:
+    for charged in account_fees(account):
         found["fees"].append(_row(charged.event_id, charged.day, OPEN_END, charged.amount))
     return found
+
+
+MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
+MOVED = (*MOVEMENTS, "pieces", "month_kept", "month_lost", "month_churned")
+"""The flow kinds made from the customer's MRR movements: from its segments alone."""
+BOOKED = ("recurring_acv", "including_fees_acv", "tcv", "fees")
+"""The flow kinds made from its bookings and fees."""
+_MAKERS = dict.fromkeys(MOVED, _moved_rows) | dict.fromkeys(BOOKED, _booked_rows)
 
 
 def _amount(moved: Movement) -> Fraction:

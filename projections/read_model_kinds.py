@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import Table
 
@@ -21,6 +22,25 @@ from ledger.timeline import Timeline
 from projections import read_model_flows as flows
 from projections.read_model_rows import Row, customer_span_rows, fee_span_rows, segment_rows
 from projections.read_model_tables import belief_table
+
+Source = Literal["segments", "books"]
+"""What of a customer's timeline a kind's rows depend on: its segments alone, or its
+bookings and fees (and, when it has fees, its segments: they decide which booking owns a
+fee, and on which days a fee counts)."""
+
+
+def changed(before: Timeline | None, now: Timeline) -> set[Source]:
+    """The sources whose rows may differ from one prefix of a history to the next: a
+    price change leaves the bookings' rows as they were, a fee the movements'."""
+    if before is None:
+        return {"segments", "books"}
+    found: set[Source] = set()
+    if before.segments != now.segments:
+        found.add("segments")
+    fees = before.fees != now.fees or (bool(now.fees) and "segments" in found)
+    if fees or before.bookings != now.bookings:
+        found.add("books")
+    return found
 
 
 @dataclass(frozen=True)
@@ -30,6 +50,7 @@ class Kind:
     derive: Callable[[Timeline], Iterable[Row]]
     count: str | None = None  # the measure fed by the number of covering rows
     value: str | None = None  # the measure fed by the sum of their values
+    source: Source = "segments"  # what of the timeline its rows depend on (`changed`)
 
     @property
     def measured(self) -> bool:
@@ -51,11 +72,11 @@ KINDS: tuple[Kind, ...] = (
         customer_span_rows,
         count="active_customers",
     ),
-    Kind("fee_span", belief_table("arr_rm_fee_spans"), fee_span_rows, value="fees"),
+    Kind("fee_span", belief_table("arr_rm_fee_spans"), fee_span_rows, value="fees", source="books"),
     # The flows of `movements` and `series` (`read_model_flows`): running totals over days
     *(
         Kind(name, belief_table(f"arr_rm_{name}"), flows.rows_of(name), value=name)
-        for name in ("new", "expansion", "contraction", "churn", "reactivation")
+        for name in flows.MOVEMENTS
     ),
     Kind(
         "recurring_acv",
@@ -63,16 +84,28 @@ KINDS: tuple[Kind, ...] = (
         flows.rows_of("recurring_acv"),
         count="bookings",
         value="bookings_recurring_acv",
+        source="books",
     ),
     Kind(
         "including_fees_acv",
         belief_table("arr_rm_booking_acv_with_fees"),
         flows.rows_of("including_fees_acv"),
         value="bookings_including_fees_acv",
+        source="books",
     ),
-    Kind("tcv", belief_table("arr_rm_booking_tcv"), flows.rows_of("tcv"), value="bookings_tcv"),
     Kind(
-        "fees", belief_table("arr_rm_one_time_fees"), flows.rows_of("fees"), value="one_time_fees"
+        "tcv",
+        belief_table("arr_rm_booking_tcv"),
+        flows.rows_of("tcv"),
+        value="bookings_tcv",
+        source="books",
+    ),
+    Kind(
+        "fees",
+        belief_table("arr_rm_one_time_fees"),
+        flows.rows_of("fees"),
+        value="one_time_fees",
+        source="books",
     ),
     # Retention (`read_model_flows`): any period's from the pieces, a month's from its end
     Kind("pieces", belief_table("arr_rm_customer_mrr", bounded=True), flows.rows_of("pieces")),
