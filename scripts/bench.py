@@ -20,6 +20,7 @@ import csv
 import dataclasses
 import json
 import os
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -93,23 +94,40 @@ class Stalled(Exception):
     """A CLI process did not finish in time or failed."""
 
 
+_LAUNCHER = """
+import os, sys, time
+clock = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - clock, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
 def child(args: list[str], timeout: float = 3600) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one CLI process."""
-    clock = time.perf_counter()
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() - clock > timeout:
-            process.kill()
-            process.wait()
-            raise Stalled(f"{args[1]} did not finish within {timeout:.0f} s")
-        time.sleep(0.05)
-    seconds = time.perf_counter() - clock
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise Stalled(f"{args[1]} failed with exit code {os.waitstatus_to_exitcode(status)}")
-    return seconds, usage.ru_maxrss
+    """Wall seconds and peak RSS (KiB) of one CLI process. It is started by a small
+    launcher process: one started from this process would report this one's peak memory
+    as its own (Linux keeps the peak of the memory a process had before its `exec`)."""
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", _LAUNCHER, *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a group: a stalled CLI process is killed with its launcher
+    )
+    try:
+        out, _ = launcher.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(launcher.pid, signal.SIGKILL)
+        launcher.wait()
+        raise Stalled(f"{args[1]} did not finish within {timeout:.0f} s") from None
+    seconds, peak, code = out.split()
+    if int(code) != 0:
+        raise Stalled(f"{args[1]} failed with exit code {code}")
+    return float(seconds), int(peak)
 
 
 def best_ms(action: Callable[[], object], repeat: int = 5) -> float:
