@@ -20,8 +20,8 @@ from typing import Any
 
 from ledger.events import Event
 from ledger.timeline import Recorded, Timeline, timelines
-from projections.read_model_kinds import KINDS, changed
-from projections.read_model_rows import Row
+from projections.read_model_kinds import KINDS
+from projections.read_model_rows import Row, changed
 from projections.read_model_sql import Raw, marks, slices
 from projections.read_model_tables import BELIEVED, SMALL
 

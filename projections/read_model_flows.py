@@ -33,7 +33,7 @@ from typing import ClassVar
 from ledger.timeline import Timeline
 from projections.book import Account, account_of
 from projections.movements import Movement, Steps, account_bookings, account_fees
-from projections.read_model_rows import NO_SUBSCRIPTION, OPEN_END, Row
+from projections.read_model_rows import NO_SUBSCRIPTION, OPEN_END, Row, Source
 
 ONE_DAY = timedelta(days=1)
 
@@ -103,6 +103,11 @@ MOVED = (*MOVEMENTS, "pieces", "month_kept", "month_lost", "month_churned")
 BOOKED = ("recurring_acv", "including_fees_acv", "tcv", "fees")
 """The flow kinds made from its bookings and fees."""
 _MAKERS = dict.fromkeys(MOVED, _moved_rows) | dict.fromkeys(BOOKED, _booked_rows)
+
+
+def source_of(name: str) -> Source:
+    """What of a customer's timeline the flow kind `name` depends on (`changed`)."""
+    return "segments" if name in MOVED else "books"
 
 
 def _amount(moved: Movement) -> Fraction:

@@ -1,10 +1,11 @@
-"""The kinds of derived row, declared in ONE place: table, derivation, measures.
+"""The kinds of derived row, declared in ONE place: table, derivation, source, measures.
 
 A measure is a sum over the rows of one kind that cover a day (`start <= day < end`), as
 believed at a position: of their count, or of their exact value. To add a kind, derive
-its rows from a customer's `Timeline` (`read_model_rows`), give it a `belief_table` and
-a line below; maintenance, rebuild, snapshots and `measures` then cover it. A kind that
-feeds no measure is only maintained (bitemporal rows, read by queries of their own). A quantity
+its rows from a customer's `Timeline` (`read_model_rows`), give it a `belief_table`, the
+part of the timeline it depends on (its `Source`) and a line below; maintenance,
+rebuild, snapshots and `measures` then cover it. A kind that feeds no measure is only
+maintained (bitemporal rows, read by queries of their own). A quantity
 summed over a period (bookings, movements) is a kind whose rows run to `OPEN_END`: its
 measure on a day is then the running total up to that day, and a period's sum the
 difference of two days.
@@ -14,33 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Literal
 
 from sqlalchemy import Table
 
 from ledger.timeline import Timeline
 from projections import read_model_flows as flows
-from projections.read_model_rows import Row, customer_span_rows, fee_span_rows, segment_rows
+from projections.read_model_rows import (
+    Row,
+    Source,
+    customer_span_rows,
+    fee_span_rows,
+    segment_rows,
+)
 from projections.read_model_tables import belief_table
-
-Source = Literal["segments", "books"]
-"""What of a customer's timeline a kind's rows depend on: its segments alone, or its
-bookings and fees (and, when it has fees, its segments: they decide which booking owns a
-fee, and on which days a fee counts)."""
-
-
-def changed(before: Timeline | None, now: Timeline) -> set[Source]:
-    """The sources whose rows may differ from one prefix of a history to the next: a
-    price change leaves the bookings' rows as they were, a fee the movements'."""
-    if before is None:
-        return {"segments", "books"}
-    found: set[Source] = set()
-    if before.segments != now.segments:
-        found.add("segments")
-    fees = before.fees != now.fees or (bool(now.fees) and "segments" in found)
-    if fees or before.bookings != now.bookings:
-        found.add("books")
-    return found
 
 
 @dataclass(frozen=True)
@@ -56,6 +43,17 @@ class Kind:
     def measured(self) -> bool:
         """Whether it feeds a measure: only then does it get snapshots."""
         return bool(self.count or self.value)
+
+
+def _flow(
+    name: str, table: str, count: str | None = None, value: str | None = None, bounded: bool = False
+) -> Kind:
+    """A flow kind (`read_model_flows`): derived again only when what it is made from
+    changed."""
+    rows = flows.rows_of(name)
+    return Kind(
+        name, belief_table(table, bounded=bounded), rows, count, value, flows.source_of(name)
+    )
 
 
 KINDS: tuple[Kind, ...] = (
@@ -74,54 +72,18 @@ KINDS: tuple[Kind, ...] = (
     ),
     Kind("fee_span", belief_table("arr_rm_fee_spans"), fee_span_rows, value="fees", source="books"),
     # The flows of `movements` and `series` (`read_model_flows`): running totals over days
-    *(
-        Kind(name, belief_table(f"arr_rm_{name}"), flows.rows_of(name), value=name)
-        for name in flows.MOVEMENTS
+    *(_flow(name, f"arr_rm_{name}", value=name) for name in flows.MOVEMENTS),
+    _flow("recurring_acv", "arr_rm_booking_acv", count="bookings", value="bookings_recurring_acv"),
+    _flow(
+        "including_fees_acv", "arr_rm_booking_acv_with_fees", value="bookings_including_fees_acv"
     ),
-    Kind(
-        "recurring_acv",
-        belief_table("arr_rm_booking_acv"),
-        flows.rows_of("recurring_acv"),
-        count="bookings",
-        value="bookings_recurring_acv",
-        source="books",
-    ),
-    Kind(
-        "including_fees_acv",
-        belief_table("arr_rm_booking_acv_with_fees"),
-        flows.rows_of("including_fees_acv"),
-        value="bookings_including_fees_acv",
-        source="books",
-    ),
-    Kind(
-        "tcv",
-        belief_table("arr_rm_booking_tcv"),
-        flows.rows_of("tcv"),
-        value="bookings_tcv",
-        source="books",
-    ),
-    Kind(
-        "fees",
-        belief_table("arr_rm_one_time_fees"),
-        flows.rows_of("fees"),
-        value="one_time_fees",
-        source="books",
-    ),
+    _flow("tcv", "arr_rm_booking_tcv", value="bookings_tcv"),
+    _flow("fees", "arr_rm_one_time_fees", value="one_time_fees"),
     # Retention (`read_model_flows`): any period's from the pieces, a month's from its end
-    Kind("pieces", belief_table("arr_rm_customer_mrr", bounded=True), flows.rows_of("pieces")),
-    Kind(
-        "month_kept", belief_table("arr_rm_month_kept"), flows.rows_of("month_kept"), value="kept"
-    ),
-    Kind(
-        "month_lost", belief_table("arr_rm_month_lost"), flows.rows_of("month_lost"), value="lost"
-    ),
-    Kind(
-        "month_churned",
-        belief_table("arr_rm_month_churned"),
-        flows.rows_of("month_churned"),
-        count="churned",
-        value="churned_mrr",
-    ),
+    _flow("pieces", "arr_rm_customer_mrr", bounded=True),
+    _flow("month_kept", "arr_rm_month_kept", value="kept"),
+    _flow("month_lost", "arr_rm_month_lost", value="lost"),
+    _flow("month_churned", "arr_rm_month_churned", count="churned", value="churned_mrr"),
 )
 TABLES: dict[str, str] = {kind.name: kind.table.name for kind in KINDS}
 REPORTED: tuple[Kind, ...] = KINDS[:3]

@@ -22,6 +22,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
+from typing import Literal
 
 from ledger.timeline import Segment, Timeline
 from projections.book import Contract
@@ -37,6 +38,25 @@ Row = tuple[str, date, date, int, int]
 """(subscription_id, start, end, num, den): `num/den` on the days `[start, end)`."""
 
 Span = tuple[date, date]
+
+Source = Literal["segments", "books"]
+"""What of a customer's timeline a kind's rows depend on: its segments alone, or its
+bookings and fees (and, when it has fees, its segments: they decide which booking owns a
+fee, and on which days a fee counts)."""
+
+
+def changed(before: Timeline | None, now: Timeline) -> set[Source]:
+    """The sources whose rows may differ from one prefix of a history to the next: a
+    price change leaves the bookings' rows as they were, a fee the movements'."""
+    if before is None:
+        return {"segments", "books"}
+    found: set[Source] = set()
+    if before.segments != now.segments:
+        found.add("segments")
+    fees = before.fees != now.fees or (bool(now.fees) and "segments" in found)
+    if fees or before.bookings != now.bookings:
+        found.add("books")
+    return found
 
 
 def segment_rows(timeline: Timeline) -> Iterator[Row]:
