@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from eventsourcing.persistence import PersistenceError
 
-from ledger import audit
+from ledger import audit, layout
 from ledger import rows as input_rows
 from ledger.admission import Admission, Import
 from ledger.audit import Verification
@@ -32,7 +32,7 @@ from ledger.timeline import Recorded
 from projections.book import Book
 from projections.contract_value import AcvPolicy
 from projections.customer_log import CustomerLog, customer_log
-from projections.movements import DAY, Movements, check_period
+from projections.movements import DAY, Movements, check_day, check_period
 from projections.read_model import ReadModel
 from projections.report import Report
 from projections.restatement import Restatement, restatement
@@ -77,24 +77,43 @@ class Ledger:
     def open(cls, url: str | None = None) -> Ledger:
         """Opens an existing ledger (`url` defaults to $ARR_DB, then sqlite:///arr.db)."""
         store = EventStore(Location.parse(url))
-        currency = _guard(lambda: store.setting("currency"), store.location)
-        if currency is None:
+        try:
+            currency = _guard(lambda: _existing(store), store.location)
+            if currency is None:
+                raise LedgerError(f"no ledger at {store.location}: run `arr init` first")
+        except LedgerError:
             store.close()
-            raise LedgerError(f"no ledger at {store.location}: run `arr init` first")
+            raise
         return cls(store, currency)
 
     @classmethod
     def init(cls, url: str | None = None, currency: str = DEFAULT_CURRENCY) -> Ledger:
         """Creates the ledger if it does not exist; harmless when it does."""
         if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
-            raise UsageError(f"--currency: {currency!r} is not a three-letter currency code")
+            raise UsageError(f"currency: {currency!r} is not a three-letter currency code")
         store = EventStore(Location.parse(url), create=True)
-        _guard(lambda: store.set_setting("currency", currency), store.location)
-        existing = store.setting("currency") or currency
-        if existing != currency:
+        try:
+            existing = _guard(lambda: _existing(store) or _create(store, currency), store.location)
+            if existing != currency:
+                raise LedgerError(f"the ledger at {store.location} already exists in {existing}")
+        except LedgerError:
             store.close()
-            raise LedgerError(f"the ledger at {store.location} already exists in {existing}")
+            raise
         return cls(store, existing)
+
+    @staticmethod
+    def upgrade(url: str | None = None) -> tuple[int, int]:
+        """Brings a ledger made by an earlier version to this version's layout, in one
+        transaction; returns (the layout found, the layout now)."""
+        store = EventStore(Location.parse(url))
+        try:
+            problem = _guard(lambda: layout.foreign(store.recorder), store.location)
+            if problem is not None:
+                raise LedgerError(f"the database at {store.location} is not a ledger: {problem}")
+            found = _guard(lambda: layout.upgrade(store.recorder), store.location)
+        finally:
+            store.close()
+        return found, max(found, layout.LAYOUT)
 
     def close(self) -> None:
         if self._read_model is not None:
@@ -250,9 +269,17 @@ class Ledger:
 
     # Auditing: the promise that a figure, once reported, can be reproduced and explained.
 
-    def verify(self, checkpoint: Checkpoint | None = None) -> Verification:
-        """Re-reads the whole store and checks every event's seal and chain links."""
-        return _guard(lambda: audit.verify(self.store.recorder, checkpoint), self.store.location)
+    def verify(self, checkpoint: Checkpoint | None = None, read_model: bool = True) -> Verification:
+        """Re-reads the whole store and checks every event's seal and chain links, the
+        settings' seal and the subscriptions' owners; with `read_model`, also that every
+        row of the read model is what the events imply."""
+        found = _guard(lambda: audit.verify(self.store.recorder, checkpoint), self.store.location)
+        if read_model:
+            problems = _guard(self.read_model().verify, self.store.location)
+            found.findings.extend(
+                audit.Finding(0, "", "altered", problem, "read model") for problem in problems
+            )
+        return found
 
     def checkpoint(self) -> Checkpoint:
         """The head of the ledger-wide chain, `DIGEST@POSITION`."""
@@ -268,7 +295,8 @@ class Ledger:
     ) -> Restatement:
         """How the figures as of `as_of` changed from K1 to K2 (default now), and why."""
         if start is not None:
-            check_period(start, as_of)
+            check_period(start, as_of, ("start", "as_of"))
+        check_day(as_of, "as_of")
         first, second = self.position(known_at), self.position(known_at_2)
         moments = (known_at, known_at_2 or datetime.now(UTC))
         if moments[1] < moments[0]:
@@ -288,6 +316,30 @@ class Ledger:
         if not history:
             raise LedgerError(f"customer {customer_id!r} has no recorded events")
         return customer_log(customer_id, history, at, self.currency)
+
+
+def _existing(store: EventStore) -> str | None:
+    """The currency of the ledger in `store`, once its tables are known to be a ledger's
+    of this layout; None when there is no ledger yet."""
+    problem = layout.foreign(store.recorder)
+    if problem is not None:
+        raise LedgerError(f"the database at {store.location} is not a ledger: {problem}")
+    currency = store.setting("currency")
+    if currency is None:
+        return None
+    outdated = layout.outdated(layout.found_layout(store.recorder))
+    if outdated is not None:
+        raise LedgerError(f"the ledger at {store.location} {outdated}")
+    return currency
+
+
+def _create(store: EventStore, currency: str) -> str:
+    """Records the new ledger's currency and layout, sealed, in one transaction."""
+    with store.recorder.writing() as cursor:
+        sql = "INSERT INTO {settings} VALUES (?, ?) ON CONFLICT DO NOTHING"
+        cursor.execute(store.recorder.q(sql), ("currency", currency))
+        layout.seal_settings(store.recorder, cursor)
+    return store.setting("currency") or currency
 
 
 def _import(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from ledger import layout
 from ledger.chain import GENESIS, Checkpoint, Content, link
 from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 
@@ -32,13 +33,20 @@ class StoredRow:
     version: int
     topic: str
     state: bytes
+    textual: bool = False  # the state was stored as text, never as the ledger writes it
+
+    @property
+    def entry(self) -> dict[str, Any]:
+        """The ledger event's fields as stored ({} when they cannot be read)."""
+        try:
+            entry = json.loads(self.state)["entry"]
+        except (ValueError, KeyError, TypeError):
+            return {}
+        return entry if isinstance(entry, dict) else {}
 
     @property
     def event_id(self) -> str:
-        try:
-            return str(json.loads(self.state)["entry"]["event_id"])
-        except (ValueError, KeyError, TypeError):
-            return "?"
+        return str(self.entry.get("event_id", "?"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +88,11 @@ class Finding:
     event_id: str
     kind: str  # altered | removed | inserted | broken chain | truncated
     message: str
+    subject: str = ""  # what is wrong when it is not one event: settings, owners, read model
 
     def __str__(self) -> str:
-        return f"position {self.position} (event {self.event_id}): {self.kind}: {self.message}"
+        where = self.subject or f"position {self.position} (event {self.event_id})"
+        return f"{where}: {self.kind}: {self.message}"
 
 
 @dataclass
@@ -111,7 +121,9 @@ def _stored_rows(recorder: Recorder) -> Iterator[StoredRow]:
     )
     for row in _pages(recorder, sql):
         position, stream, version, topic, state = row
-        yield StoredRow(int(position), str(UUID(str(stream))), int(version), topic, bytes(state))
+        textual = isinstance(state, str)
+        data = state.encode("utf-8", "surrogatepass") if textual else bytes(state)
+        yield StoredRow(int(position), str(UUID(str(stream))), int(version), topic, data, textual)
 
 
 def _index_entries(recorder: Recorder) -> Iterator[IndexEntry]:
@@ -181,6 +193,9 @@ class _Walk:
         if stored is None:
             message = "its stored event was deleted (the index row remains)"
             self.report(position, entry.event_id, "removed", message)
+        elif stored.textual:
+            message = "its stored state is text, not the bytes the ledger wrote"
+            self.report(position, entry.event_id, "altered", message)
         elif entry.content(stored).digest() != entry.content_hash:
             message = "stored content does not match its hash"
             self.report(position, entry.event_id, "altered", message)
@@ -249,12 +264,17 @@ class _Walk:
 
 def verify(recorder: Recorder, checkpoint: Checkpoint | None = None) -> Verification:
     """Every altered, removed or inserted event, and every broken link, in the store."""
-    walk = _Walk(recorder)
+    walk, owners = _Walk(recorder), Owners()
     for position, stored, entry in _paired(recorder):
         walk.visit(position, stored, entry)
+        if stored is not None:
+            owners.see(stored)
     if checkpoint is not None:
         _check_point(walk, checkpoint)
-    walk.result.findings.sort(key=lambda f: (f.position, f.kind))
+    walk.result.findings.extend(_settings(recorder))
+    walk.result.findings.extend(owners.check(recorder))
+    # The events first, by position; then what is not one event.
+    walk.result.findings.sort(key=lambda f: (1, 0, "") if f.subject else (0, f.position, f.kind))
     return walk.result
 
 
@@ -277,3 +297,54 @@ def checkpoint(recorder: Recorder) -> Checkpoint:
     if not rows:
         return Checkpoint(GENESIS, 0)
     return Checkpoint(str(rows[0][1]), int(rows[0][0]))
+
+
+def _settings(recorder: Recorder) -> Iterator[Finding]:
+    """The settings (the currency every figure is in, the layout) against their seal."""
+    found = layout.settings(recorder)
+    if found.get(layout.SEAL_KEY) != layout.settings_seal(found):
+        shown = ", ".join(f"{k}={v!r}" for k, v in sorted(found.items()) if k != layout.SEAL_KEY)
+        message = f"the ledger's settings ({shown}) do not match their seal"
+        yield Finding(0, "", "altered", message, "settings")
+
+
+class Owners:
+    """Each subscription's owner as the events say it: the customer of the first `new`
+    naming it, voided or not (the ledger claims it when that `new` is recorded)."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, tuple[str, int, str]] = {}
+
+    def see(self, stored: StoredRow) -> None:
+        entry = stored.entry
+        sid = entry.get("subscription_id")
+        if entry.get("type") == "new" and isinstance(sid, str) and sid not in self.first:
+            self.first[sid] = (str(entry.get("customer_id")), stored.position, stored.event_id)
+
+    def check(self, recorder: Recorder) -> Iterator[Finding]:
+        stored = {
+            str(s): str(c)
+            for s, c in recorder.select("SELECT subscription_id, customer_id FROM {subscriptions}")
+        }
+        for sid in sorted(self.first.keys() | stored.keys()):
+            yield from self._one(sid, stored.get(sid))
+
+    def _one(self, sid: str, owner: str | None) -> Iterator[Finding]:
+        subject = f"subscription {sid!r}"
+        if sid not in self.first:
+            message = (
+                f"owned by {owner!r}, but no recorded `new` names it (its event was removed, "
+                "or the row written outside the ledger)"
+            )
+            yield Finding(0, "", "inserted", message, subject)
+            return
+        customer, position, event_id = self.first[sid]
+        if owner is None:
+            message = f"its owner {customer!r} (from {event_id} at position {position}) is gone"
+            yield Finding(position, event_id, "removed", message, subject)
+        elif owner != customer:
+            message = (
+                f"stored owner {owner!r}, but its first `new` ({event_id} at position "
+                f"{position}) is customer {customer!r}"
+            )
+            yield Finding(position, event_id, "altered", message, subject)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -123,6 +122,24 @@ def init(
     run(action)
 
 
+@app.command()
+def upgrade(db: Db = None) -> None:
+    """Bring a ledger made by an earlier version of arr to this version's layout.
+
+    One transaction: it adds what the new layout keeps (the hash chains, the sealed
+    settings) and never changes a recorded event. Harmless on a ledger already current.
+
+    Example: arr upgrade --db sqlite:///arr.db
+    """
+
+    def action() -> None:
+        found, now = Ledger.upgrade(db)
+        said = "already at" if found == now else f"upgraded from layout {found} to"
+        out.print(f"ledger {said} layout {now}", highlight=False)
+
+    run(action)
+
+
 @app.command(name="import")
 def import_(
     files: Annotated[
@@ -175,14 +192,12 @@ def append(
     """
 
     def action() -> None:
+        from ledger.rows import json_object  # (parsed as a JSON Lines row is)
+
         try:
-            fields = json.loads(event)
-        except json.JSONDecodeError as exc:
-            raise Refused(
-                [_problem(f"not a JSON object: {exc.msg} (column {exc.colno})")]
-            ) from None
-        if not isinstance(fields, dict):
-            raise Refused([_problem("not a JSON object")])
+            fields = json_object(event)
+        except ValueError as exc:
+            raise Refused([_problem(str(exc))]) from None
         with Ledger.open(db) as ledger:
             result = ledger.append(fields, location="event")
             if result.appended:

@@ -11,7 +11,7 @@ from ledger.chain import Checkpoint
 from ledger.cli import AsOf, Db, FormatOption, Policy, app, out, output_format, policy, run
 from ledger.clock import parse_day, parse_known_at
 from ledger.errors import LedgerError, UsageError
-from projections.render import emit
+from projections.render import emit, inert
 
 audit_app = typer.Typer(
     help="Tamper evidence and per-customer history.", no_args_is_help=True, rich_markup_mode=None
@@ -34,8 +34,17 @@ def verify(
             "up to it is unchanged.",
         ),
     ] = None,
+    read_model: Annotated[
+        bool,
+        typer.Option(
+            "--read-model/--events-only",
+            help="Also derive the read model again from the events and compare (default).",
+        ),
+    ] = True,
 ) -> None:
-    """Re-read the whole store: report every altered, removed or inserted event (exit 1).
+    """Re-read the whole store: report every altered, removed or inserted event, settings
+    or subscription owner changed behind the ledger's back, and every read-model row that
+    the events do not imply (exit 1).
 
     Example: arr audit verify --checkpoint 3f5c...e1@1042
     """
@@ -43,9 +52,9 @@ def verify(
     def action() -> None:
         point = _checkpoint(checkpoint) if checkpoint else None
         with Ledger.open(db) as ledger:
-            result = ledger.verify(point)
+            result = ledger.verify(point, read_model=read_model)
         for finding in result.findings:
-            print(finding)
+            print(inert(str(finding)))
         print(result.summary())
         if not result.ok:
             raise typer.Exit(1)
@@ -170,7 +179,7 @@ def restatement(
     def action() -> None:
         fmt, day = output_format(format), parse_day(as_of)
         first = parse_known_at(known_at)
-        second = parse_known_at(known_at_2) if known_at_2 else None
+        second = parse_known_at(known_at_2, "--known-at-2") if known_at_2 else None
         since = parse_day(start, "--from") if start else None
         with Ledger.open(db) as ledger:
             found = ledger.restatement(day, first, second, since, policy(acv_policy))

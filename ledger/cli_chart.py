@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 import typer
 
 from ledger.application import Ledger
 from ledger.cli import Db, KnownAt, Policy, Position, app, choice, knowledge, out, policy, run
 from ledger.cli_movements import EveryOption, To, every_option, period
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, UsageError
 from ledger.progress import working
+from ledger.store import Location
 from projections.chart_page import page
 from projections.chart_png import write_png
 
@@ -39,16 +44,71 @@ def kind_of(output: str) -> str:
     return kind
 
 
+COMPANIONS = ("", "-wal", "-journal", "-shm")
+"""SQLite's own files beside a database: its write-ahead log, rollback journal, index."""
+
+
+def _entry(path: Path) -> Path:
+    """The file a replace swaps: the folder resolved, the name as given (a symlink itself)."""
+    return path.absolute().parent.resolve() / path.name
+
+
+def not_the_ledger(output: str, location: Location) -> None:
+    """Refuses an output that is the ledger's own database file or one of its companions,
+    by name or through a symlink."""
+    if not location.is_sqlite or location.sqlite_path() in ("", ":memory:"):
+        return
+    database = Path(location.sqlite_path())
+    names = (_entry(database), database.resolve())
+    own = {Path(f"{name}{end}") for name in names for end in COMPANIONS}
+    path = Path(output)
+    if {_entry(path), path.resolve()} & own:
+        raise UsageError(
+            f"--output: {output!r} is a file of the ledger's own database ({location}); "
+            "write the chart elsewhere"
+        )
+
+
 def write(
     path: Path, kind: str, rows: list[dict[str, Any]], start: date, every: str, note: str
 ) -> None:
     try:
-        if kind == "png":
-            write_png(rows, every, path)
-        else:
-            path.write_text(page(rows, start, every, note), encoding="utf-8")
+        with replacing(path) as file:
+            if kind == "png":
+                write_png(rows, every, file)
+            else:
+                file.write(page(rows, start, every, note).encode("utf-8"))
     except OSError as exc:
         raise LedgerError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[BinaryIO]:
+    """A new file in `path`'s folder that replaces `path` once written whole: a symlink at
+    `path` is replaced itself, its target never written; a failure leaves `path` as it was."""
+    temp, fd = _new_file(path)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _new_file(path: Path) -> tuple[Path, int]:
+    """A file of our own beside `path` (O_EXCL: never an existing file or symlink), with
+    the mode any new file gets (0o666 less the umask)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return temp, os.open(temp, flags, 0o666)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 @app.command(name="chart")
@@ -73,9 +133,12 @@ def chart_command(
 
     def action() -> None:
         (start, end), step = period(from_, to), every_option(every, "--every")
-        kind, asked = kind_of(output), knowledge(known_at, position)
-        with Ledger.open(db) as ledger, working(f"computing every {step} to {end}"):
-            found = ledger.series(start, end, step, acv_policy=policy(acv_policy), **asked)
+        asked, chosen = knowledge(known_at, position), policy(acv_policy)
+        with Ledger.open(db) as ledger:
+            not_the_ledger(output, ledger.store.location)
+            kind = kind_of(output)
+            with working(f"computing every {step} to {end}"):
+                found = ledger.series(start, end, step, acv_policy=chosen, **asked)
         rows = [r.as_json() for r in found]
         write(Path(output), kind, rows, start, step, knowledge_note(asked))
         note = f"wrote {output}: {len(rows)} periods, every {step}"

@@ -46,7 +46,7 @@ CUSTOMER_TABLE = ("customer_id", *BRIDGE, "end_mrr")
 
 def period(start: str, end: str) -> tuple[date, date]:
     first, last = parse_day(start, "--from"), parse_day(end, "--to")
-    check_period(first, last)
+    check_period(first, last, ("--from", "--to"))
     return first, last
 
 

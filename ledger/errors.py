@@ -37,6 +37,10 @@ class StoreUnavailable(LedgerError):
     """The database could not be reached or written."""
 
 
+class StoreDamaged(LedgerError):
+    """Something stored that the ledger did not write that way, found at a read."""
+
+
 def first_line(exc: BaseException) -> str:
     """A driver's message, first line only: one message, not a page of DETAIL."""
     text = str(exc).strip().splitlines()

@@ -12,33 +12,62 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
-from ledger.money import canonical, parse_amount
+from ledger.money import MAX_AMOUNT, canonical, parse_amount, shown
+from projections.render import inert
 
 EVENT_TYPES = ("new", "upgrade", "downgrade", "churn", "renewal", "one_time_fee", "void")
 INTERVAL_MONTHS = {"month": 1, "quarter": 3, "year": 12}
+LAST_DAY = date(9998, 12, 31)
+"""The last date the ledger takes: effective dates, and the end of every fixed term, fall
+on or before it, so that the day after and the month end of any of them are dates."""
+MAX_ID = 200
+"""The most characters an identifier may have, on every database (PostgreSQL cannot index
+a long text that does not compress)."""
+MAX_QUANTITY = 999_999_999_999
+"""The largest quantity taken."""
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _WHOLE = re.compile(r"^[0-9]+$")
+_DIGITS = 18  # a whole number of more digits (leading zeros aside) is above every limit
 
 
 def _iso_date(value: object) -> date:
     if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or not _ISO_DATE.match(value.strip()):
-        raise ValueError(f"{value!r} is not a date in the form YYYY-MM-DD")
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"{value!r} is not a calendar date") from None
+        day = value
+    elif not isinstance(value, str) or not _ISO_DATE.match(value.strip()):
+        raise ValueError(f"{shown(value)} is not a date in the form YYYY-MM-DD")
+    else:
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{shown(value)} is not a calendar date") from None
+    if day > LAST_DAY:
+        raise ValueError(f"{shown(value)} is after {LAST_DAY}, the last date the ledger takes")
+    return day
+
+
+def _whole(value: object) -> int | None:
+    """The value as a whole number (digits, or an integer not below 0), else None. A
+    number of more than `_DIGITS` digits counts as 10**_DIGITS: above every limit, and
+    never converted (that is slow, and beyond 4,300 digits refused by Python)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    text = value.strip() if isinstance(value, str) else ""
+    if not _WHOLE.match(text):
+        return None
+    digits = text.lstrip("0")
+    return int(digits or "0") if len(digits) <= _DIGITS else 10**_DIGITS
 
 
 def _months(value: object, *, named: bool) -> int:
     if named and isinstance(value, str) and value.strip() in INTERVAL_MONTHS:
         return INTERVAL_MONTHS[value.strip()]
-    text = str(value).strip() if isinstance(value, (int, str)) else ""
-    if isinstance(value, bool) or not _WHOLE.match(text) or not 1 <= int(text) <= 120:
+    months = _whole(value)
+    if months is None or not 1 <= months <= 120:
         expected = "month, quarter, year or a whole number of months 1-120"
-        raise ValueError(f"{value!r} is not {expected if named else 'a whole number 1-120'}")
-    return int(text)
+        raise ValueError(f"{shown(value)} is not {expected if named else 'a whole number 1-120'}")
+    return months
 
 
 def _interval(value: object) -> int:
@@ -50,34 +79,45 @@ def _term(value: object) -> int:
 
 
 def _quantity(value: object) -> int:
-    text = str(value).strip() if isinstance(value, (int, str)) else ""
-    if isinstance(value, bool) or not _WHOLE.match(text):
-        raise ValueError(f"{value!r} is not a whole number")
-    return int(text)
+    quantity = _whole(value)
+    if quantity is None:
+        raise ValueError(f"{shown(value)} is not a whole number")
+    if quantity > MAX_QUANTITY:
+        raise ValueError(f"{shown(value)} is more than {MAX_QUANTITY}, the largest quantity")
+    return quantity
 
 
 def _storable(text: str) -> str:
     """Any text is kept as given, except what no database can store: PostgreSQL text
     cannot hold NUL, and a lone surrogate is not encodable as UTF-8 at all."""
     if "\x00" in text:
-        raise ValueError(f"{text!r} contains a NUL character, which cannot be stored")
+        raise ValueError(f"{shown(text)} contains a NUL character, which cannot be stored")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError(f"{text!r} is not valid Unicode text (a lone surrogate)") from None
+        raise ValueError(f"{shown(text)} is not valid Unicode text (a lone surrogate)") from None
     return text
 
 
 def _text(value: object) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not text")
+        raise ValueError(f"{shown(value)} is not text")
     return _storable(value)
 
 
 def _identifier(value: object) -> str:
-    if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
-        raise ValueError(f"{value!r} is not a non-empty identifier")
-    return _storable(str(value))
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise ValueError(f"{shown(value)} is not a non-empty identifier")
+    # an integer of over 700 bits has over 200 digits: too long, and not converted to text
+    text = None if isinstance(value, int) and value.bit_length() > 700 else str(value)
+    if text is not None and not text.strip():
+        raise ValueError(f"{shown(value)} is not a non-empty identifier")
+    if text is None or len(text) > MAX_ID:
+        raise ValueError(
+            f"{shown(value)} is longer than {MAX_ID} characters, the most an identifier may "
+            "have: give a shorter one"
+        )
+    return _storable(text)
 
 
 def _positive_amount(value: object) -> Decimal:
@@ -230,19 +270,21 @@ def _shared(text: str | None) -> str | None:
 
 
 def _describe(error: Any) -> str:
+    # A field name is the input's own (a JSON key, a CSV header): escaped and shortened.
     field = ".".join(str(part) for part in error["loc"][1:] or error["loc"]) or "event"
+    field = inert(field if len(field) <= 40 else f"{field[:20]}… ({len(field):,} characters)")
     kind, value = error["type"], error.get("input")
     if kind == "missing":
         return f"{field}: missing"
     if kind == "extra_forbidden":
-        return f"{field}: not a field of this event type (value {value!r})"
+        return f"{field}: not a field of this event type (value {shown(value)})"
     if kind == "union_tag_not_found":
         return "type: missing"
     if kind == "union_tag_invalid":
         tag = error.get("ctx", {}).get("tag")
-        return f"type: {tag!r} is not one of {', '.join(EVENT_TYPES)}"
+        return f"type: {shown(tag)} is not one of {', '.join(EVENT_TYPES)}"
     if kind == "model_type":
-        return f"event: {value!r} is not an object"
+        return f"event: {shown(value)} is not an object"
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{field}: {message}"
 
@@ -322,7 +364,7 @@ def _quick_event(fields: dict[str, Any], currency: str) -> Event | None:
     if not (required <= values.keys() <= allowed) or values.get("currency", currency) != currency:
         return None
     for key in _IDS:
-        if key in values and not values[key].strip():
+        if key in values and (not values[key].strip() or len(values[key]) > MAX_ID):
             return None
     try:
         return Event(
@@ -347,16 +389,18 @@ def _quick_day(value: str | None) -> date | None:
     if value is None:
         return None
     text = value.strip()
-    if not _QUICK_DAY.fullmatch(text):
+    if not _QUICK_DAY.fullmatch(text) or (day := _day(text)) > LAST_DAY:
         raise ValueError(value)
-    return _day(text)
+    return day
 
 
 def _quick_amount(value: str | None) -> Decimal | None:
     if value is None:
         return None
     text = value.strip()
-    if not _QUICK_DECIMAL.fullmatch(text) or not (amount := _decimal(text)) > 0:
+    if len(text) > 17 or not _QUICK_DECIMAL.fullmatch(text):  # 17: 12 digits . 4 digits
+        raise ValueError(value)
+    if not 0 < (amount := _decimal(text)) <= MAX_AMOUNT:
         raise ValueError(value)
     return amount
 
@@ -377,6 +421,6 @@ def _quick_whole(value: str | None) -> int | None:
     if value is None:
         return None
     text = value.strip()
-    if not text.isdigit():
-        raise ValueError(value)
-    return int(text)
+    if not text.isdigit() or len(text) > 12 or (whole := int(text)) > MAX_QUANTITY:
+        raise ValueError(value)  # (months, at most 120, are checked by the caller)
+    return whole

@@ -13,25 +13,66 @@ finite decimal in general (100 / 3), and rounding before the edge would break th
 bridge identities."""
 
 _DECIMAL = re.compile(r"^[0-9]+(\.[0-9]{1,4})?$")
+MAX_AMOUNT = Decimal("999999999999.9999")
+"""The largest amount taken: 12 integer digits and 4 fraction digits. Far above any real
+price, it keeps every figure computed from amounts a short exact number (a string of
+thousands of digits was once taken, and then no query could print a figure)."""
+SHOWN = 40
+"""Values longer than this are shown in messages by their start and their length."""
+
+
+def shown(value: object) -> str:
+    """A value as a message echoes it: its Python literal (control and bidi characters
+    escaped, one line), or for a long value its first 20 characters and its length."""
+    if isinstance(value, str):
+        if len(value) <= SHOWN:
+            return repr(value)
+        start = repr(value[:20])
+        return f"{start[:-1]}…{start[-1]} ({len(value):,} characters)"
+    try:
+        text = repr(value)
+    except ValueError:  # an integer beyond Python's limit on digits converted to text
+        return "a number of more than 4,300 digits"
+    except RecursionError:  # a value nested deeper than Python can walk
+        return "a value nested too deeply to show"
+    if len(text) <= SHOWN:
+        return text
+    unit = "digits" if isinstance(value, int) else "characters"
+    return f"{text[:20]}… ({len(text):,} {unit})"
 
 
 def parse_amount(value: object) -> Decimal:
-    """A non-negative decimal with at most 4 fraction digits, from a string or integer."""
+    """A non-negative decimal with at most 4 fraction digits and at most `MAX_AMOUNT`,
+    from a string or integer."""
     if isinstance(value, float):
-        raise ValueError(f"{value!r} is a floating-point number; give a decimal string")
+        raise ValueError(f"{shown(value)} is a floating-point number; give a decimal string")
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a decimal")
     if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{shown(value)} is negative")
+        if value > MAX_AMOUNT:
+            raise ValueError(too_large(value))
         text = str(value)
     elif isinstance(value, str):
         text = value.strip()
     else:
-        raise ValueError(f"{value!r} is not a decimal")
+        raise ValueError(f"{shown(value)} is not a decimal")
     if text.startswith("-"):
-        raise ValueError(f"{value!r} is negative")
+        raise ValueError(f"{shown(value)} is negative")
     if not _DECIMAL.match(text):
-        raise ValueError(f"{value!r} is not a decimal with at most 4 fraction digits")
-    return Decimal(text)
+        raise ValueError(f"{shown(value)} is not a decimal with at most 4 fraction digits")
+    amount = Decimal(text)
+    if amount > MAX_AMOUNT:
+        raise ValueError(too_large(value))
+    return amount
+
+
+def too_large(amount: object) -> str:
+    return (
+        f"{shown(amount)} is more than {MAX_AMOUNT}, the largest amount: "
+        "give at most 12 digits before the decimal point"
+    )
 
 
 def canonical(amount: Decimal) -> str:

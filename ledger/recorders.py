@@ -69,7 +69,7 @@ def recorded_now(last: str | None) -> str:
     return max(now, last) if last else now
 
 
-def _uuid(stored: Any) -> UUID:
+def stream_uuid(stored: Any) -> UUID:
     """A stream id as read back: a UUID (PostgreSQL) or its hex (SQLite)."""
     return stored if isinstance(stored, UUID) else UUID(str(stored))
 
@@ -81,7 +81,7 @@ def _values(row: Any) -> tuple[Any, ...] | None:
     return tuple(row.values()) if isinstance(row, dict) else tuple(row)
 
 
-class _Sealable(NamedTuple):
+class Sealable(NamedTuple):
     """What the seal of one event covers besides its index row and clocks."""
 
     stream_id: str
@@ -105,15 +105,15 @@ class Unsealed:
             if event.topic not in self.topic_names:
                 self.topic_names.append(event.topic)
             self.digests += sha256(event.state).digest()
-            self.streams += _uuid(event.originator_id).bytes
+            self.streams += stream_uuid(event.originator_id).bytes
             self.versions.append(event.originator_version)
             self.topics.append(self.topic_names.index(event.topic))
 
     def __len__(self) -> int:
         return len(self.versions)
 
-    def __getitem__(self, index: int) -> _Sealable:
-        return _Sealable(
+    def __getitem__(self, index: int) -> Sealable:
+        return Sealable(
             _stream_text(bytes(self.streams[16 * index : 16 * index + 16])),
             self.versions[index],
             self.topic_names[self.topics[index]],
@@ -137,16 +137,16 @@ def sealed_rows(
     """The `arr_entries` rows of one batch, each sealed into both chains (`ledger.chain`:
     `seal` of a `Content`, unrolled here because it runs for every event recorded)."""
     sealable = [
-        _Sealable(str(e.originator_id), e.originator_version, e.topic, sha256(e.state).hexdigest())
+        Sealable(str(e.originator_id), e.originator_version, e.topic, sha256(e.state).hexdigest())
         for e in stored
     ]
-    return _sealed(ids, rows, sealable, recorded_at, head, streams)
+    return seal_batch(ids, rows, sealable, recorded_at, head, streams)
 
 
-def _sealed(
+def seal_batch(
     ids: Sequence[int],
     rows: Sequence[IndexRow],
-    sealable: Sequence[_Sealable],
+    sealable: Sequence[Sealable],
     recorded_at: str,
     head: tuple[int, str],
     streams: dict[str, tuple[int, str]],
@@ -312,7 +312,7 @@ class _LedgerIndex:
             ids = [int(position) for position, _, _ in found]
             rows = [IndexRow(event_id, customer, None) for _, event_id, customer in found]
             sealable = [unsealed[done + n] for n in range(len(found))]
-            sealed = _sealed(ids, rows, sealable, recorded_at, head, streams)
+            sealed = seal_batch(ids, rows, sealable, recorded_at, head, streams)
             self.update_seals(cursor, [(*row[4:], recorded_at, row[0]) for row in sealed])
             head, done, after = (ids[-1], sealed[-1][-1]), done + len(found), ids[-1]
         if done != len(unsealed):  # only this transaction writes after `since`
@@ -391,6 +391,18 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, _LedgerIndex):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         raise NotImplementedError("the ledger writes through `writing()`, never unindexed")
+
+    @contextmanager
+    def settled(self) -> Iterator[Any]:
+        """A read that waits for every writer in flight to commit (or roll back) and keeps
+        new ones out while it lasts: SQLite's write lock, taken and given back unused."""
+        with (
+            self.datastore.get_connection(commit=False) as conn,
+            _Immediate(conn, commit=False) as cursor,
+            cursor as raw,
+        ):
+            raw.row_factory = None
+            yield raw
 
     @contextmanager
     def writing(self) -> Iterator[Any]:
@@ -490,6 +502,19 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, _LedgerIndex):
             cursor.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
             self._lock_table(cursor)  # type: ignore[arg-type]
             self._notify_channel(cursor)  # type: ignore[arg-type]  # sent on commit
+            yield cursor
+
+    @contextmanager
+    def settled(self) -> Iterator[Any]:
+        """A read that waits for every writer in flight to commit (or roll back) and keeps
+        new ones out while it lasts: SHARE conflicts with the EXCLUSIVE lock writers take
+        (and with plain inserts), not with other readers."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(row_factory=tuple_row) as cursor,
+        ):
+            cursor.execute(self.q("LOCK TABLE {events} IN SHARE MODE"))
             yield cursor
 
     def write(

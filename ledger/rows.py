@@ -12,13 +12,15 @@ import csv
 import json
 import re
 import sys
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
+from contextlib import suppress
 from itertools import chain
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from ledger.errors import Problem
+from projections.render import inert
 
 PIECE = 1 << 20
 """The most bytes read at once while looking for the end of a line."""
@@ -115,6 +117,14 @@ def _csv(name: str, lines: Iterator[str]) -> Iterator[Row | Problem]:
                 f"{name}:1", "the header row must name the fields, e.g. event_id,type,..."
             )
             return
+        twice = [column for column, count in Counter(header).items() if count > 1]
+        if twice:
+            named = ", ".join(inert(column) or "(empty)" for column in twice)
+            yield Problem(
+                f"{name}:1",
+                f"the header row names {named} more than once: name each column once",
+            )
+            return
         for cells in reader:
             if not "".join(cells).strip():
                 continue
@@ -143,13 +153,42 @@ def _jsonl(name: str, lines: Iterator[str]) -> Iterator[Row | Problem]:
             number += 1
             if not line.strip():
                 continue
-            location = f"{name}:{number}"
             try:
-                fields = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Problem(location, f"not a JSON object: {exc.msg} (column {exc.colno})")
-                continue
-            if not isinstance(fields, dict):
-                yield Problem(location, "not a JSON object")
-                continue
-            yield Row(location, fields)
+                yield Row(f"{name}:{number}", json_object(line))
+            except ValueError as exc:
+                yield Problem(f"{name}:{number}", str(exc))
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """One event given as a JSON object (a JSON Lines row, `arr append`'s argument); a
+    ValueError says what is wrong with it, the same for both."""
+    try:
+        fields = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not a JSON object: {exc.msg} (column {exc.colno})") from None
+    except ValueError:  # only an integer of more digits than Python converts: find it
+        raise ValueError(
+            f"not a usable JSON object: a number of {_longest(text):,} digits; no field "
+            "takes a number that long"
+        ) from None
+    except RecursionError:
+        raise ValueError(
+            "not a usable JSON object: arrays or objects nested too deeply; "
+            "an event's fields are plain strings and numbers"
+        ) from None
+    if not isinstance(fields, dict):
+        raise ValueError("not a JSON object")
+    return fields
+
+
+def _longest(text: str) -> int:
+    """The most digits of an integer in the JSON text: read again, integers not converted."""
+    digits = [0]
+
+    def count(number: str) -> int:
+        digits.append(len(number) - number.startswith("-"))
+        return 0
+
+    with suppress(ValueError, RecursionError):
+        json.JSONDecoder(parse_int=count).decode(text)
+    return max(digits)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -27,7 +29,7 @@ from eventsourcing.utils import get_topic
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from ledger.errors import LedgerError, StoreUnavailable, first_line
+from ledger.errors import LedgerError, StoreDamaged, StoreUnavailable, first_line
 from ledger.events import Event
 from ledger.recorders import (
     IndexRow,
@@ -211,9 +213,15 @@ def _decode(row: Sequence[Any]) -> Recorded:
     """A stored event read back. Only its entry is decoded, found after the frame the
     library writes before it (`StoredEvents`): histories are read for every import."""
     position, recorded_at, state = row
-    text = bytes(state).decode()
-    entry, _ = _JSON.raw_decode(text, text.index(_ENTRY) + len(_ENTRY))
-    return Recorded(int(position), _moment(recorded_at), Event.from_entry(entry))
+    try:
+        text = state if isinstance(state, str) else bytes(state).decode()
+        entry, _ = _JSON.raw_decode(text, text.index(_ENTRY) + len(_ENTRY))
+        return Recorded(int(position), _moment(recorded_at), Event.from_entry(entry))
+    except (ValueError, KeyError, TypeError, AttributeError):  # never what the ledger wrote
+        raise StoreDamaged(
+            f"the stored event at position {position} cannot be read: it was altered "
+            "outside the ledger (run `arr audit verify`)"
+        ) from None
 
 
 @lru_cache(maxsize=1024)  # a batch of events shares one recorded time
@@ -290,8 +298,10 @@ class EventStore(Queries):
         self.location = location
         if location.is_sqlite and not create and not _sqlite_exists(location):
             raise LedgerError(f"no ledger at {location}: run `arr init` first")
-        if create and not location.is_sqlite:
-            _create_schema(location)
+        if location.is_sqlite:
+            _check_sqlite(location)
+        if not location.is_sqlite:
+            _prepare_postgres(location, create=create)
         try:
             self.app = LedgerApplication(env=location.env(create=create))
         except PersistenceError as exc:
@@ -313,16 +323,32 @@ class EventStore(Queries):
         rows = self.select("SELECT value FROM {settings} WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
-    def set_setting(self, key: str, value: str) -> None:
-        self.recorder.execute(
-            "INSERT INTO {settings} VALUES (?, ?) ON CONFLICT DO NOTHING", (key, value)
-        )
-
     def position_at(self, moment: datetime) -> int:
-        """The last position recorded at or before `moment` (0 before the first)."""
-        stamp = moment.isoformat(timespec="microseconds")
-        rows = self.select("SELECT MAX(position) FROM {entries} WHERE recorded_at <= ?", (stamp,))
-        return int(rows[0][0] or 0)
+        """The last position recorded at or before `moment` (0 before the first): an
+        answer that can no longer change. A writer stamps its events, under the write
+        lock, no earlier than the latest committed time and no earlier than its clock, and
+        commits a moment later. So a `moment` before the latest committed time is settled
+        by the committed rows alone; any other waits for the writers in flight (`settled`)
+        and for the clock to pass it, after which every writer stamps a later time."""
+        stamp = moment.astimezone(UTC).isoformat(timespec="microseconds")
+        known, latest = self._known_at(self.select, stamp)
+        if latest is not None and latest > stamp:
+            return known
+        with self.recorder.settled() as cursor:
+            _wait_past(moment)
+            known, _ = self._known_at(lambda sql, p: _fetch(cursor, self.recorder.q(sql), p), stamp)
+        return known
+
+    def _known_at(
+        self, select: Callable[[str, Sequence[Any]], list[Any]], stamp: str
+    ) -> tuple[int, str | None]:
+        """The last position recorded at or before `stamp`, and the latest recorded time."""
+        sql = (
+            "SELECT (SELECT MAX(position) FROM {entries} WHERE recorded_at <= ?) AS known, "
+            "(SELECT MAX(recorded_at) FROM {entries}) AS latest"
+        )
+        known, latest = select(sql, (stamp,))[0]
+        return int(known or 0), None if latest is None else str(latest)
 
     def entries(self, stop: int | None = None, start: int = 0) -> Iterator[Recorded]:
         """Every recorded event with start < position <= stop, in position order."""
@@ -375,8 +401,41 @@ class Transaction(Queries):
         return self.recorder.write(self.cursor, stored, index, self.provisional, self.unsealed)
 
 
+def _fetch(cursor: Any, sql: str, params: Sequence[Any]) -> list[Any]:
+    cursor.execute(sql, params)
+    return list(cursor.fetchall())
+
+
+def _wait_past(moment: datetime) -> None:
+    """Returns once the recording clock is past `moment` (a `known_at` of "now" is a
+    moment or two ahead of it). Bounded: a clock that does not move (a test's frozen
+    clock) is not waited for."""
+    for _ in range(2_000):
+        if datetime.now(UTC) > moment:
+            return
+        time.sleep(0.0005)
+
+
 def _new_subscription(event: Event) -> str | None:
     return event.subscription_id if event.type == "new" else None
+
+
+def _check_sqlite(location: Location) -> None:
+    """Refuses, before anything is written, a file that is not a SQLite database, or a
+    database whose event table belongs to something else."""
+    path = location.sqlite_path()
+    if ":memory:" in path or "mode=memory" in path or not Path(path).exists():
+        return
+    try:
+        with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as db:
+            tables = {str(name) for (name,) in db.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.Error as exc:
+        raise LedgerError(f"{location} is not a SQLite database: {first_line(exc)}") from None
+    if "stored_events" in tables and "arr_entries" not in tables:
+        raise LedgerError(
+            f"the database at {location} is not a ledger: it has a table stored_events of "
+            "something else; give another file"
+        )
 
 
 def _sqlite_exists(location: Location) -> bool:
@@ -384,13 +443,12 @@ def _sqlite_exists(location: Location) -> bool:
     return ":memory:" in path or "mode=memory" in path or Path(path).exists()
 
 
-def _create_schema(location: Location) -> None:
-    schema = location.url.query.get("schema")
-    if not schema:
-        return
+def _prepare_postgres(location: Location, *, create: bool) -> None:
+    """Creates the ledger's schema when asked to, and refuses, before anything is
+    written, a schema whose event table belongs to something else."""
     import psycopg
 
-    url = location.url
+    url, schema = location.url, str(location.url.query.get("schema") or "public")
     try:
         with psycopg.connect(
             host=url.host or "127.0.0.1",
@@ -401,6 +459,18 @@ def _create_schema(location: Location) -> None:
             connect_timeout=10,
             autocommit=True,
         ) as conn:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            if create and schema != "public":
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            found = conn.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = 'arr_events'",
+                (schema,),
+            ).fetchall()
     except psycopg.Error as exc:
         raise StoreUnavailable(f"cannot open the ledger at {location}: {first_line(exc)}") from None
+    names = sorted(str(name) for (name,) in found)
+    if names and not {"notification_id", "originator_id", "state"} <= set(names):
+        raise LedgerError(
+            f"the database at {location} is not a ledger: its table arr_events "
+            f"({', '.join(names)}) is not an arr ledger's"
+        )

@@ -15,13 +15,21 @@ from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
-from ledger.events import Event
+from ledger.events import LAST_DAY, Event
 from ledger.money import money
 
 
 @lru_cache(maxsize=1 << 16)  # pure, and called for every term end and anchor year
 def add_months(day: date, months: int) -> date:
-    """Month arithmetic clamping to the month's last day: 2024-01-31 + 1 = 2024-02-29."""
+    """Month arithmetic clamping to the month's last day: 2024-01-31 + 1 = 2024-02-29.
+
+    A result past year 9999, which `date` cannot hold, is `date.max`, 9999-12-31: later
+    than every date the ledger takes (`LAST_DAY`) and every day a query asks (at most
+    9999-12-30), so a year or a term running past it still covers all of them. (The fold
+    never asks: it refuses a term that would end after `LAST_DAY`.)"""
+    year = (day.year * 12 + day.month - 1 + months) // 12
+    if not date.min.year <= year <= date.max.year:
+        return date.max if months > 0 else date.min
     result: date = day + relativedelta(months=months)
     return result
 
@@ -166,6 +174,8 @@ class _Fold:
         """Applies one event; returns why it is invalid, or None."""
         event = item.event
         day = _day(event)
+        if day > LAST_DAY:  # refused since it is taken; an older ledger may still hold one
+            return f"{day} is after {LAST_DAY}, the last date the ledger takes"
         if event.type == "one_time_fee":
             return self.fee(item, day)
         assert event.subscription_id is not None
@@ -179,6 +189,8 @@ class _Fold:
         event = item.event
         if sub.active_since is not None:
             return f"subscription {sub.subscription_id!r} is already active on {day}"
+        if event.term_months and (beyond := _beyond(day, event.term_months)):
+            return beyond
         assert event.amount is not None
         sub.price(event.amount, event.interval or 1)
         sub.term_months, sub.lapsed_on = event.term_months, None
@@ -225,6 +237,9 @@ class _Fold:
                 "and no term of it ended that day"
             )
         amount, interval = event.amount or sub.amount, event.interval or sub.interval
+        term_months = event.term_months or sub.term_months
+        if term_months and (beyond := _beyond(day, term_months)):
+            return beyond
         if sub.active_since is None:
             sub.price(amount, interval)
             sub.active_since = day
@@ -232,8 +247,8 @@ class _Fold:
             self.reprice(sub, day, amount, interval)
         else:
             sub.price(amount, interval)
-        sub.term_months = event.term_months or sub.term_months
-        sub.term_end = add_months(day, sub.term_months) if sub.term_months else None
+        sub.term_months = term_months
+        sub.term_end = add_months(day, term_months) if term_months else None
         sub.lapsed_on = None
         self.book(item, sub)
         return None
@@ -285,6 +300,22 @@ def _day(event: Event) -> date:
 
 def _show(value: Fraction) -> str:
     return money(value)
+
+
+def _beyond(day: date, months: int) -> str | None:
+    """Why a fixed term of `months` from `day` cannot be taken: it would end after
+    `LAST_DAY` (or even after year 9999, where `add_months` cannot go)."""
+    year = (day.year * 12 + day.month - 1 + months) // 12
+    if year > date.max.year:
+        ends = f"in the year {year}"
+    elif (end := add_months(day, months)) > LAST_DAY:
+        ends = f"on {end}"
+    else:
+        return None
+    return (
+        f"its {months}-month term would end {ends}, after {LAST_DAY}, the last date the "
+        "ledger takes: give a shorter term_months"
+    )
 
 
 def live_events(history: Iterable[Recorded]) -> list[Recorded]:

@@ -9,8 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ledger.errors import LedgerError
 from projections.chart import INFLOWS, OUTFLOWS
@@ -59,7 +58,7 @@ def draw_movements(axes: Any, rows: Sequence[Row], places: list[int]) -> None:
     axes.legend(ncol=6, fontsize=8, loc="lower right", bbox_to_anchor=(1, 1), frameon=False)
 
 
-def write_png(rows: Sequence[Row], every: str, path: Path) -> None:
+def write_png(rows: Sequence[Row], every: str, file: BinaryIO) -> None:
     plt = pyplot()
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True)
     places = list(range(len(rows)))
@@ -73,5 +72,5 @@ def write_png(rows: Sequence[Row], every: str, path: Path) -> None:
         axes.grid(axis="y", color="#e3e7ec")
         axes.yaxis.set_major_formatter(lambda amount, _: f"{amount:,.0f}")
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(file, dpi=110, format="png")
     plt.close(figure)

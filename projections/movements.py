@@ -72,9 +72,26 @@ class Level:
     customers: int
 
 
-def check_period(start: date, end: date) -> None:
+FIRST_QUERY_DAY, LAST_QUERY_DAY = date.min + DAY, date.max - DAY
+"""The days a figure can be asked on: the calendar's last day is the read model's open
+end, and a figure on a day needs the day before (movements run from its end)."""
+
+
+def check_day(day: date, name: str) -> None:
+    """`name` is the parameter (`as_of`) or, at the command line, the option (`--as-of`)."""
+    if not FIRST_QUERY_DAY <= day <= LAST_QUERY_DAY:
+        raise UsageError(
+            f"{name}: {day} is outside the supported dates, {FIRST_QUERY_DAY} to {LAST_QUERY_DAY}"
+        )
+
+
+def check_period(start: date, end: date, names: tuple[str, str] = ("start", "end")) -> None:
+    """A period `(start, end]` whose days can be asked; `start` itself is excluded, so it
+    may be the day before the first."""
+    if end > LAST_QUERY_DAY:
+        check_day(end, names[1])
     if start > end:
-        raise UsageError(f"--from {start} is after --to {end}")
+        raise UsageError(f"{names[0]} {start} is after {names[1]} {end}")
 
 
 def classify(prev: Fraction, cur: Fraction, seen_before: bool) -> tuple[Kind, Fraction] | None:

@@ -25,12 +25,13 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy import Connection, Index, select
 from sqlalchemy.exc import DBAPIError
 
-from ledger.errors import StoreUnavailable
+from ledger.errors import LedgerError, StoreUnavailable
 from ledger.store import EventStore
 from projections import read_model_parallel as parallel
 from projections import read_model_passes as passes
 from projections import read_model_periods as periods
 from projections import read_model_snapshots
+from projections import read_model_verify as verify
 from projections.contract_value import AcvPolicy
 from projections.movements import Movements
 from projections.read_model_derive import EventSql, Writes, derive, touched
@@ -75,6 +76,10 @@ def _location(args: tuple[Any, ...]) -> Any:
     return (store or args[0].store).location
 
 
+class ReadModelDamaged(LedgerError):
+    """The read model's own bookkeeping is impossible: it was edited behind the ledger."""
+
+
 @dataclass(frozen=True)
 class Status:
     tracked: int
@@ -107,7 +112,16 @@ class ReadModel:
 
     @_guarded
     def status(self) -> Status:
-        return Status(self.tracked(), self.store.head())
+        with self.engine.connect() as conn:
+            now = passes.state(conn)
+        head = self.store.head()
+        self._trust(now, head)
+        return Status(now.done, head)
+
+    @_guarded
+    def verify(self) -> list[str]:
+        """Every difference between the read model and what the events imply."""
+        return list(verify.problems(self.engine, self._event_sql(), self.store.head()))
 
     @_guarded
     def catch_up(self, progress: Progress | None = None) -> int:
@@ -116,6 +130,7 @@ class ReadModel:
         while True:
             with self.engine.connect() as conn:
                 now = passes.state(conn)
+            self._trust(now, head)
             if now.stop is None and now.done >= head:
                 return now.done
             try:
@@ -187,6 +202,20 @@ class ReadModel:
     def _reach(self, position: int) -> None:
         if self.tracked() < position:
             self.catch_up()
+            return
+        with self.engine.connect() as conn:
+            self._trust(passes.state(conn), self.store.head())
+
+    def _trust(self, now: passes.State, head: int) -> None:
+        """A tracked position the ledger cannot have reached is an error, never trusted.
+        The head read before the state may be stale (another process appended and caught
+        up in between): the head is read again before the model is called damaged."""
+        wrong = verify.impossible(now, head) and verify.impossible(now, self.store.head())
+        if wrong is not None:
+            raise ReadModelDamaged(
+                f"the read model of {self.store.location} was altered: {wrong}; "
+                "run `arr projections rebuild`"
+            )
 
     def _apply(self, done: int, stop: int, progress: Progress | None = None) -> None:
         """Brings the rows from `done` to `stop`: in one transaction, or in a pass when

@@ -75,7 +75,9 @@ def _moved_rows(account: Account) -> dict[str, list[Row]]:
         )
     found["pieces"] = list(_pieces(moved))
     for last, a, b in _month_moves(moved):
-        month, change = (NO_SUBSCRIPTION, last, last + ONE_DAY), b - a
+        # the month's last day alone; December 9999's is the open end, which no query asks
+        after = last + ONE_DAY if last < OPEN_END else OPEN_END
+        month, change = (NO_SUBSCRIPTION, last, after), b - a
         found["month_kept"].append(_row(*month, change))
         if b < a:
             found["month_lost"].append(_row(*month, change))
@@ -132,6 +134,9 @@ def _pieces(moved: list[Movement]) -> Iterator[Row]:
 
 
 def month_end(day: date) -> date:
+    """The last day of the month of `day` (December 9999 ends on the calendar's last day)."""
+    if day.year == date.max.year and day.month == 12:
+        return date.max
     following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
     return following - ONE_DAY
 

@@ -79,7 +79,8 @@ def serve() -> None:
     """A worker's loop: derive each job read from stdin, write the result to stdout."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed by accident goes to stderr, not into the results
-    database = engine(make_url(sys.argv[1]))
+    # The URL comes first on stdin, never on the command line: `ps` would show its password.
+    database = engine(make_url(pickle.load(sys.stdin.buffer)))
     while True:
         try:
             sql, customers, done, stop = pickle.load(sys.stdin.buffer)
@@ -98,12 +99,14 @@ def serve() -> None:
 def _start(address: str) -> subprocess.Popen[bytes]:
     root = str(Path(__file__).resolve().parent.parent)
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-    return subprocess.Popen(
-        [sys.executable, "-c", _SERVE, address],
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SERVE],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": path},
     )
+    _send(process, address)
+    return process
 
 
 def _send(process: subprocess.Popen[bytes], job: Any) -> None:

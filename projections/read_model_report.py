@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from projections.contract_value import AcvPolicy
+from projections.movements import check_day
 from projections.read_model_kinds import KINDS, REPORTED, Kind
 from projections.read_model_rows import OPEN_END
 from projections.read_model_snapshots import Steps, at_day, latest
@@ -99,6 +100,8 @@ def reports(
     conn: Connection, days: Sequence[date], position: int, currency: str, policy: AcvPolicy
 ) -> list[Report]:
     """The `report` of each of `days` as believed at `position`."""
+    for day in days:  # the last day, OPEN_END, would read as after every row's end
+        check_day(day, "as_of")
     found = measures(conn, days, position, REPORTED)
     return [
         report_of(figures, day, position, currency, policy)

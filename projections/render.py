@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -81,13 +82,40 @@ def as_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (OWASP: CSV injection)."""
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def spreadsheet_safe(value: Any) -> str:
+    """A CSV cell no spreadsheet runs: text that begins with = + - @, a tab or a carriage
+    return gets a leading ', so `=HYPERLINK(...)` reads as text; a plain number such as
+    -500.00 or -0.2500 is left exactly as it is. Every CSV arr writes goes through here."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def as_csv(rows: Sequence[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
-    return out.getvalue()
+    """Lines ending in "\\n", every cell `spreadsheet_safe`. A cell holding a carriage
+    return is quoted, as one holding a line feed is: unquoted, a spreadsheet would begin a
+    new row there, whose first cell could be a formula. (The writer quotes the characters
+    of its line terminator: each record is written ending "\\r\\n", then cut to "\\n".)"""
+    if not rows:
+        return ""
+    record = io.StringIO()
+    writer = csv.DictWriter(record, fieldnames=list(rows[0]), lineterminator="\r\n")
+    lines = []
+    for row in (None, *rows):
+        record.seek(0)
+        record.truncate()
+        if row is None:
+            writer.writeheader()
+        else:
+            writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+        lines.append(record.getvalue().removesuffix("\r\n") + "\n")
+    return "".join(lines)
 
 
 def grouped(amount: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar, Literal
 
 from projections.book import Book
 from projections.contract_value import AcvPolicy
-from projections.movements import DAY, Movements, check_period, movements_over
+from projections.movements import DAY, Movements, check_day, check_period, movements_over
 from projections.report import Report, report
 from projections.results import Figures, Result, SeriesRowModel
 
@@ -18,13 +18,16 @@ _MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
 def period_end(day: date, every: Every) -> date:
-    """The last day of the period containing `day`: weeks end on Sunday."""
+    """The last day of the period containing `day`: weeks end on Sunday. A period that
+    runs past the calendar's last day, 9999-12-31, is cut there."""
     if every == "day":
         return day
     if every == "week":
-        return day + timedelta(days=6 - day.weekday())
+        return day + min(timedelta(days=6 - day.weekday()), date.max - day)
     months = _MONTHS[every]
     last_month = (day.month - 1) // months * months + months  # 1-12
+    if day.year == date.max.year and last_month == 12:
+        return date.max
     following = date(day.year + last_month // 12, last_month % 12 + 1, 1)
     return following - DAY
 
@@ -32,6 +35,7 @@ def period_end(day: date, every: Every) -> date:
 def period_ends(start: date, end: date, every: Every) -> list[date]:
     """Every period end from the first on or after `start`, with `end` always the last."""
     check_period(start, end)
+    check_day(start, "start")
     ends, day = [], period_end(start, every)
     while day < end:
         ends.append(day)

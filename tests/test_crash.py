@@ -222,7 +222,7 @@ def test_an_unreachable_server_is_one_clear_message_without_the_password() -> No
     shown = "postgresql+psycopg://postgres:***@127.0.0.1:9/test"
     for command, reason in (
         (["init", "--db", f"{url}?schema=s"], "Connection refused"),
-        (["report", "--as-of", "2024-01-31", "--db", url], "couldn't get a connection"),
+        (["report", "--as-of", "2024-01-31", "--db", url], "Connection refused"),
     ):
         result = _arr(*command)
         assert (result.returncode, result.stdout) == (1, "")
