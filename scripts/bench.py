@@ -38,9 +38,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ledger import Ledger
-from ledger.events import Event
-from ledger.sample import sample_events
-from projections.report import report
+from ledger.app.sample import sample_events
+from ledger.domain.events import Event
+from projections.figures.report import report
 
 FIELDS = tuple(field.name for field in dataclasses.fields(Event))  # the CSV header
 EVENTS_PER_CUSTOMER = 5.6

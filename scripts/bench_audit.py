@@ -22,9 +22,9 @@ from typing import TypeVar
 from uuid import uuid4
 
 from ledger import Ledger
-from ledger.recorders import IndexRow, sealed_rows
-from ledger.rows import Row
-from ledger.sample import sample_events
+from ledger.app.sample import sample_events
+from ledger.intake.rows import Row
+from ledger.store.recorders import IndexRow, sealed_rows
 
 BATCH = 5_000
 T = TypeVar("T")

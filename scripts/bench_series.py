@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from ledger import Ledger
-from ledger.rows import Row
-from ledger.sample import sample_events
-from projections.report import report
-from projections.series import period_ends, series
+from ledger.app.sample import sample_events
+from ledger.intake.rows import Row
+from projections.figures.report import report
+from projections.figures.series import period_ends, series
 
 T = TypeVar("T")
 

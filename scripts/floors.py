@@ -21,8 +21,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from ledger import Ledger
-from ledger.recorders import SQLiteLedgerRecorder
-from ledger.timeline import Recorded, fold
+from ledger.domain.timeline import Recorded, fold
+from ledger.store.recorders import SQLiteLedgerRecorder
 
 STORE = ("stored_events", "arr_entries", "arr_subscriptions")
 READ_MODEL = "arr_rm_"

@@ -1,6 +1,6 @@
 """Random valid ledgers aimed at the SPEC's corners, to check the ledger against the oracle.
 
-`ledger.sample` makes realistic ledgers; this one makes awkward ones: named and odd
+`ledger.app.sample` makes realistic ledgers; this one makes awkward ones: named and odd
 intervals (quarter, 6, 36 months), short and odd terms, month-end starts (clamping),
 renewals that change price, interval or term (an evergreen becoming fixed), renewals and
 restarts on the very day a term lapses or a churn takes effect, same-day changes netted

@@ -1,7 +1,7 @@
 """A naive, independent reading of SPEC §1-§9, used to check the ledger's figures.
 
 Written from the SPEC alone: it imports nothing from `ledger` or `projections`. It takes
-raw event rows in recording order (plain dicts, as `ledger.sample.sample_events` makes
+raw event rows in recording order (plain dicts, as `ledger.app.sample.sample_events` makes
 them) and a position cutoff, and simulates every subscription DAY BY DAY, keeping its MRR
 at the end of every day as an exact `Fraction`. Every figure is then computed by the
 SPEC's literal definition (movements compare every day with the day before). It trusts

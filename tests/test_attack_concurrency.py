@@ -39,9 +39,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger import Ledger, cli
-from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
-from ledger.rows import Row
-from projections.report import Report
+from ledger.intake.rows import Row
+from ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
+from projections.figures.report import Report
 
 AS_OF = date(2024, 12, 31)
 JOIN = 30.0

@@ -16,10 +16,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from ledger import Ledger, Refused
-from ledger.cli import app
-from ledger.events import _quick_event, parse_event
-from ledger.rows import Row
-from ledger.timeline import add_months
+from ledger.cli.main import app
+from ledger.domain.dates import add_months
+from ledger.intake.fields import _quick_event, parse_event
+from ledger.intake.rows import Row
 
 LIMIT = "999999999999.9999, the largest amount: give at most 12 digits before the decimal point"
 TOO_LATE = "after 9998-12-31, the last date the ledger takes"

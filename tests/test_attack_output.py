@@ -15,12 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli import app
-from ledger.errors import UsageError
-from projections.movements import movements_over
-from projections.render import as_csv
-from projections.report import report
-from projections.series import series
+from ledger.cli.main import app
+from ledger.domain.errors import UsageError
+from projections.figures.movements import movements_over
+from projections.figures.report import report
+from projections.figures.series import series
+from projections.render.text import as_csv
 from tests.conftest import event, new, record
 
 HYPERLINK = '=HYPERLINK("http://x","y")'

@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.chain import Checkpoint, link
-from ledger.cli import app
+from ledger.cli.main import app
+from ledger.store.chain import Checkpoint, link
 from tests.conftest import event, new, record
 
 runner = CliRunner()

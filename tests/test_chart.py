@@ -22,9 +22,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger import Ledger, LedgerError
-from ledger.cli import app
-from projections.chart_png import pyplot
-from projections.chart_svg import compact, ticks
+from ledger.cli.main import app
+from projections.render.png import pyplot
+from projections.render.svg import compact, ticks
 from tests.conftest import event, new, record
 
 CHROMIUM_FLAGS = (

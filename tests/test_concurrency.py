@@ -13,10 +13,10 @@ from datetime import date
 from typing import Any
 
 from ledger import Ledger
-from ledger.errors import Refused
-from ledger.rows import Row
-from ledger.sample import sample_events
-from projections.report import report
+from ledger.app.sample import sample_events
+from ledger.domain.errors import Refused
+from ledger.intake.rows import Row
+from projections.figures.report import report
 
 WRITERS = 4
 CUSTOMERS = 24

@@ -24,9 +24,10 @@ import typer
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli import app, run
-from ledger.rows import Row
-from ledger.sample import sample_events
+from ledger.app.sample import sample_events
+from ledger.cli.main import app
+from ledger.cli.options import run
+from ledger.intake.rows import Row
 from tests.conftest import POSTGRES, _drop_schema, _postgres_dsn, new, record
 
 FIELDS = [
@@ -40,7 +41,7 @@ SECRET = "Pa55-w0rd-never-shown"
 _KILLABLE_IMPORT = """
 import sys, time
 from pathlib import Path
-from ledger import recorders
+from ledger.store import recorders
 
 marker, half = Path(sys.argv[1]), int(sys.argv[2])
 original, written = recorders._LedgerIndex.index, [0]
@@ -53,14 +54,14 @@ def index(self, cursor, ids, rows, *more, **named):
         time.sleep(120)
 
 recorders._LedgerIndex.index = index
-from ledger.cli import main
+from ledger.cli.main import main
 sys.argv = ["arr", *sys.argv[3:]]
 main()
 """
 
 
 def _arr(*args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-c", "from ledger.cli import main; main()", *args]
+    command = [sys.executable, "-c", "from ledger.cli.main import main; main()", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -123,7 +124,7 @@ _KILLABLE_CATCH_UP = """
 import sys, time
 from pathlib import Path
 from ledger import Ledger
-from projections import read_model
+from projections.read_model import model as read_model
 
 marker, url = Path(sys.argv[1]), sys.argv[2]
 original, batches = read_model._write, [0]
@@ -282,13 +283,13 @@ def test_a_connection_the_server_drops_is_one_clear_message_and_then_recovers(
 
 _FAILING_REPORT = """
 import sys
-from ledger.application import Ledger
+from ledger.app.ledger import Ledger
 
 def report(*args, **kwargs):
     raise RuntimeError("the unforeseen\\nsecond line")
 
 Ledger.report = report
-from ledger.cli import main
+from ledger.cli.main import main
 sys.argv = ["arr", *sys.argv[1:]]
 main()
 """

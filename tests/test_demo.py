@@ -18,8 +18,8 @@ from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli import app
-from ledger.demo import AS_OF, RESTATED
+from ledger.cli.demo import AS_OF, RESTATED
+from ledger.cli.main import app
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import events
-from ledger.events import Event, parse_event
+from ledger.domain.events import Event
+from ledger.intake import fields as events
+from ledger.intake.fields import parse_event
 
 BASES = {
     "new": {"subscription_id": "s", "effective_date": "2024-01-31", "amount": "100"},

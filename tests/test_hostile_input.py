@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli import app
-from ledger.errors import Refused
-from ledger.events import EVENT_TYPES, parse_event
-from ledger.rows import Row
+from ledger.cli.main import app
+from ledger.domain.errors import Refused
+from ledger.domain.events import EVENT_TYPES
+from ledger.intake.fields import parse_event
+from ledger.intake.rows import Row
 from tests.conftest import event, new, record
 
 QUOTES = 'O\'Brien & "Sons", `Ltd`'

@@ -16,14 +16,17 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import OperationalError
 
-from ledger import Ledger, application
-from ledger.admission import Written
-from ledger.chain import GENESIS, Content, content_digest, seal
-from ledger.errors import Refused, StoreUnavailable
-from ledger.events import Event, parse_event
-from ledger.recorders import IndexRow, sealed_rows
-from ledger.rows import Row
-from ledger.store import Customer, Location, domain_event, stream_id
+from ledger import Ledger
+from ledger.app import ledger as application
+from ledger.domain.errors import Refused, StoreUnavailable
+from ledger.domain.events import Event
+from ledger.intake.admission import Written
+from ledger.intake.fields import parse_event
+from ledger.intake.rows import Row
+from ledger.store import Customer, domain_event, stream_id
+from ledger.store.chain import GENESIS, Content, content_digest, seal
+from ledger.store.location import Location
+from ledger.store.recorders import IndexRow, sealed_rows
 from tests.conftest import event, new
 
 

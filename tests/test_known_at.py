@@ -12,7 +12,7 @@ from freezegun import freeze_time
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli import app
+from ledger.cli.main import app
 from tests.conftest import event, new, record
 
 runner = CliRunner()

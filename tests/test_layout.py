@@ -18,8 +18,8 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli import app
-from projections import read_model_parallel
+from ledger.cli.main import app
+from projections.read_model import parallel as read_model_parallel
 from tests.test_audit import tamper
 
 runner = CliRunner()

@@ -13,12 +13,12 @@ from freezegun import freeze_time
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli import app
-from ledger.rows import Row
-from ledger.sample import sample_events
-from projections.book import Book
-from projections.movements import KINDS, movements, movements_over
-from projections.series import bounds, period_ends
+from ledger.app.sample import sample_events
+from ledger.cli.main import app
+from ledger.intake.rows import Row
+from projections.figures.book import Book
+from projections.figures.movements import KINDS, movements, movements_over
+from projections.figures.series import bounds, period_ends
 from tests.conftest import event, new, record
 from tests.oracle import Oracle
 

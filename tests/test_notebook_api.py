@@ -13,8 +13,13 @@ import pandas as pd
 import pytest
 
 from ledger import Ledger, LedgerError
-from projections.frames import pandas
-from projections.results import MovementsModel, ReportModel, RestatementModel, SeriesRowModel
+from projections.figures.frames import pandas
+from projections.figures.results import (
+    MovementsModel,
+    ReportModel,
+    RestatementModel,
+    SeriesRowModel,
+)
 from tests.conftest import event, new, record
 
 

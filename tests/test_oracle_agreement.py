@@ -1,6 +1,6 @@
 """The ledger agrees with an independent, naive reading of the SPEC (`tests/oracle.py`).
 
-Random valid ledgers — realistic ones from `ledger.sample.sample_events`, awkward ones from
+Random valid ledgers — realistic ones from `ledger.app.sample.sample_events`, awkward ones from
 `tests.edge_ledger.edge_events` — are imported, then `report`,
 `movements` and `series` are compared key by key with the oracle, at the latest position
 and at earlier ones, for dates chosen where figures change: month ends, term ends (the
@@ -22,9 +22,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli import app
-from ledger.rows import Row
-from ledger.sample import sample_events
+from ledger.app.sample import sample_events
+from ledger.cli.main import app
+from ledger.intake.rows import Row
 from tests.conftest import _drop_schema
 from tests.edge_ledger import edge_events
 from tests.oracle import Oracle, add_months, period_ends

@@ -1,7 +1,7 @@
 """Properties of random valid ledgers (SPEC §5): the bridge closes exactly, and a period
 split in two has the movements of the whole.
 
-The ledgers are `ledger.sample` ledgers (valid by construction: upgrades, downgrades,
+The ledgers are `ledger.app.sample` ledgers (valid by construction: upgrades, downgrades,
 renewals, lapses, churns and restarts, backdated churns, voids) from a random seed. Each
 example adds its own customers to the test's ledger, so the later examples also check
 the properties over a growing, mixed ledger.
@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import Ledger
-from ledger.rows import Row
-from ledger.sample import sample_events
+from ledger.app.sample import sample_events
+from ledger.intake.rows import Row
 
 KINDS = ("new", "expansion", "contraction", "churn", "reactivation")
 FIRST, LAST = date(2020, 6, 1), date(2025, 6, 30)

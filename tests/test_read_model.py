@@ -12,19 +12,19 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-import projections.read_model as read_model
-import projections.read_model_derive as read_model_derive
-import projections.read_model_parallel as read_model_parallel
-import projections.read_model_snapshots as read_model_snapshots
+import projections.read_model.derive as read_model_derive
+import projections.read_model.model as read_model
+import projections.read_model.parallel as read_model_parallel
+import projections.read_model.snapshots as read_model_snapshots
 from ledger import Ledger
-from ledger.cli import app
-from ledger.errors import StoreUnavailable
-from ledger.rows import Row
-from ledger.sample import sample_events
-from projections.movements import movements_over
-from projections.read_model_kinds import KINDS
-from projections.read_model_tables import BELIEVED
-from projections.report import report
+from ledger.app.sample import sample_events
+from ledger.cli.main import app
+from ledger.domain.errors import StoreUnavailable
+from ledger.intake.rows import Row
+from projections.figures.movements import movements_over
+from projections.figures.report import report
+from projections.read_model.kinds import KINDS
+from projections.read_model.tables import BELIEVED
 from tests.conftest import event, new, record
 from tests.edge_ledger import edge_events
 

@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli import app
-from ledger.rows import Row
-from ledger.sample import sample_events
+from ledger.app.sample import sample_events
+from ledger.cli.main import app
+from ledger.intake.rows import Row
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 HEADINGS = ("## Charts and notebooks",)

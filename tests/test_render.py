@@ -12,9 +12,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli import app
-from ledger.progress import steps, tracked
-from projections.render import figures, grouped, money_cell, show, table
+from ledger.cli.main import app
+from ledger.cli.progress import steps, tracked
+from projections.render.text import figures, grouped, money_cell, show, table
 from tests.conftest import event, new, record
 
 
@@ -122,7 +122,7 @@ def test_progress_draws_a_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch
     screen = Console(file=io.StringIO(), force_terminal=True, width=100)
     assert list(tracked(range(5), "counting", 5, screen)) == [0, 1, 2, 3, 4]
     assert screen.file.getvalue() == ""  # type: ignore[attr-defined]  # stdout is piped here
-    monkeypatch.setattr("ledger.progress.on_terminal", lambda screen: True)
+    monkeypatch.setattr("ledger.cli.progress.on_terminal", lambda screen: True)
     with steps(screen) as stages:
         assert list(stages.track(range(5), "counting", 5, then="writing")) == [0, 1, 2, 3, 4]
     drawn = screen.file.getvalue()  # type: ignore[attr-defined]

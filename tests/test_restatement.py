@@ -13,10 +13,10 @@ from freezegun import freeze_time
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli import app
-from ledger.clock import parse_known_at
-from ledger.rows import Row
-from ledger.sample import sample_events
+from ledger.app.sample import sample_events
+from ledger.cli.main import app
+from ledger.cli.parse import parse_known_at
+from ledger.intake.rows import Row
 from tests.conftest import event, new, record
 
 runner = CliRunner()

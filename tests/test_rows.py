@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger import rows
-from ledger.errors import Problem
-from ledger.rows import Row
+from ledger.domain.errors import Problem
+from ledger.intake import rows
+from ledger.intake.rows import Row
 
 HEADER = b"event_id,type,customer_id\r\n"
 

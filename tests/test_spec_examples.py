@@ -67,7 +67,8 @@ def _hundred_customers(ledger: Ledger) -> None:
             )
         )
     ledger.import_rows(
-        __import__("ledger.rows", fromlist=["Row"]).Row(f"t:{i}", r) for i, r in enumerate(rows, 1)
+        __import__("ledger.intake.rows", fromlist=["Row"]).Row(f"t:{i}", r)
+        for i, r in enumerate(rows, 1)
     )
 
 

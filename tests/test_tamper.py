@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli import app
-from projections import read_model_snapshots
+from ledger.cli.main import app
+from projections.read_model import snapshots as read_model_snapshots
 from tests.conftest import event, new, record
 from tests.test_audit import tamper
 

@@ -7,9 +7,9 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from fractions import Fraction
 
-from ledger.events import parse_event
-from ledger.sample import sample_events
-from ledger.timeline import Recorded, Timeline, fold, timelines
+from ledger.app.sample import sample_events
+from ledger.domain.timeline import Recorded, Timeline, fold, timelines
+from ledger.intake.fields import parse_event
 from tests.conftest import event, new
 from tests.edge_ledger import edge_events
 

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger import Ledger, Refused
-from ledger.cli import app
-from ledger.rows import Row
+from ledger.cli.main import app
+from ledger.intake.rows import Row
 
 S1 = {"customer_id": "acme", "subscription_id": "s1"}
 

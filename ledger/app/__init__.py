@@ -1,0 +1,1 @@
+"""The application: the `Ledger` facade, what a query knows (`knowledge`), the sample ledger."""

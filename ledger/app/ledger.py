@@ -1,0 +1,428 @@
+"""The ledger application: open a ledger, append and import events, ask for figures."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from itertools import chain, islice, pairwise
+from types import TracebackType
+from typing import Any, TypeVar
+
+from eventsourcing.persistence import PersistenceError
+
+from ledger.app.knowledge import Knowledge
+from ledger.domain.dates import DAY
+from ledger.domain.errors import (
+    LedgerError,
+    Problem,
+    Refused,
+    StoreUnavailable,
+    UsageError,
+    first_line,
+)
+from ledger.domain.timeline import Recorded
+from ledger.intake import rows as input_rows
+from ledger.intake.admission import Admission, Import
+from ledger.intake.rows import Row
+from ledger.store import audit, layout
+from ledger.store.audit import Verification
+from ledger.store.chain import Checkpoint
+from ledger.store.event_store import EventStore, Transaction
+from ledger.store.location import Location
+from projections.figures.book import Book
+from projections.figures.contract_value import AcvPolicy
+from projections.figures.customer_log import CustomerLog, customer_log
+from projections.figures.movements import Movements, check_day, check_period
+from projections.figures.report import Report
+from projections.figures.restatement import Restatement, restatement
+from projections.figures.results import Rows
+from projections.figures.series import Every, SeriesRow, period_ends
+from projections.read_model.model import ReadModel
+
+T = TypeVar("T")
+DEFAULT_CURRENCY = "USD"
+CHUNK = 250_000
+"""Rows checked at once, and the most held in memory: about 300 bytes a row once parsed.
+Larger chunks mean fewer statements; the last chunk is folded without being read back."""
+WRITE = 20_000
+"""Events written at once: the stored events and index rows built for a batch are about
+1 KiB an event, so a chunk is written a slice at a time."""
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What an append or import did: positions taken and identical repeats skipped."""
+
+    appended: int
+    skipped: int
+    positions: tuple[int, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "appended": self.appended,
+            "skipped": self.skipped,
+            "positions": list(self.positions),
+        }
+
+
+class Ledger:
+    """An arr-ledger on SQLite or PostgreSQL, named by a SQLAlchemy URL."""
+
+    def __init__(self, store: EventStore, currency: str) -> None:
+        self.store = store
+        self.currency = currency
+        self._read_model: ReadModel | None = None
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Ledger:
+        """Opens an existing ledger (`url` defaults to $ARR_DB, then sqlite:///arr.db)."""
+        store = EventStore(Location.parse(url))
+        try:
+            currency = _guard(lambda: _existing(store), store.location)
+            if currency is None:
+                raise LedgerError(f"no ledger at {store.location}: run `arr init` first")
+        except LedgerError:
+            store.close()
+            raise
+        return cls(store, currency)
+
+    @classmethod
+    def init(cls, url: str | None = None, currency: str = DEFAULT_CURRENCY) -> Ledger:
+        """Creates the ledger if it does not exist; harmless when it does."""
+        if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
+            message = f"currency: {currency!r} is not a three-letter currency code"
+            raise UsageError(message, "currency")
+        store = EventStore(Location.parse(url), create=True)
+        try:
+            existing = _guard(lambda: _existing(store) or _create(store, currency), store.location)
+            if existing != currency:
+                raise LedgerError(f"the ledger at {store.location} already exists in {existing}")
+        except LedgerError:
+            store.close()
+            raise
+        return cls(store, existing)
+
+    @staticmethod
+    def upgrade(url: str | None = None) -> tuple[int, int]:
+        """Brings a ledger made by an earlier version to this version's layout, in one
+        transaction; returns (the layout found, the layout now)."""
+        store = EventStore(Location.parse(url))
+        try:
+            problem = _guard(lambda: layout.foreign(store.recorder), store.location)
+            if problem is not None:
+                raise LedgerError(f"the database at {store.location} is not a ledger: {problem}")
+            found = _guard(lambda: layout.upgrade(store.recorder), store.location)
+        finally:
+            store.close()
+        return found, max(found, layout.LAYOUT)
+
+    def close(self) -> None:
+        if self._read_model is not None:
+            self._read_model.close()
+        self.store.close()
+
+    def read_model(self) -> ReadModel:
+        """The persistent read model in the ledger's database, opened on first use."""
+        if self._read_model is None:
+            self._read_model = ReadModel(self.store)
+        return self._read_model
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: tuple[type[BaseException], BaseException, TracebackType]) -> None:
+        self.close()
+
+    # Writing.
+
+    def append(self, fields: dict[str, Any], location: str = "event") -> Appended:
+        """Appends one event given as a mapping of SPEC §3 fields."""
+        return self.import_rows([Row(location, fields)])
+
+    def import_files(self, names: Iterable[str]) -> Appended:
+        """Appends every row of the files (CSV or JSON Lines), all or nothing."""
+        return self.import_rows(row for name in names for row in input_rows.read(name))
+
+    def import_rows(
+        self, rows: Iterable[Row | Problem], recorded: Callable[[int], None] | None = None
+    ) -> Appended:
+        """Appends the rows' events in order, all or nothing: one write transaction that
+        holds the write lock from its start, filled chunk by chunk so an import of any
+        size runs in bounded memory. `recorded` hears how many events are written so far."""
+        transaction: Transaction | None = None
+        try:
+            with _acyclic(), self.store.writing() as transaction:
+                return _import(transaction, rows, self.currency, recorded)
+        except PersistenceError as exc:
+            raise _unavailable(self.store.location, exc, transaction) from None
+
+    # Reading.
+
+    def head(self) -> int:
+        return _guard(self.store.head, self.store.location)
+
+    def position(self, known_at: datetime | None = None, position: int | None = None) -> int:
+        """The position a query sees: as known at a moment, at a position, or now."""
+        return self._at(Knowledge(known_at, position))
+
+    def _at(self, knowledge: Knowledge) -> int:
+        head = self.head()
+        if knowledge.position is not None:
+            # Beyond the head, the answer could still change: the audit promise forbids it.
+            if not 0 <= knowledge.position <= head:
+                message = f"position: {knowledge.position} is not between 0 and the head, {head}"
+                raise UsageError(message, "position")
+            return knowledge.position
+        moment = knowledge.known_at
+        if moment is not None:
+            if moment > datetime.now(UTC):
+                raise UsageError(
+                    f"known_at: {moment.isoformat()} is in the future; "
+                    "what will be known then could still change",
+                    "known_at",
+                )
+            return _guard(lambda: self.store.position_at(moment), self.store.location)
+        return head
+
+    def book(self, known_at: datetime | None = None, position: int | None = None) -> Book:
+        """Every customer's timeline as the ledger knew it."""
+        at = self.position(known_at, position)
+        entries = _guard(lambda: list(self.store.entries(stop=at)), self.store.location)
+        return Book.replay(entries, at, self.currency)
+
+    def entries(self, stop: int | None = None) -> Iterator[Recorded]:
+        """Every recorded event with both clocks, in position order (up to `stop`)."""
+        return self.store.entries(stop=stop)
+
+    def report(
+        self,
+        as_of: date,
+        *,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        acv_policy: AcvPolicy = "recurring",
+    ) -> Report:
+        """Point-in-time figures as of the end of `as_of` (SPEC §4, §7), from the read
+        model (equal by construction and by test to `report(self.book(...))`, the replay)."""
+        return self.reports([as_of], known_at=known_at, position=position, acv_policy=acv_policy)[0]
+
+    def reports(
+        self,
+        days: Sequence[date],
+        *,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        acv_policy: AcvPolicy = "recurring",
+    ) -> list[Report]:
+        """The `report` of each of `days`, as known at one moment."""
+        at, model = self.position(known_at, position), self.read_model()
+        return _guard(
+            lambda: model.reports(days, at, self.currency, acv_policy), self.store.location
+        )
+
+    def movements(
+        self,
+        start: date,
+        end: date,
+        *,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        acv_policy: AcvPolicy = "recurring",
+    ) -> Movements:
+        """Movements, retention and bookings over `(start, end]` (SPEC §5-7)."""
+        bounds = [start, end]
+        return self.movements_over(
+            bounds, known_at=known_at, position=position, acv_policy=acv_policy
+        )[0]
+
+    def movements_over(
+        self,
+        bounds: Sequence[date],
+        *,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        acv_policy: AcvPolicy = "recurring",
+    ) -> list[Movements]:
+        """Movements over each period `(bounds[i], bounds[i + 1]]`, from the read model
+        (equal by test to `projections.figures.movements.movements_over` of a replay)."""
+        for start, end in pairwise(bounds):
+            check_period(start, end)
+        at, model = self.position(known_at, position), self.read_model()
+        return _guard(
+            lambda: model.movements_over(bounds, at, self.currency, acv_policy),
+            self.store.location,
+        )
+
+    def series(
+        self,
+        start: date,
+        end: date,
+        every: Every,
+        *,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        acv_policy: AcvPolicy = "recurring",
+    ) -> Rows[SeriesRow]:
+        """One report row per period end, with the movements since the previous row."""
+        days = period_ends(start, end, every)
+        at, model = self.position(known_at, position), self.read_model()
+        found = _guard(
+            lambda: model.series(start - DAY, days, at, self.currency, acv_policy),
+            self.store.location,
+        )
+        return Rows(found)
+
+    # Auditing: the promise that a figure, once reported, can be reproduced and explained.
+
+    def verify(self, checkpoint: Checkpoint | None = None, read_model: bool = True) -> Verification:
+        """Re-reads the whole store and checks every event's seal and chain links, the
+        settings' seal and the subscriptions' owners; with `read_model`, also that every
+        row of the read model is what the events imply."""
+        found = _guard(lambda: audit.verify(self.store.recorder, checkpoint), self.store.location)
+        if read_model:
+            problems = _guard(self.read_model().verify, self.store.location)
+            found.findings.extend(
+                audit.Finding(0, "", "altered", problem, "read model") for problem in problems
+            )
+        return found
+
+    def checkpoint(self) -> Checkpoint:
+        """The head of the ledger-wide chain, `DIGEST@POSITION`."""
+        return _guard(lambda: audit.checkpoint(self.store.recorder), self.store.location)
+
+    def restatement(
+        self,
+        as_of: date,
+        known_at: datetime,
+        known_at_2: datetime | None = None,
+        start: date | None = None,
+        acv_policy: AcvPolicy = "recurring",
+    ) -> Restatement:
+        """How the figures as of `as_of` changed from K1 to K2 (default now), and why."""
+        if start is not None:
+            check_period(start, as_of, ("start", "as_of"))
+        check_day(as_of, "as_of")
+        first, second = self.position(known_at), self.position(known_at_2)
+        moments = (known_at, known_at_2 or datetime.now(UTC))
+        if moments[1] < moments[0]:
+            raise UsageError("known_at_2 is before known_at", "known_at_2", "known_at")
+        entries = _guard(lambda: list(self.store.entries(stop=second)), self.store.location)
+        known = [e for e in entries if e.position <= first]
+        later = [e for e in entries if e.position > first]
+        return restatement(
+            known, later, (first, second), moments, self.currency, as_of, start, acv_policy
+        )
+
+    def customer_log(self, customer_id: str) -> CustomerLog:
+        """Every event of one customer with both clocks, and its MRR after each."""
+        at = self.head()
+        found = _guard(lambda: self.store.histories([customer_id]), self.store.location)
+        history = [item for item in found[customer_id] if item.position <= at]
+        if not history:
+            raise LedgerError(f"customer {customer_id!r} has no recorded events")
+        return customer_log(customer_id, history, at, self.currency)
+
+
+def _existing(store: EventStore) -> str | None:
+    """The currency of the ledger in `store`, once its tables are known to be a ledger's
+    of this layout; None when there is no ledger yet."""
+    problem = layout.foreign(store.recorder)
+    if problem is not None:
+        raise LedgerError(f"the database at {store.location} is not a ledger: {problem}")
+    currency = store.setting("currency")
+    if currency is None:
+        return None
+    outdated = layout.outdated(layout.found_layout(store.recorder))
+    if outdated is not None:
+        raise LedgerError(f"the ledger at {store.location} {outdated}")
+    return currency
+
+
+def _create(store: EventStore, currency: str) -> str:
+    """Records the new ledger's currency and layout, sealed, in one transaction."""
+    with store.recorder.writing() as cursor:
+        sql = "INSERT INTO {settings} VALUES (?, ?) ON CONFLICT DO NOTHING"
+        cursor.execute(store.recorder.q(sql), ("currency", currency))
+        layout.seal_settings(store.recorder, cursor)
+    return store.setting("currency") or currency
+
+
+def _import(
+    transaction: Transaction,
+    rows: Iterable[Row | Problem],
+    currency: str,
+    recorded: Callable[[int], None] | None,
+) -> Appended:
+    check = Import(transaction, currency)
+    positions: list[int] = []
+    for chunk in _chunks(rows, CHUNK):
+        _write(transaction, check, check.release(), positions, recorded)
+        check.admit(chunk)
+    last = check.finish()
+    if check.problems:
+        raise Refused(check.problems)  # rolls the whole transaction back
+    _write(transaction, check, last, positions, recorded)
+    return Appended(len(positions), check.skipped, tuple(positions))
+
+
+def _write(
+    transaction: Transaction,
+    check: Import,
+    admitted: Admission,
+    positions: list[int],
+    recorded: Callable[[int], None] | None,
+) -> None:
+    for start in range(0, len(admitted.events), WRITE):
+        events = admitted.events[start : start + WRITE]
+        written = transaction.append(events, check.versions)
+        check.wrote(written, admitted.locations[start : start + WRITE])
+        positions.extend(written)
+        if recorded is not None:
+            recorded(len(positions))
+
+
+@contextmanager
+def _acyclic() -> Iterator[None]:
+    """Pauses the cyclic garbage collector. An import allocates millions of objects and
+    holds a chunk's worth alive; the collector kept re-scanning that live chunk (a fifth
+    of an import's time) for cycles it does not make: reference counting frees it all."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _chunks(rows: Iterable[Row | Problem], size: int) -> Iterator[Iterator[Row | Problem]]:
+    """The rows, `size` at a time, never held together: each chunk is read as it is
+    parsed (and must be, before the next)."""
+    items = iter(rows)
+    for first in items:
+        yield chain((first,), islice(items, size - 1))
+
+
+def _unavailable(
+    location: Location, exc: PersistenceError, transaction: Transaction | None
+) -> StoreUnavailable:
+    """A database failure during an import, said once: waiting for the lock, writing, or
+    reading (a lost connection is found by the first statement)."""
+    reason = first_line(exc)
+    if transaction is None and location.is_sqlite and "locked" in reason:
+        return StoreUnavailable(f"{location} is too busy: {reason} (another writer holds its lock)")
+    if transaction is not None and transaction.wrote:
+        return StoreUnavailable(f"cannot write to {location}: {reason}")
+    return StoreUnavailable(f"cannot use the ledger at {location}: {reason}")
+
+
+def _guard(action: Callable[[], T], location: Location) -> T:
+    """Database failures become one clear message naming the ledger, never a traceback."""
+    try:
+        result = action()
+    except PersistenceError as exc:
+        raise StoreUnavailable(f"cannot use the ledger at {location}: {first_line(exc)}") from None
+    return result

@@ -1,0 +1,146 @@
+"""A realistic sample ledger, valid by construction: for `arr demo`, tests and benchmarks.
+
+Customers start over the years on monthly, annual or multi-year contracts; they upgrade,
+downgrade, renew (sometimes at a new price), let terms lapse, churn and come back, and
+pay setup fees. A few churns are recorded late (backdated) and a few fees are entered
+twice by mistake and then voided, as in real ledgers.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from ledger.domain.dates import add_months
+
+PLANS = (("starter", 49, 1), ("team", 299, 1), ("business", 12_000, 12), ("enterprise", 60_000, 12))
+
+
+@dataclass
+class _Writer:
+    rows: list[tuple[date, int, dict[str, str]]] = field(default_factory=list)
+
+    def add(self, day: date, fields: dict[str, str], delay: int = 0) -> dict[str, str]:
+        row = {
+            "event_id": f"E{len(self.rows) + 1:07d}",
+            **fields,
+            "effective_date": day.isoformat(),
+        }
+        self.rows.append((day + timedelta(days=delay), len(self.rows), row))
+        return row
+
+
+def _price(rng: random.Random, base: int) -> Decimal:
+    return Decimal(base) * Decimal(rng.choice((1, 1, 2, 3, 5, 8)))
+
+
+def _subscription(
+    rng: random.Random, out: _Writer, customer: str, sub: str, start: date, horizon: date
+) -> None:
+    plan, base, interval = rng.choice(PLANS)
+    amount = _price(rng, base)
+    term = rng.choice((None, 12, 12, 24, 36)) if interval == 12 else rng.choice((None, None, 12))
+    common = {"customer_id": customer, "subscription_id": sub}
+    day, restarts = start, 0
+    while day < horizon:
+        fields = {
+            **common,
+            "type": "new",
+            "amount": str(amount),
+            "interval": str(interval),
+            "plan": plan,
+        }
+        out.add(day, fields | ({"term_months": str(term)} if term else {}))
+        if rng.random() < 0.35:
+            fee = {
+                "customer_id": customer,
+                "subscription_id": sub,
+                "type": "one_time_fee",
+                "amount": str(Decimal(rng.choice((500, 2_500, 10_000)))),
+                "description": "setup",
+            }
+            early = rng.choice((0, 0, 14))  # a setup fee may precede go-live
+            out.add(day - timedelta(days=early), fee, delay=early)
+        term_end = add_months(day, term) if term else None
+        day, amount = _life(rng, out, common, day, horizon, amount, interval, term, term_end)
+        if day >= horizon or rng.random() > 0.3 or restarts > 1:
+            return
+        day, restarts = day + timedelta(days=rng.randint(90, 300)), restarts + 1
+
+
+def _life(
+    rng: random.Random,
+    out: _Writer,
+    common: dict[str, str],
+    day: date,
+    horizon: date,
+    amount: Decimal,
+    interval: int,
+    term: int | None,
+    term_end: date | None,
+) -> tuple[date, Decimal]:
+    """Changes to an active subscription until it ends (or the horizon); the end date."""
+    while True:
+        step = day + timedelta(days=rng.randint(30, 420))
+        if term_end is not None and term_end <= step:
+            if term_end >= horizon:
+                return horizon, amount
+            if rng.random() < 0.3:
+                return term_end, amount  # lapses: not renewed
+            renewal = {**common, "type": "renewal"}
+            if rng.random() < 0.4:
+                amount = (amount * Decimal("1.07")).quantize(Decimal("0.01"))
+                renewal["amount"] = str(amount)
+            day, term_end = term_end, add_months(term_end, term or 12)
+            out.add(day, renewal)
+            continue
+        if step >= horizon:
+            return horizon, amount
+        day, roll = step, rng.random()
+        if roll < 0.3:
+            amount = (amount * Decimal(rng.choice(("1.2", "1.5", "2")))).quantize(Decimal("0.01"))
+            out.add(day, {**common, "type": "upgrade", "amount": str(amount)})
+        elif roll < 0.42 and amount > 2:
+            amount = (amount * Decimal("0.6")).quantize(Decimal("0.01"))
+            out.add(day, {**common, "type": "downgrade", "amount": str(amount)})
+        elif roll < 0.55:
+            late = rng.random() < 0.15
+            out.add(day, {**common, "type": "churn"}, delay=rng.randint(20, 60) if late else 0)
+            return day, amount
+        elif roll < 0.62:
+            fee = {**common, "type": "one_time_fee", "amount": "1500", "description": "training"}
+            row = out.add(day, fee)
+            if rng.random() < 0.3:  # entered twice by mistake, corrected a week later
+                out.add(day, fee)
+                out.rows.append(
+                    (
+                        day + timedelta(days=7),
+                        len(out.rows),
+                        {
+                            "event_id": f"E{len(out.rows) + 1:07d}",
+                            "type": "void",
+                            "customer_id": common["customer_id"],
+                            "target_event_id": row["event_id"],
+                        },
+                    )
+                )
+
+
+def sample_events(
+    customers: int = 300, years: int = 4, seed: int = 7, start: date = date(2021, 1, 1)
+) -> list[dict[str, str]]:
+    """Event rows in recording order: effective order, except late-recorded churns and voids."""
+    rng, out = random.Random(seed), _Writer()
+    horizon = add_months(start, 12 * years)
+    span = (horizon - start).days
+    for number in range(1, customers + 1):
+        customer = f"C{number:06d}"
+        first = start + timedelta(days=rng.randrange(span - 30))
+        for line in range(1, 1 + rng.choice((1, 1, 1, 2, 3))):
+            begin = first + timedelta(days=rng.randrange(0, 200) if line > 1 else 0)
+            if begin < horizon:
+                _subscription(rng, out, customer, f"{customer}-S{line}", begin, horizon)
+    out.rows.sort(key=lambda item: (item[0], item[1]))
+    return [row for _, _, row in out.rows]

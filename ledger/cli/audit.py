@@ -1,0 +1,202 @@
+"""`arr audit verify|checkpoint|log` and `arr restatement`: the auditor's commands."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ledger.app.ledger import Ledger
+from ledger.cli.options import AsOf, Db, FormatOption, Policy, out, output_format, policy, run
+from ledger.cli.parse import parse_day, parse_known_at
+from ledger.domain.errors import LedgerError, UsageError
+from ledger.domain.text import inert
+from ledger.store.chain import Checkpoint
+from projections.render.text import emit
+
+audit_app = typer.Typer(
+    help="Tamper evidence and per-customer history.", no_args_is_help=True, rich_markup_mode=None
+)
+commands = typer.Typer()
+commands.add_typer(audit_app, name="audit")
+
+
+class VerifyFailed(LedgerError):
+    """A failed check: every finding is already printed; exit 1."""
+
+
+@audit_app.command()
+def verify(
+    db: Db = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--checkpoint",
+            help="DIGEST@POSITION from `arr audit checkpoint`: prove history "
+            "up to it is unchanged.",
+        ),
+    ] = None,
+    read_model: Annotated[
+        bool,
+        typer.Option(
+            "--read-model/--events-only",
+            help="Also derive the read model again from the events and compare (default).",
+        ),
+    ] = True,
+) -> None:
+    """Re-read the whole store: report every altered, removed or inserted event, settings
+    or subscription owner changed behind the ledger's back, and every read-model row that
+    the events do not imply (exit 1).
+
+    Example: arr audit verify --checkpoint 3f5c...e1@1042
+    """
+
+    def action() -> None:
+        point = _checkpoint(checkpoint) if checkpoint else None
+        with Ledger.open(db) as ledger:
+            result = ledger.verify(point, read_model=read_model)
+        for finding in result.findings:
+            print(inert(str(finding)))
+        print(result.summary())
+        if not result.ok:
+            raise typer.Exit(1)
+
+    run(action)
+
+
+def _checkpoint(text: str) -> Checkpoint:
+    try:
+        return Checkpoint.parse(text)
+    except ValueError as exc:
+        raise UsageError(f"--checkpoint: {exc}") from None
+
+
+@audit_app.command(name="checkpoint")
+def checkpoint_(db: Db = None) -> None:
+    """Print the ledger's head as DIGEST@POSITION, to keep outside the database.
+
+    Example: arr audit checkpoint > checkpoint.txt
+    """
+
+    def action() -> None:
+        with Ledger.open(db) as ledger:
+            print(ledger.checkpoint())
+
+    run(action)
+
+
+@audit_app.command()
+def log(
+    customer: Annotated[str, typer.Option("--customer", help="The customer id.")],
+    db: Db = None,
+    format: FormatOption = "table",
+) -> None:
+    """One customer's events in recording order with both clocks, voids shown, and its MRR
+    after each event in effective order.
+
+    Example: arr audit log --customer acme
+    """
+
+    def action() -> None:
+        fmt = output_format(format)
+        with Ledger.open(db) as ledger:
+            found = ledger.customer_log(customer)
+        if fmt == "json":
+            emit(out, fmt, "", found.as_json())
+            return
+        if fmt == "csv":
+            emit(out, fmt, "", found.events())
+            return
+        emit(out, fmt, f"History of {customer} (recording order)", _compact(found.events()))
+        emit(out, fmt, f"MRR of {customer} after each event (effective order)", found.steps())
+
+    run(action)
+
+
+def _compact(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A table a person can read: a void's target and a voided event's void in one column."""
+    return [
+        {
+            "position": e["position"],
+            "recorded_at": _moment(e["recorded_at"]),
+            "event_id": e["event_id"],
+            "type": e["type"],
+            "effective_date": e["effective_date"],
+            "subscription_id": e["subscription_id"],
+            "amount": e["amount"],
+            "status": _status(e),
+        }
+        for e in events
+    ]
+
+
+def _moment(stamp: str) -> str:
+    """A recorded time to the second, for people; JSON and CSV keep the microseconds."""
+    return stamp[:19].replace("T", " ")
+
+
+def _status(event: dict[str, Any]) -> str:
+    if event["voided_by"]:
+        return f"voided by {event['voided_by']} at {_moment(event['voided_at'])}"
+    if event["target_event_id"]:
+        return f"voids {event['target_event_id']}"
+    return "live"
+
+
+NOT_QUANTITIES = {"as_of", "currency", "acv_policy", "from", "to"}
+"""Figures that are the same before and after: said in the title, not in the table."""
+
+KnownAt1 = Annotated[
+    str,
+    typer.Option(
+        "--known-at", help="The first state of knowledge: timestamp with offset, or date."
+    ),
+]
+KnownAt2 = Annotated[
+    str | None,
+    typer.Option("--known-at-2", help="The second state of knowledge (default: now)."),
+]
+From = Annotated[
+    str | None,
+    typer.Option("--from", help="Also restate movements over (FROM, AS-OF]."),
+]
+
+
+@commands.command()
+def restatement(
+    as_of: AsOf,
+    known_at: KnownAt1,
+    db: Db = None,
+    known_at_2: KnownAt2 = None,
+    start: From = None,
+    acv_policy: Policy = "recurring",
+    format: FormatOption = "table",
+) -> None:
+    """How the figures for a date changed between two states of knowledge, and the events
+    recorded in between that changed them (their MRR effects add up to the change).
+
+    Example: arr restatement --as-of 2024-02-15 --known-at 2024-03-01
+    """
+
+    def action() -> None:
+        fmt, day = output_format(format), parse_day(as_of)
+        first = parse_known_at(known_at)
+        second = parse_known_at(known_at_2, "--known-at-2") if known_at_2 else None
+        since = parse_day(start, "--from") if start else None
+        with Ledger.open(db) as ledger:
+            found = ledger.restatement(day, first, second, since, policy(acv_policy))
+        shown = found.as_json()
+        if fmt == "json":
+            emit(out, fmt, "", shown)
+            return
+        rows = [
+            {"figure": key, **values}
+            for key, values in shown["figures"].items()
+            if fmt == "csv" or key not in NOT_QUANTITIES
+        ]
+        title = f"Restatement as of {day}: known at {shown['known_at']} → {shown['known_at_2']}"
+        emit(out, fmt, title, rows)
+        if fmt == "table":
+            emit(out, fmt, "Events recorded in between that caused it", shown["events"])
+
+    run(action)

@@ -1,0 +1,148 @@
+"""`arr chart`: ARR, MRR movements and NRR/GRR over time, as one HTML file or a PNG."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import typer
+
+from ledger.app.ledger import Ledger
+from ledger.cli.movements import EveryOption, To, every_option, period
+from ledger.cli.options import Db, KnownAt, Policy, Position, choice, knowledge, out, policy, run
+from ledger.cli.progress import working
+from ledger.domain.errors import LedgerError, UsageError
+from ledger.store.location import Location
+from projections.render.page import page
+from projections.render.png import write_png
+
+commands = typer.Typer()
+
+From = Annotated[
+    str,
+    typer.Option("--from", help="First day YYYY-MM-DD: rows at every period end from it on."),
+]
+Output = Annotated[
+    str, typer.Option("--output", "-o", help="report.html (charts and figures) or chart.png.")
+]
+
+
+def kind_of(output: str) -> str:
+    suffix = Path(output).suffix.lower().lstrip(".")
+    kind: str = choice({"htm": "html"}.get(suffix, suffix), ("html", "png"), "--output suffix")
+    return kind
+
+
+COMPANIONS = ("", "-wal", "-journal", "-shm")
+"""SQLite's own files beside a database: its write-ahead log, rollback journal, index."""
+
+
+def _entry(path: Path) -> Path:
+    """The file a replace swaps: the folder resolved, the name as given (a symlink itself)."""
+    return path.absolute().parent.resolve() / path.name
+
+
+def not_the_ledger(output: str, location: Location) -> None:
+    """Refuses an output that is the ledger's own database file or one of its companions,
+    by name or through a symlink."""
+    if not location.is_sqlite or location.sqlite_path() in ("", ":memory:"):
+        return
+    database = Path(location.sqlite_path())
+    names = (_entry(database), database.resolve())
+    own = {Path(f"{name}{end}") for name in names for end in COMPANIONS}
+    path = Path(output)
+    if {_entry(path), path.resolve()} & own:
+        raise UsageError(
+            f"--output: {output!r} is a file of the ledger's own database ({location}); "
+            "write the chart elsewhere"
+        )
+
+
+def write(
+    path: Path, kind: str, rows: list[dict[str, Any]], start: date, every: str, note: str
+) -> None:
+    try:
+        with replacing(path) as file:
+            if kind == "png":
+                write_png(rows, every, file)
+            else:
+                file.write(page(rows, start, every, note).encode("utf-8"))
+    except OSError as exc:
+        raise LedgerError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def replacing(path: Path) -> Iterator[BinaryIO]:
+    """A new file in `path`'s folder that replaces `path` once written whole: a symlink at
+    `path` is replaced itself, its target never written; a failure leaves `path` as it was."""
+    temp, fd = _new_file(path)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _new_file(path: Path) -> tuple[Path, int]:
+    """A file of our own beside `path` (O_EXCL: never an existing file or symlink), with
+    the mode any new file gets (0o666 less the umask)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return temp, os.open(temp, flags, 0o666)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
+@commands.command(name="chart")
+def chart_command(
+    from_: From,
+    to: To,
+    output: Output,
+    every: EveryOption = "month",
+    db: Db = None,
+    known_at: KnownAt = None,
+    position: Position = None,
+    acv_policy: Policy = "recurring",
+) -> None:
+    """Chart ARR, MRR movements and NRR/GRR per period into one offline HTML file or a PNG.
+
+    The HTML file is self-contained (no network fetches): open it in any browser. A PNG
+    (ARR and movements) needs matplotlib: pip install 'arr-ledger[charts]'.
+
+    \b
+    Example: arr chart --from 2024-01-01 --to 2024-12-31 --every month -o report.html
+    """
+
+    def action() -> None:
+        (start, end), step = period(from_, to), every_option(every, "--every")
+        asked, chosen = knowledge(known_at, position), policy(acv_policy)
+        with Ledger.open(db) as ledger:
+            not_the_ledger(output, ledger.store.location)
+            kind = kind_of(output)
+            with working(f"computing every {step} to {end}"):
+                found = ledger.series(
+                    start,
+                    end,
+                    step,
+                    acv_policy=chosen,
+                    known_at=asked.known_at,
+                    position=asked.position,
+                )
+        rows = [r.as_json() for r in found]
+        write(Path(output), kind, rows, start, step, asked.describe())
+        note = f"wrote {output}: {len(rows)} periods, every {step}"
+        out.print(note, soft_wrap=True, markup=False, highlight=False)
+
+    run(action)

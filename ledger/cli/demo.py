@@ -1,0 +1,179 @@
+"""`arr demo`: a sample ledger in a temporary folder, what a finance team asks of it, and
+the commands to try next.
+
+The sample is recorded in two sittings, as books are: four years of events up to the
+close, then a late churn backdated into November. The demo shows the report, the last 12
+months of movements, and how November's figures were restated when the late event arrived.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from ledger.app.ledger import Ledger
+from ledger.app.sample import sample_events
+from ledger.cli.movements import SERIES_TABLE
+from ledger.cli.options import out, run
+from ledger.cli.progress import tracked
+from ledger.domain.errors import LedgerError, Refused, UsageError
+from ledger.intake.rows import Row
+from projections.render.text import figures, grouped, show, table
+
+SAMPLE_START = date(2021, 1, 1)
+SAMPLE_YEARS = 4
+AS_OF = date(2024, 12, 31)
+YEAR_START = date(2024, 1, 1)
+LATE_CHURN = date(2024, 11, 1)
+RESTATED = date(2024, 11, 30)
+PYTHON_DATE = "%Y, %-m, %-d"  # date(2024, 1, 1)
+RESTATED_FIGURES = ("mrr", "arr", "active_customers", "active_contracts", "arpa")
+
+
+def run_demo(console: Console, customers: int, folder: str | None) -> str:
+    """Builds the sample ledger, prints what it shows; returns its URL."""
+    where = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="arr-demo-"))
+    where.mkdir(parents=True, exist_ok=True)
+    if (where / "demo.db").exists():
+        raise UsageError(f"--folder: {where} already holds a demo ledger; name an empty folder")
+    url = f"sqlite:///{where / 'demo.db'}"
+    with Ledger.init(url) as ledger:
+        count = record_sample(ledger, customers)
+        close = closed_at(ledger)
+        late = record_late_churn(ledger)
+        say(console, f"Built a sample ledger at {url}")
+        say(console, f"  {customers} customers, {count} events from {SAMPLE_START} to {AS_OF},")
+        say(console, f"  then a churn for {late}, backdated to {LATE_CHURN}, arrived late.\n")
+        show_report(console, ledger)
+        show_movements(console, ledger)
+        show_restatement(console, ledger, close)
+    show_next(console, url, close)
+    return url
+
+
+def say(console: Console, text: str) -> None:
+    console.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+def record_sample(ledger: Ledger, customers: int) -> int:
+    rows = sample_events(customers, SAMPLE_YEARS, seed=7, start=SAMPLE_START)
+    located = (Row(f"sample:{n}", r) for n, r in enumerate(rows, start=1))
+    result = ledger.import_rows(tracked(located, "recording the sample", total=len(rows)))
+    return result.appended + result.skipped
+
+
+def closed_at(ledger: Ledger) -> datetime:
+    """When the books were closed: the recorded time of the last event so far."""
+    moment: datetime = list(ledger.entries())[-1].recorded_at
+    return moment
+
+
+def record_late_churn(ledger: Ledger) -> str:
+    """Churns the largest contract that can still end on LATE_CHURN; its customer id."""
+    book = ledger.book()
+    candidates = sorted(
+        (
+            (contract.mrr_on(LATE_CHURN), account.customer_id, contract.subscription_id)
+            for account in book.accounts
+            for contract in account.contracts
+            if contract.active_on(LATE_CHURN) and contract.active_on(AS_OF)
+        ),
+        reverse=True,
+    )
+    for _mrr, customer, subscription in candidates:
+        churn = {
+            "event_id": "late-churn",
+            "type": "churn",
+            "customer_id": customer,
+            "subscription_id": subscription,
+            "effective_date": LATE_CHURN.isoformat(),
+        }
+        try:
+            ledger.append(churn, location="late churn")
+        except Refused:
+            continue  # a later change of that contract would contradict the churn
+        return customer
+    raise LedgerError("the sample is too small to have a contract to churn: add --customers")
+
+
+def show_report(console: Console, ledger: Ledger) -> None:
+    shown = ledger.report(AS_OF).as_json()
+    show(console, figures(f"Report as of {AS_OF}", shown, shown["currency"]))
+
+
+def show_movements(console: Console, ledger: Ledger) -> None:
+    rows = [r.as_json() for r in ledger.series(YEAR_START, AS_OF, "month")]
+    headline = [{k: r[k] for k in SERIES_TABLE} for r in rows]
+    show(console, table(f"MRR movements, last 12 months ({ledger.currency})", headline))
+
+
+def show_restatement(console: Console, ledger: Ledger, close: datetime) -> None:
+    found = ledger.restatement(RESTATED, close).as_json()
+    rows: list[dict[str, Any]] = [
+        {"figure": key, **found["figures"][key]} for key in RESTATED_FIGURES
+    ]
+    say(console, f"How the late churn restated the figures as of {RESTATED}:")
+    title = f"As of {RESTATED}: known at the close → now ({ledger.currency})"
+    show(console, table(title, rows))
+    for cause in found["events"]:
+        say(
+            console,
+            f"  caused by {cause['type']} {cause['event_id']} of {cause['customer_id']}, "
+            f"effective {cause['effective_date']}, recorded at {cause['recorded_at']} "
+            f"(position {cause['position']}): MRR effect "
+            f"{grouped(cause['mrr_effect'])} {ledger.currency}",
+        )
+    say(console, "")
+
+
+def show_next(console: Console, url: str, close: datetime) -> None:
+    known = close.isoformat()
+    say(console, "Try next, against the sample:")
+    for command in (
+        f"arr report --db {url} --as-of {RESTATED} --known-at {known}",
+        f"arr restatement --db {url} --as-of {RESTATED} --known-at {known}",
+        f"arr movements --db {url} --from 2023-12-31 --to {AS_OF} --by customer",
+        f"arr series --db {url} --from {YEAR_START} --to {AS_OF} --every month --format csv",
+        f"arr chart --db {url} --from 2022-01-01 --to {AS_OF} --every month -o report.html",
+        f"arr audit verify --db {url}",
+    ):
+        say(console, f"  {command}")
+    say(console, "In Python (a notebook), as pydantic models and pandas DataFrames:")
+    for line in (
+        "from datetime import date",
+        "from ledger import Ledger",
+        f'ledger = Ledger.open("{url}")',
+        f'ledger.series(date({YEAR_START:{PYTHON_DATE}}), date({AS_OF:{PYTHON_DATE}}), "month")'
+        ".to_pandas()",
+    ):
+        say(console, f"  >>> {line}")
+
+
+commands = typer.Typer()
+
+
+@commands.command()
+def demo(
+    customers: Annotated[int, typer.Option(help="How many sample customers.")] = 300,
+    folder: Annotated[
+        str | None, typer.Option(help="Where to build it (default: a new temporary folder).")
+    ] = None,
+) -> None:
+    """Build a sample ledger in a temporary folder and show what it answers: start here.
+
+    The sample: a few hundred customers over 2021-2024, then a churn that arrives late,
+    backdated. Prints the report, the last 12 months of movements, how the late churn
+    restated November's figures, and the commands to try next against the sample.
+
+    Example: arr demo
+    """
+
+    def action() -> None:
+        run_demo(out, customers, folder)
+
+    run(action)

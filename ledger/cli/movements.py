@@ -1,0 +1,169 @@
+"""`arr movements` and `arr series`: what changed over a period, and the backfill (SPEC §9)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+
+from ledger.app.knowledge import Knowledge
+from ledger.app.ledger import Ledger
+from ledger.cli.options import (
+    Db,
+    FormatOption,
+    KnownAt,
+    Policy,
+    Position,
+    choice,
+    knowledge,
+    out,
+    output_format,
+    policy,
+    run,
+)
+from ledger.cli.parse import parse_day
+from ledger.cli.progress import working
+from projections.figures.contract_value import AcvPolicy
+from projections.figures.keys import BRIDGE
+from projections.figures.movements import by_customer, check_period
+from projections.figures.series import EVERY, Every, bounds
+from projections.render.text import Format, emit
+
+commands = typer.Typer()
+
+From = Annotated[
+    str, typer.Option("--from", help="Start date YYYY-MM-DD, excluded: movements over (from, to].")
+]
+SeriesFrom = Annotated[
+    str,
+    typer.Option(
+        "--from",
+        help="First day YYYY-MM-DD, included: rows at every period end from it on, the first "
+        "row's movements over (from - 1 day, its end].",
+    ),
+]
+To = Annotated[str, typer.Option("--to", help="End date YYYY-MM-DD (included).")]
+By = Annotated[
+    str | None,
+    typer.Option("--by", help="customer | day | week | month | quarter | year: one row each."),
+]
+EveryOption = Annotated[str, typer.Option("--every", help="day | week | month | quarter | year")]
+# People's tables show the headline columns (currency in the title); json and csv carry
+# every key, for spreadsheets.
+SERIES_TABLE = ("as_of", "mrr", "arr", "active_customers", *BRIDGE[1:], "nrr", "grr")
+PERIOD_TABLE = ("from", "to", *BRIDGE, "end_mrr", "nrr", "grr")
+CUSTOMER_TABLE = ("customer_id", *BRIDGE, "end_mrr")
+
+
+def period(start: str, end: str) -> tuple[date, date]:
+    first, last = parse_day(start, "--from"), parse_day(end, "--to")
+    check_period(first, last, ("--from", "--to"))
+    return first, last
+
+
+def every_option(value: str, option: str) -> Every:
+    result: Every = choice(value, EVERY, option)
+    return result
+
+
+@commands.command(name="movements")
+def movements_command(
+    from_: From,
+    to: To,
+    db: Db = None,
+    known_at: KnownAt = None,
+    position: Position = None,
+    acv_policy: Policy = "recurring",
+    by: By = None,
+    format: FormatOption = "table",
+) -> None:
+    """Movements, bridge and retention over (from, to]: new, expansion, contraction, churn.
+
+    Example: arr movements --from 2024-03-31 --to 2024-06-30 --by customer --format csv
+    """
+
+    def action() -> None:
+        fmt, (start, end) = output_format(format), period(from_, to)
+        asked, chosen = knowledge(known_at, position), policy(acv_policy)
+        grouping = None if by is None else choice(by, ("customer", *EVERY), "--by")
+        with Ledger.open(db) as ledger:
+            title = f"Movements over ({start}, {end}]"
+            if grouping is None:
+                found = ledger.movements(
+                    start, end, acv_policy=chosen, known_at=asked.known_at, position=asked.position
+                )
+                emit(out, fmt, title, found.as_json())
+            else:
+                rows, columns = grouped(ledger, (start, end), grouping, chosen, asked)
+                show(fmt, f"{title} by {grouping}", rows, columns, ledger.currency)
+
+    run(action)
+
+
+def grouped(
+    ledger: Ledger,
+    span: tuple[date, date],
+    grouping: str,
+    chosen: AcvPolicy,
+    asked: Knowledge,
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """One row per customer, or per period within `(start, end]`; and the table's columns."""
+    if grouping == "customer":
+        return [
+            r.as_json()
+            for r in by_customer(
+                ledger.book(known_at=asked.known_at, position=asked.position), *span
+            )
+        ], CUSTOMER_TABLE
+    parts = bounds(*span, every_option(grouping, "--by"))
+    found = ledger.movements_over(
+        parts, acv_policy=chosen, known_at=asked.known_at, position=asked.position
+    )
+    return [m.as_json() for m in found], PERIOD_TABLE
+
+
+@commands.command(name="series")
+def series_command(
+    from_: SeriesFrom,
+    to: To,
+    every: EveryOption,
+    db: Db = None,
+    known_at: KnownAt = None,
+    position: Position = None,
+    acv_policy: Policy = "recurring",
+    format: FormatOption = "table",
+) -> None:
+    """One report row per period end, with that period's movements: the backfill.
+
+    Example: arr series --from 2024-01-01 --to 2024-12-31 --every month --format csv
+    """
+
+    def action() -> None:
+        fmt, (start, end) = output_format(format), period(from_, to)
+        step, asked = every_option(every, "--every"), knowledge(known_at, position)
+        with Ledger.open(db) as ledger, working(f"computing every {step} to {end}"):
+            found = ledger.series(
+                start,
+                end,
+                step,
+                acv_policy=policy(acv_policy),
+                known_at=asked.known_at,
+                position=asked.position,
+            )
+            rows, currency = [r.as_json() for r in found], ledger.currency
+        show(fmt, f"Series every {step} from {start} to {end}", rows, SERIES_TABLE, currency)
+
+    run(action)
+
+
+def show(
+    fmt: Format, title: str, rows: list[dict[str, Any]], columns: tuple[str, ...], currency: str
+) -> None:
+    """Rows in full for json and csv; for people, the headline columns."""
+    if fmt != "table":
+        emit(out, fmt, title, rows)
+    elif not rows:
+        out.print(f"{title}: no customer was active or moved", highlight=False, soft_wrap=True)
+    else:
+        emit(out, fmt, f"{title} ({currency})", [{k: r[k] for k in columns} for r in rows])

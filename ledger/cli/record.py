@@ -1,0 +1,118 @@
+"""`arr init`, `upgrade`, `import` and `append`: making a ledger and recording events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ledger.app.ledger import Ledger
+from ledger.cli.options import Db, err, out, run
+from ledger.cli.progress import counter, steps
+from ledger.domain.errors import Refused
+from ledger.intake.rows import read as read_rows
+
+commands = typer.Typer()
+
+
+@commands.command()
+def init(
+    db: Db = None,
+    currency: Annotated[str, typer.Option(help="The ledger's one currency.")] = "USD",
+) -> None:
+    """Create the ledger (tables and currency); running it twice is harmless.
+
+    Example: arr init --db sqlite:///arr.db --currency USD
+    """
+
+    def action() -> None:
+        with Ledger.init(db, currency) as ledger:
+            out.print(
+                f"ledger ready at {ledger.store.location} ({ledger.currency})",
+                highlight=False,
+            )
+
+    run(action)
+
+
+@commands.command()
+def upgrade(db: Db = None) -> None:
+    """Bring a ledger made by an earlier version of arr to this version's layout.
+
+    One transaction: it adds what the new layout keeps (the hash chains, the sealed
+    settings) and never changes a recorded event. Harmless on a ledger already current.
+
+    Example: arr upgrade --db sqlite:///arr.db
+    """
+
+    def action() -> None:
+        found, now = Ledger.upgrade(db)
+        said = "already at" if found == now else f"upgraded from layout {found} to"
+        out.print(f"ledger {said} layout {now}", highlight=False)
+
+    run(action)
+
+
+@commands.command(name="import")
+def import_(
+    files: Annotated[
+        list[str], typer.Argument(help=".csv or .jsonl files, or - for JSON Lines on stdin.")
+    ],
+    db: Db = None,
+) -> None:
+    """Append events from files; every row is checked before any is written.
+
+    Example: arr import events.csv more.jsonl
+    """
+
+    def action() -> None:
+        rows = (row for name in files for row in read_rows(name))
+        with Ledger.open(db) as ledger:
+            with steps(err) as progress:
+                recorded = counter(progress, "recording events")
+                result = ledger.import_rows(progress.track(rows, "reading rows"), recorded)
+            out.print(
+                f"imported {result.appended} events, skipped {result.skipped} already recorded"
+                + (
+                    f" (positions {result.positions[0]}-{result.positions[-1]})"
+                    if result.positions
+                    else ""
+                ),
+                highlight=False,
+            )
+
+    run(action)
+
+
+@commands.command()
+def append(
+    event: Annotated[str, typer.Argument(help="One event as a JSON object.")],
+    db: Db = None,
+) -> None:
+    """Append one event given as a JSON object.
+
+    Example: arr append '{"event_id":"e1","type":"new","customer_id":"acme",
+    "subscription_id":"s1","effective_date":"2024-01-01","amount":"1000"}'
+    """
+
+    def action() -> None:
+        from ledger.intake.rows import json_object  # (parsed as a JSON Lines row is)
+
+        try:
+            fields = json_object(event)
+        except ValueError as exc:
+            raise Refused([_problem(str(exc))]) from None
+        with Ledger.open(db) as ledger:
+            result = ledger.append(fields, location="event")
+            if result.appended:
+                out.print(f"recorded at position {result.positions[0]}", highlight=False)
+            else:
+                out.print("already recorded with identical content: nothing to do", highlight=False)
+
+    run(action)
+
+
+def _problem(message: str) -> Any:
+    from ledger.domain.errors import Problem
+
+    return Problem("event", message)

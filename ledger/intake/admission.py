@@ -1,0 +1,268 @@
+"""Deciding what an import may append: SPEC §3, checked on whole timelines.
+
+An import is admitted all or nothing, inside its one write transaction, which reads a
+still ledger and its own writes (`Import`). Rows come in chunks: each chunk's rows are
+parsed; rows already recorded with identical content are skipped; event ids, subscription
+owners and voids are checked against the ledger as the transaction holds it, earlier
+chunks included. A chunk is written once the next one arrives; the last is held back
+until every customer the import touched has had its whole timeline folded, once, with
+the new events at their effective dates (`finish`). Any problem, anywhere, refuses the
+whole import (the transaction rolls back) with every problem located, the same problems,
+blamed on the same rows, as if the whole import were one batch.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ledger.domain.errors import Problem
+from ledger.domain.events import Event
+from ledger.domain.timeline import Invalid, Recorded, fold
+from ledger.intake.fields import parse_event
+from ledger.intake.rows import Row
+from ledger.store.event_store import Queries
+from ledger.store.recorders import chunks
+
+_PENDING = datetime.max.replace(tzinfo=UTC)
+FOLDED = 2_000
+"""Customers whose histories are read and folded at a time by `finish`."""
+
+
+@dataclass
+class Admission:
+    """A checked chunk: what to append and from where, what was skipped, what is wrong."""
+
+    events: list[Event] = field(default_factory=list)
+    locations: list[str] = field(default_factory=list)
+    skipped: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+class Written:
+    """Where each event an import wrote came from, by position. Compact (three numbers an
+    event, `FILE:LINE` split into a shared file and a line) because a large import keeps
+    it to the end: a later row can still invalidate an event it wrote early on."""
+
+    def __init__(self) -> None:
+        self.positions, self.sources, self.lines = array("q"), array("q"), array("q")
+        self.names: dict[str, int] = {}
+        self.named: list[str] = []
+
+    def add(self, positions: Sequence[int], locations: Sequence[str]) -> None:
+        for position, location in zip(positions, locations, strict=True):
+            name, _, line = location.rpartition(":")
+            if not (name and line.isdigit() and str(int(line)) == line):
+                name, line = location, "-1"
+            if name not in self.names:
+                self.names[name] = len(self.named)
+                self.named.append(name)
+            self.positions.append(position)
+            self.sources.append(self.names[name])
+            self.lines.append(int(line))
+
+    def location(self, position: int) -> str | None:
+        at = bisect_left(self.positions, position)
+        if at == len(self.positions) or self.positions[at] != position:
+            return None
+        name, line = self.named[self.sources[at]], self.lines[at]
+        return name if line < 0 else f"{name}:{line}"
+
+
+class Import:
+    """One import's admission, chunk by chunk, inside its write transaction (`view`)."""
+
+    def __init__(self, view: Queries, currency: str) -> None:
+        self.view, self.currency = view, currency
+        self.since = view.head()  # events after this position were written by this import
+        self.written = Written()
+        self.versions: dict[str, int] = {}  # each touched stream's version, in touch order
+        self.held = Admission()  # the last chunk admitted, not written yet
+        self.problems: list[Problem] = []
+        self.malformed = False
+        self.skipped = 0
+
+    def release(self) -> Admission:
+        """The chunk held back, to be written now. Once anything is wrong nothing is
+        written, and the chunk stays held for `finish` to fold."""
+        if self.problems:
+            return Admission()
+        held, self.held = self.held, Admission()
+        return held
+
+    def admit(self, rows: Iterable[Row | Problem]) -> None:
+        """Checks a chunk and holds it back. Write the previous one (`release`) first: it
+        counts as recorded. Once anything is wrong, rows are only parsed, so every
+        problem with a row is still reported."""
+        locations, events, problems = parse_rows(rows, self.currency)
+        self.malformed |= bool(problems)
+        self.problems.extend(problems)
+        if self.problems:
+            return
+        self.held = admit(self.view, locations, events)
+        self.skipped += self.held.skipped
+        self.problems.extend(self.held.problems)
+        fresh = {e.customer_id for e in self.held.events} - self.versions.keys()
+        found = self.view.versions(fresh)
+        for customer in dict.fromkeys(e.customer_id for e in self.held.events):
+            if customer in fresh:
+                self.versions[customer] = found.get(customer, 0)
+
+    def wrote(self, positions: Sequence[int], locations: Sequence[str]) -> None:
+        """Where the events just written at `positions` came from."""
+        self.written.add(positions, locations)
+
+    def finish(self) -> Admission:
+        """Folds the whole timeline of every customer the import touched, once, with the
+        chunk held back in it; returns that chunk, to be written if nothing is wrong."""
+        if not self.malformed:  # as for one batch: no timelines with unparsed rows
+            self.problems.extend(self._timelines())
+        return self.release()
+
+    def _timelines(self) -> Iterator[Problem]:
+        head = self.view.head()
+        pending: dict[str, list[tuple[str, Recorded]]] = {}
+        for offset, (location, event) in enumerate(
+            zip(self.held.locations, self.held.events, strict=True), start=1
+        ):
+            item = Recorded(head + offset, _PENDING, event)
+            pending.setdefault(event.customer_id, []).append((location, item))
+        for customers in chunks(list(self.versions), FOLDED):
+            histories = self.view.histories(customers, times=False)
+            for customer in customers:
+                yield from self._timeline(customer, histories[customer], pending.get(customer))
+
+    def _timeline(
+        self, customer: str, history: list[Recorded], new: list[tuple[str, Recorded]] | None
+    ) -> Iterator[Problem]:
+        _, invalid = fold(customer, [*history, *(r for _, r in new or ())])
+        if invalid:
+            # this import's events of the customer, in recording order
+            batch = [(self._location(r.position), r) for r in history if r.position > self.since]
+            batch += new or []
+            located = {r.event.event_id: location for location, r in batch}
+            for problem in invalid:
+                yield _blame(problem, located, batch)
+
+    def _location(self, position: int) -> str:
+        return self.written.location(position) or f"position {position}"
+
+
+def parse_rows(
+    rows: Iterable[Row | Problem], currency: str
+) -> tuple[list[str], list[Event], list[Problem]]:
+    """The rows' events and locations; a row is dropped as soon as it is parsed."""
+    locations, events, problems = [], [], []
+    for row in rows:
+        if isinstance(row, Problem):
+            problems.append(row)
+            continue
+        try:
+            events.append(parse_event(row.fields, currency))
+            locations.append(row.location)
+        except ValueError as exc:
+            problems.append(Problem(row.location, str(exc)))
+    return locations, events, problems
+
+
+def admit(view: Queries, locations: Sequence[str], events: Sequence[Event]) -> Admission:
+    """Checks parsed events against each other and against the ledger as `view` holds it:
+    repeats, subscription owners, voids. (Timelines: `Import.finish`.)"""
+    result = Admission()
+    recorded = {r.event.event_id: r.event for r in view.recorded(e.event_id for e in events)}
+    fresh = _drop_repeats(locations, events, recorded, result)
+    _check_owners(view, fresh, result)
+    _check_voids(view, fresh, result)
+    for location, event in fresh:
+        result.locations.append(location)
+        result.events.append(event)
+    return result
+
+
+def _drop_repeats(
+    locations: Sequence[str],
+    events: Sequence[Event],
+    recorded: dict[str, Event],
+    result: Admission,
+) -> list[tuple[str, Event]]:
+    """Idempotent retries are skipped; an id reused with other content is a conflict."""
+    seen: dict[str, Event] = {}
+    fresh = []
+    for location, event in zip(locations, events, strict=True):
+        earlier = recorded.get(event.event_id) or seen.get(event.event_id)
+        if earlier is None:
+            seen[event.event_id] = event
+            fresh.append((location, event))
+        elif earlier == event:
+            result.skipped += 1
+        else:
+            result.problems.append(
+                Problem(
+                    location,
+                    f"event_id {event.event_id!r} is already recorded with other content",
+                )
+            )
+    return fresh
+
+
+def _check_owners(view: Queries, fresh: list[tuple[str, Event]], result: Admission) -> None:
+    """A subscription belongs to the customer that first started it."""
+    starts = [(loc, e) for loc, e in fresh if e.type == "new" and e.subscription_id]
+    owners = view.owners(e.subscription_id for _, e in starts if e.subscription_id)
+    for location, event in starts:
+        assert event.subscription_id is not None
+        owner = owners.setdefault(event.subscription_id, event.customer_id)
+        if owner != event.customer_id:
+            message = f"subscription_id {event.subscription_id!r} belongs to customer {owner!r}"
+            result.problems.append(Problem(location, message))
+
+
+def _check_voids(view: Queries, fresh: list[tuple[str, Event]], result: Admission) -> None:
+    voiding = {e.customer_id for _, e in fresh if e.type == "void"}
+    if not voiding:
+        return
+    # A target counts only among its void's customer's events: those histories suffice.
+    histories = view.histories(voiding, times=False)
+    known = {r.event.event_id: r.event for c in voiding for r in histories[c]}
+    voided = {e.target_event_id for e in known.values() if e.type == "void"}
+    elsewhere = view.customers_of(
+        e.target_event_id for _, e in fresh if e.type == "void" and e.target_event_id
+    )
+    for location, event in fresh:
+        if event.type == "void":
+            problem = _void_problem(event, known, voided, elsewhere)
+            if problem:
+                result.problems.append(Problem(location, problem))
+            voided.add(event.target_event_id)
+        known[event.event_id] = event
+
+
+def _void_problem(
+    void: Event, known: dict[str, Event], voided: set[str | None], elsewhere: dict[str, str]
+) -> str | None:
+    target_id = void.target_event_id
+    target = known.get(target_id or "")
+    if target is None or target.customer_id != void.customer_id:
+        if target_id in elsewhere:
+            return f"target_event_id {target_id!r} belongs to customer {elsewhere[target_id]!r}"
+        return f"target_event_id {target_id!r} is not a recorded event of this customer"
+    if target.type == "void":
+        return f"target_event_id {target_id!r} is itself a void; append the event again instead"
+    if target_id in voided:
+        return f"target_event_id {target_id!r} is already voided"
+    return None
+
+
+def _blame(problem: Invalid, located: dict[str, str], new: list[tuple[str, Recorded]]) -> Problem:
+    """A problem found in an event recorded before the import is caused by its events."""
+    event = problem.recorded.event
+    if event.event_id in located:
+        return Problem(located[event.event_id], problem.message)
+    culprits = [loc for loc, r in new if r.event.subscription_id == event.subscription_id]
+    location = (culprits or [loc for loc, _ in new])[0]
+    return Problem(
+        location, f"would make recorded event {event.event_id!r} invalid: {problem.message}"
+    )

@@ -1,0 +1,363 @@
+"""The event vocabulary of SPEC §3: pydantic models at the edge, one frozen `Event` inside."""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+
+from ledger.domain.dates import LAST_DAY
+from ledger.domain.events import EVENT_TYPES, INTERVAL_MONTHS, Event, day_of, decimal_of, shared
+from ledger.domain.money import MAX_AMOUNT, parse_amount, shown
+from ledger.domain.text import inert
+
+"""The last date the ledger takes: effective dates, and the end of every fixed term, fall
+on or before it, so that the day after and the month end of any of them are dates."""
+MAX_ID = 200
+"""The most characters an identifier may have, on every database (PostgreSQL cannot index
+a long text that does not compress)."""
+MAX_QUANTITY = 999_999_999_999
+"""The largest quantity taken."""
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_WHOLE = re.compile(r"^[0-9]+$")
+_DIGITS = 18  # a whole number of more digits (leading zeros aside) is above every limit
+
+
+def _iso_date(value: object) -> date:
+    if isinstance(value, date):
+        day = value
+    elif not isinstance(value, str) or not _ISO_DATE.match(value.strip()):
+        raise ValueError(f"{shown(value)} is not a date in the form YYYY-MM-DD")
+    else:
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{shown(value)} is not a calendar date") from None
+    if day > LAST_DAY:
+        raise ValueError(f"{shown(value)} is after {LAST_DAY}, the last date the ledger takes")
+    return day
+
+
+def _whole(value: object) -> int | None:
+    """The value as a whole number (digits, or an integer not below 0), else None. A
+    number of more than `_DIGITS` digits counts as 10**_DIGITS: above every limit, and
+    never converted (that is slow, and beyond 4,300 digits refused by Python)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    text = value.strip() if isinstance(value, str) else ""
+    if not _WHOLE.match(text):
+        return None
+    digits = text.lstrip("0")
+    return int(digits or "0") if len(digits) <= _DIGITS else 10**_DIGITS
+
+
+def _months(value: object, *, named: bool) -> int:
+    if named and isinstance(value, str) and value.strip() in INTERVAL_MONTHS:
+        return INTERVAL_MONTHS[value.strip()]
+    months = _whole(value)
+    if months is None or not 1 <= months <= 120:
+        expected = "month, quarter, year or a whole number of months 1-120"
+        raise ValueError(f"{shown(value)} is not {expected if named else 'a whole number 1-120'}")
+    return months
+
+
+def _interval(value: object) -> int:
+    return _months(value, named=True)
+
+
+def _term(value: object) -> int:
+    return _months(value, named=False)
+
+
+def _quantity(value: object) -> int:
+    quantity = _whole(value)
+    if quantity is None:
+        raise ValueError(f"{shown(value)} is not a whole number")
+    if quantity > MAX_QUANTITY:
+        raise ValueError(f"{shown(value)} is more than {MAX_QUANTITY}, the largest quantity")
+    return quantity
+
+
+def _storable(text: str) -> str:
+    """Any text is kept as given, except what no database can store: PostgreSQL text
+    cannot hold NUL, and a lone surrogate is not encodable as UTF-8 at all."""
+    if "\x00" in text:
+        raise ValueError(f"{shown(text)} contains a NUL character, which cannot be stored")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{shown(text)} is not valid Unicode text (a lone surrogate)") from None
+    return text
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{shown(value)} is not text")
+    return _storable(value)
+
+
+def _identifier(value: object) -> str:
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise ValueError(f"{shown(value)} is not a non-empty identifier")
+    # an integer of over 700 bits has over 200 digits: too long, and not converted to text
+    text = None if isinstance(value, int) and value.bit_length() > 700 else str(value)
+    if text is not None and not text.strip():
+        raise ValueError(f"{shown(value)} is not a non-empty identifier")
+    if text is None or len(text) > MAX_ID:
+        raise ValueError(
+            f"{shown(value)} is longer than {MAX_ID} characters, the most an identifier may "
+            "have: give a shorter one"
+        )
+    return _storable(text)
+
+
+def _positive_amount(value: object) -> Decimal:
+    amount = parse_amount(value)
+    if amount <= 0:
+        raise ValueError(f"{value!r} is not greater than 0")
+    return amount
+
+
+Identifier = Annotated[str, BeforeValidator(_identifier)]
+Text = Annotated[str, BeforeValidator(_text)]
+Day = Annotated[date, BeforeValidator(_iso_date)]
+Amount = Annotated[Decimal, BeforeValidator(_positive_amount)]
+Interval = Annotated[int, BeforeValidator(_interval)]
+Term = Annotated[int, BeforeValidator(_term)]
+Quantity = Annotated[int, BeforeValidator(_quantity)]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: Identifier
+    customer_id: Identifier
+    currency: Text | None = None
+
+
+class _Priced(_Input):
+    subscription_id: Identifier
+    effective_date: Day
+    plan: Text | None = None
+    quantity: Quantity | None = None
+
+
+class NewInput(_Priced):
+    type: Literal["new"]
+    amount: Amount
+    interval: Interval = 1
+    term_months: Term | None = None
+
+
+class UpgradeInput(_Priced):
+    type: Literal["upgrade"]
+    amount: Amount
+    interval: Interval | None = None
+
+
+class DowngradeInput(_Priced):
+    type: Literal["downgrade"]
+    amount: Amount
+    interval: Interval | None = None
+
+
+class RenewalInput(_Priced):
+    type: Literal["renewal"]
+    amount: Amount | None = None
+    interval: Interval | None = None
+    term_months: Term | None = None
+
+
+class ChurnInput(_Input):
+    type: Literal["churn"]
+    subscription_id: Identifier
+    effective_date: Day
+
+
+class OneTimeFeeInput(_Input):
+    type: Literal["one_time_fee"]
+    effective_date: Day
+    amount: Amount
+    subscription_id: Identifier | None = None
+    description: Text | None = None
+
+
+class VoidInput(_Input):
+    type: Literal["void"]
+    target_event_id: Identifier
+
+
+EventInput = Annotated[
+    NewInput
+    | UpgradeInput
+    | DowngradeInput
+    | RenewalInput
+    | ChurnInput
+    | OneTimeFeeInput
+    | VoidInput,
+    Field(discriminator="type"),
+]
+_ADAPTER: TypeAdapter[EventInput] = TypeAdapter(EventInput)
+
+
+def _describe(error: Any) -> str:
+    # A field name is the input's own (a JSON key, a CSV header): escaped and shortened.
+    field = ".".join(str(part) for part in error["loc"][1:] or error["loc"]) or "event"
+    field = inert(field if len(field) <= 40 else f"{field[:20]}… ({len(field):,} characters)")
+    kind, value = error["type"], error.get("input")
+    if kind == "missing":
+        return f"{field}: missing"
+    if kind == "extra_forbidden":
+        return f"{field}: not a field of this event type (value {shown(value)})"
+    if kind == "union_tag_not_found":
+        return "type: missing"
+    if kind == "union_tag_invalid":
+        tag = error.get("ctx", {}).get("tag")
+        return f"type: {shown(tag)} is not one of {', '.join(EVENT_TYPES)}"
+    if kind == "model_type":
+        return f"event: {shown(value)} is not an object"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{field}: {message}"
+
+
+def parse_event(fields: dict[str, Any], currency: str) -> Event:
+    """Validates one input row; raises ValueError listing every problem with the row."""
+    quick = _quick_event(fields, currency)
+    if quick is not None:
+        return quick
+    present = {k: v for k, v in fields.items() if v is not None and v != ""}
+    try:
+        model = _ADAPTER.validate_python(present)
+    except ValidationError as exc:
+        problems = [_describe(e) for e in exc.errors()]
+        raise ValueError("; ".join(problems)) from None
+    if model.currency is not None and model.currency != currency:
+        raise ValueError(f"currency: {model.currency!r} is not this ledger's currency {currency!r}")
+    data = model.model_dump(exclude_none=True, exclude={"currency"})
+    return Event(**data)
+
+
+# The quick path: plain rows, as nearly every row of a large import is, are checked and
+# built here without pydantic (its per-field Python validators were a sixth of an
+# import's time). It only ever accepts what the models above accept, building the same
+# `Event` (tests/test_events.py compares the two on generated rows); anything else, valid
+# or not, goes to the models, which alone word the problems.
+
+_IDS = ("event_id", "customer_id", "subscription_id", "target_event_id")
+_COMMON = frozenset(("event_id", "customer_id", "currency", "type"))
+_PRICED = _COMMON | {"subscription_id", "effective_date", "plan", "quantity"}
+_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    # type: (required, allowed)
+    "new": (
+        frozenset(("subscription_id", "effective_date", "amount")),
+        _PRICED | {"amount", "interval", "term_months"},
+    ),
+    "upgrade": (
+        frozenset(("subscription_id", "effective_date", "amount")),
+        _PRICED | {"amount", "interval"},
+    ),
+    "downgrade": (
+        frozenset(("subscription_id", "effective_date", "amount")),
+        _PRICED | {"amount", "interval"},
+    ),
+    "renewal": (
+        frozenset(("subscription_id", "effective_date")),
+        _PRICED | {"amount", "interval", "term_months"},
+    ),
+    "churn": (
+        frozenset(("subscription_id", "effective_date")),
+        _COMMON | {"subscription_id", "effective_date"},
+    ),
+    "one_time_fee": (
+        frozenset(("effective_date", "amount")),
+        _COMMON | {"effective_date", "amount", "subscription_id", "description"},
+    ),
+    "void": (frozenset(("target_event_id",)), _COMMON | {"target_event_id"}),
+}
+_QUICK_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]{1,4})?")
+_QUICK_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _quick_event(fields: dict[str, Any], currency: str) -> Event | None:
+    """The row's event if it is plainly valid: ASCII text values, known fields, no doubt."""
+    kind = fields.get("type")
+    spec = _FIELDS.get(kind) if type(kind) is str else None
+    if spec is None:
+        return None
+    values: dict[str, str] = {}
+    for key, value in fields.items():
+        if value is None or value == "":
+            continue
+        if type(value) is not str or not value.isascii() or "\x00" in value:
+            return None
+        values[key] = value
+    required, allowed = spec
+    if not (required <= values.keys() <= allowed) or values.get("currency", currency) != currency:
+        return None
+    for key in _IDS:
+        if key in values and (not values[key].strip() or len(values[key]) > MAX_ID):
+            return None
+    try:
+        return Event(
+            event_id=values["event_id"],
+            type=values["type"],
+            customer_id=sys.intern(values["customer_id"]),
+            subscription_id=shared(values.get("subscription_id")),
+            effective_date=_quick_day(values.get("effective_date")),
+            amount=_quick_amount(values.get("amount")),
+            interval=_quick_months(values.get("interval"), 1 if kind == "new" else None, True),
+            term_months=_quick_months(values.get("term_months"), None, False),
+            plan=shared(values.get("plan")),
+            quantity=_quick_whole(values.get("quantity")),
+            description=shared(values.get("description")),
+            target_event_id=values.get("target_event_id"),
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+def _quick_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if not _QUICK_DAY.fullmatch(text) or (day := day_of(text)) > LAST_DAY:
+        raise ValueError(value)
+    return day
+
+
+def _quick_amount(value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if len(text) > 17 or not _QUICK_DECIMAL.fullmatch(text):  # 17: 12 digits . 4 digits
+        raise ValueError(value)
+    if not 0 < (amount := decimal_of(text)) <= MAX_AMOUNT:
+        raise ValueError(value)
+    return amount
+
+
+def _quick_months(value: str | None, default: int | None, named: bool) -> int | None:
+    if value is None:
+        return default
+    text = value.strip()
+    if named and text in INTERVAL_MONTHS:
+        return INTERVAL_MONTHS[text]
+    months = _quick_whole(text)
+    if months is None or not 1 <= months <= 120:
+        raise ValueError(value)
+    return months
+
+
+def _quick_whole(value: str | None) -> int | None:
+    if value is None:
+        return None
+    text = value.strip()
+    if not text.isdigit() or len(text) > 12 or (whole := int(text)) > MAX_QUANTITY:
+        raise ValueError(value)  # (months, at most 120, are checked by the caller)
+    return whole

@@ -1,0 +1,81 @@
+"""Contract value (SPEC §7): which booking a fee belongs to, ACV and TCV."""
+
+from __future__ import annotations
+
+from datetime import date
+from fractions import Fraction
+from typing import Literal
+
+from ledger.domain.dates import add_months
+from ledger.domain.timeline import Booking, Fee
+from projections.figures.book import Contract
+
+AcvPolicy = Literal["recurring", "including_fees"]
+ACV_POLICIES: tuple[AcvPolicy, ...] = ("recurring", "including_fees")
+
+
+def owning_booking(contract: Contract, fee: Fee) -> Booking | None:
+    """The one booking of its subscription a fee belongs to."""
+    before = [b for b in contract.bookings if b.day <= fee.day]
+    if contract.active_on(fee.day) and before:
+        return before[-1]
+    after = [b for b in contract.bookings if b.day > fee.day]
+    return after[0] if after else (before[-1] if before else None)
+
+
+def fees_of(contract: Contract, booking: Booking) -> list[tuple[date, Fraction]]:
+    """A booking's fees, each dated no earlier than the booking itself."""
+    return [
+        (max(fee.day, booking.day), Fraction(fee.amount))
+        for fee in contract.fees
+        if owning_booking(contract, fee) == booking
+    ]
+
+
+def anchor_year(anchor: date, day: date) -> tuple[date, date]:
+    """The 12-month period [anchor + 12k, anchor + 12(k+1)) that contains `day`."""
+    k = ((day.year - anchor.year) * 12 + day.month - anchor.month) // 12
+    while add_months(anchor, 12 * k) > day:
+        k -= 1
+    while add_months(anchor, 12 * (k + 1)) <= day:
+        k += 1
+    return add_months(anchor, 12 * k), add_months(anchor, 12 * (k + 1))
+
+
+def fee_acv(contract: Contract, day: date) -> Fraction:
+    """What a contract's fees add to its ACV on `day` under `including_fees` (SPEC §7)."""
+    booking = contract.booking_on(day)
+    fees = fees_of(contract, booking) if booking is not None else []
+    if booking is None or not fees:
+        return Fraction(0)
+    if booking.term_months:
+        return sum((a for _, a in fees), Fraction(0)) * 12 / booking.term_months
+    start, end = anchor_year(booking.day, day)
+    return sum((a for d, a in fees if start <= d < end), Fraction(0))
+
+
+def contract_acv(contract: Contract, day: date, policy: AcvPolicy) -> Fraction:
+    """ACV of an active contract on `day`."""
+    recurring = contract.mrr_on(day) * 12
+    return recurring if policy == "recurring" else recurring + fee_acv(contract, day)
+
+
+def booking_fees(contract: Contract, booking: Booking) -> Fraction:
+    """The fees counted in a booking's own value (evergreen: only those within its span)."""
+    fees = fees_of(contract, booking)
+    if not booking.term_months:
+        end = add_months(booking.day, booking.span_months)
+        fees = [(d, a) for d, a in fees if d < end]
+    return sum((a for _, a in fees), Fraction(0))
+
+
+def booking_acv(contract: Contract, booking: Booking, policy: AcvPolicy) -> Fraction:
+    if policy == "recurring":
+        return booking.annualized
+    fees = booking_fees(contract, booking)
+    return booking.annualized + (fees * 12 / booking.term_months if booking.term_months else fees)
+
+
+def booking_tcv(contract: Contract, booking: Booking) -> Fraction:
+    months = booking.term_months or booking.interval
+    return Fraction(booking.price) * months / booking.interval + booking_fees(contract, booking)

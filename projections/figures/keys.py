@@ -1,0 +1,72 @@
+"""The figures' keys, as their JSON forms name them: the one list that the figures, the
+renderers (tables, CSV, the HTML page) and the command line all read."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+REPORT_KEYS = (
+    "as_of",
+    "position",
+    "currency",
+    "mrr",
+    "arr",
+    "active_customers",
+    "active_contracts",
+    "arpa",
+    "acv",
+    "acv_policy",
+    "acv_arr_ratio",
+)
+MovementKind = Literal["new", "expansion", "contraction", "churn", "reactivation"]
+MOVEMENT_KINDS: tuple[MovementKind, ...] = (
+    "new",
+    "expansion",
+    "contraction",
+    "churn",
+    "reactivation",
+)
+BRIDGE = ("start_mrr", *MOVEMENT_KINDS, "net_new")
+"""The bridge, in the order people read it: where MRR started and what moved it."""
+RETENTION_KEYS = ("nrr", "grr", "logo_churn_rate")
+MOVEMENTS_KEYS = (
+    "from",
+    "to",
+    "position",
+    "currency",
+    "start_mrr",
+    "end_mrr",
+    *MOVEMENT_KINDS,
+    "net_new",
+    "net_expansion",
+    *RETENTION_KEYS,
+    "bookings",
+    "bookings_acv",
+    "bookings_tcv",
+    "one_time_fees",
+)
+MONEY_KEYS = frozenset(
+    {
+        "mrr",
+        "arr",
+        "arpa",
+        "acv",
+        "start_mrr",
+        "end_mrr",
+        *MOVEMENT_KINDS,
+        "net_new",
+        "net_expansion",
+        "bookings_acv",
+        "bookings_tcv",
+        "one_time_fees",
+        "mrr_effect",
+        "before",
+        "after",
+        "change",
+    }
+)
+RATIO_KEYS = frozenset({*RETENTION_KEYS, "acv_arr_ratio"})
+OUTFLOW_KEYS = frozenset({"contraction", "churn"})
+"""Movements stated as positive amounts that reduce MRR."""
+CONTEXT_KEYS = ("currency", "position", "acv_policy")
+"""Keys that say where a figure comes from rather than what it is."""

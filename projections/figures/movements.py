@@ -1,0 +1,527 @@
+"""Movements, retention and bookings over a period `(start, end]` (SPEC §5, §6, §7)."""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+from functools import lru_cache
+from itertools import pairwise
+from typing import Any, ClassVar
+
+from ledger.domain.dates import FIRST_QUERY_DAY, LAST_QUERY_DAY
+from ledger.domain.errors import UsageError
+from ledger.domain.money import Total, money, optional, ratio
+from ledger.domain.timeline import Booking
+from projections.figures.book import Account, Book, Contract
+from projections.figures.contract_value import AcvPolicy, booking_acv, booking_tcv
+from projections.figures.keys import MOVEMENT_KINDS, MovementKind
+from projections.figures.report import share
+from projections.figures.results import Figures, MovementsModel, Result
+
+KINDS = MOVEMENT_KINDS
+ZERO = Fraction(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """One customer's netted MRR change on one day (SPEC §5 table): from `prev` at the end
+    of the day before to `cur` at the end of `day`."""
+
+    customer_id: str
+    day: date
+    kind: MovementKind
+    prev: Fraction
+    cur: Fraction
+
+    @property
+    def amount(self) -> Fraction:
+        return abs(self.cur - self.prev)
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """One booking's values (SPEC §7), on the day it takes effect."""
+
+    event_id: str
+    day: date
+    recurring_acv: Fraction
+    including_fees_acv: Fraction
+    tcv: Fraction
+
+    def acv(self, policy: AcvPolicy) -> Fraction:
+        return self.recurring_acv if policy == "recurring" else self.including_fees_acv
+
+
+@dataclass(frozen=True, slots=True)
+class Charged:
+    """One one-time fee, on the day it takes effect."""
+
+    event_id: str
+    day: date
+    amount: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    """MRR and active customers at the end of one day."""
+
+    mrr: Fraction
+    customers: int
+
+
+"""The days a figure can be asked on: the calendar's last day is the read model's open
+end, and a figure on a day needs the day before (movements run from its end)."""
+
+
+def check_day(day: date, name: str) -> None:
+    """`name` is the parameter (`as_of`); the command line words it as its option."""
+    if not FIRST_QUERY_DAY <= day <= LAST_QUERY_DAY:
+        raise UsageError(
+            f"{name}: {day} is outside the supported dates, {FIRST_QUERY_DAY} to {LAST_QUERY_DAY}",
+            name,
+        )
+
+
+def check_period(start: date, end: date, names: tuple[str, str] = ("start", "end")) -> None:
+    """A period `(start, end]` whose days can be asked; `start` itself is excluded, so it
+    may be the day before the first."""
+    if end > LAST_QUERY_DAY:
+        check_day(end, names[1])
+    if start > end:
+        raise UsageError(f"{names[0]} {start} is after {names[1]} {end}", *names)
+
+
+def classify(
+    prev: Fraction, cur: Fraction, seen_before: bool
+) -> tuple[MovementKind, Fraction] | None:
+    """SPEC §5: the movement from `prev` (end of d-1) to `cur` (end of d), if any."""
+    if not prev.numerator:
+        return None if not cur.numerator else ("reactivation" if seen_before else "new", cur)
+    if not cur.numerator:
+        return "churn", prev
+    if cur == prev:
+        return None
+    return ("expansion", cur - prev) if cur > prev else ("contraction", prev - cur)
+
+
+def net_new(sums: dict[MovementKind, Fraction]) -> Fraction:
+    return (
+        sums["new"] + sums["reactivation"] + sums["expansion"] - sums["contraction"] - sums["churn"]
+    )
+
+
+@dataclass(frozen=True)
+class MrrSteps:
+    """One customer's MRR as a step function: `mrrs[i]` from the end of `days[i]` on.
+
+    Customer MRR changes only on segment boundaries, so movements compare those days
+    alone, never every calendar day, and each is classified once for any number of periods.
+    """
+
+    customer_id: str
+    days: tuple[date, ...]
+    mrrs: tuple[Fraction, ...]
+
+    @classmethod
+    def of(cls, account: Account) -> MrrSteps:
+        """Swept over the segments' boundaries: each adds its MRR at its start and takes
+        it away at its end."""
+        changes: dict[date, Fraction] = {}
+        for contract in account.contracts:
+            for segment in contract.segments:
+                _shift(changes, segment.start, segment.mrr)
+                if segment.end is not None:
+                    _shift(changes, segment.end, -segment.mrr)
+        days, mrrs = sorted(changes), list[Fraction]()
+        for day in days:
+            mrrs.append(mrrs[-1] + changes[day] if mrrs else changes[day])
+        return cls(account.customer_id, tuple(days), tuple(mrrs))
+
+    def mrr_on(self, day: date) -> Fraction:
+        index = bisect_right(self.days, day)
+        return self.mrrs[index - 1] if index else ZERO
+
+    def movements(self) -> Iterator[Movement]:
+        """Its movement on every day its MRR changed; `new` only before any MRR was seen."""
+        prev, seen = ZERO, False
+        for day, cur in zip(self.days, self.mrrs, strict=True):
+            found = classify(prev, cur, seen)
+            if found is not None:
+                yield Movement(self.customer_id, day, found[0], prev, cur)
+            prev, seen = cur, seen or cur.numerator > 0
+
+
+def _shift(changes: dict[date, Fraction], day: date, amount: Fraction) -> None:
+    """Adds `amount` to the change on `day`; most days have one change: no addition."""
+    was = changes.get(day)
+    changes[day] = amount if was is None else was + amount
+
+
+def period_of(bounds: Sequence[date], day: date) -> int | None:
+    """The index i of the period `(bounds[i], bounds[i + 1]]` holding `day`, if any."""
+    index = bisect_left(bounds, day) - 1
+    return index if 0 <= index < len(bounds) - 1 else None
+
+
+def _flows(
+    span: tuple[date, date],
+    position: int,
+    currency: str,
+    mrrs: tuple[Fraction, Fraction],
+    sums: dict[MovementKind, Fraction],
+) -> dict[str, Any]:
+    """The keys every movements row begins with: the period, both MRRs, the flows."""
+    return {
+        "from": span[0].isoformat(),
+        "to": span[1].isoformat(),
+        "position": position,
+        "currency": currency,
+        "start_mrr": money(mrrs[0]),
+        "end_mrr": money(mrrs[1]),
+        **{kind: money(amount) for kind, amount in sums.items()},
+        "net_new": money(net_new(sums)),
+    }
+
+
+@dataclass(frozen=True)
+class CustomerMovements:
+    """One customer's MRR at both ends of a period and its movements in between."""
+
+    customer_id: str
+    start: date
+    end: date
+    position: int
+    currency: str
+    start_mrr: Fraction
+    end_mrr: Fraction
+    sums: dict[MovementKind, Fraction]
+
+    @property
+    def net_new(self) -> Fraction:
+        return net_new(self.sums)
+
+    def as_json(self) -> dict[str, Any]:
+        span, mrrs = (self.start, self.end), (self.start_mrr, self.end_mrr)
+        flows = _flows(span, self.position, self.currency, mrrs, self.sums)
+        return {"customer_id": self.customer_id, **flows}
+
+
+def by_customer(book: Book, start: date, end: date) -> list[CustomerMovements]:
+    """Every customer active at either end of the period or moving within it."""
+    check_period(start, end)
+    rows = []
+    for steps in map(MrrSteps.of, book.accounts):
+        sums = flows(steps.movements(), [start, end])[0]
+        ends = steps.mrr_on(start), steps.mrr_on(end)
+        if any(ends) or any(sums.values()):
+            known = book.position, book.currency
+            rows.append(CustomerMovements(steps.customer_id, start, end, *known, *ends, sums))
+    return rows
+
+
+def flows(found: Iterator[Movement], bounds: Sequence[date]) -> list[dict[MovementKind, Fraction]]:
+    """The movements summed by kind over each period `(bounds[i], bounds[i + 1]]`."""
+    sums = [dict.fromkeys(KINDS, ZERO) for _ in bounds[1:]]
+    for movement in found:
+        index = period_of(bounds, movement.day)
+        if index is not None:
+            sums[index][movement.kind] += movement.amount
+    return sums
+
+
+@dataclass(frozen=True)
+class Retention:
+    """SPEC §6 over the customers active at the period's start (and §5 net expansion)."""
+
+    net_expansion: Fraction
+    nrr: Fraction | None
+    grr: Fraction | None
+    logo_churn_rate: Fraction | None
+
+    @classmethod
+    def of(
+        cls, start: Level, kept: Fraction, lost: Fraction, grown: Fraction, churned: int
+    ) -> Retention:
+        """From the level at the start and what the customers active then changed: their
+        MRR change (`kept`), its part that GRR does not get back (`lost`), that of those
+        still active at the end (`grown`), and how many are not (`churned`)."""
+        return cls(
+            net_expansion=grown,
+            nrr=share(start.mrr + kept, start.mrr),
+            grr=share(start.mrr + lost, start.mrr),
+            logo_churn_rate=Fraction(churned, start.customers) if start.customers else None,
+        )
+
+
+def retention(start: Level, moved: Iterable[tuple[Fraction, Fraction]]) -> Retention:
+    """From the level at the start and, for each customer that moved in the period, its
+    MRR at the start and at the end: a customer that did not move keeps its MRR, so
+    NRR and GRR are the start MRR plus what the movers changed."""
+    kept, lost = Total(), Total()
+    grown, churned = Total(), 0
+    for a, b in moved:
+        if a.numerator <= 0:
+            continue
+        kept.add(b)
+        kept.add(a, -1)
+        if b.numerator == 0:
+            churned += 1
+        else:
+            grown.add(b)
+            grown.add(a, -1)
+        if b < a:
+            lost.add(b)
+            lost.add(a, -1)
+    return Retention.of(start, kept.value, lost.value, grown.value, churned)
+
+
+@dataclass
+class Flows:
+    """Customers' movements (each customer's in day order), bookings and one-time fees:
+    what movements, retention and bookings over any periods are computed from."""
+
+    moved: list[Movement] = field(default_factory=list)
+    booked: list[Booked] = field(default_factory=list)
+    charged: list[Charged] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, accounts: Iterable[Account]) -> Flows:
+        found = cls()
+        for account in accounts:
+            found.moved.extend(MrrSteps.of(account).movements())
+            found.booked.extend(account_bookings(account))
+            found.charged.extend(account_fees(account))
+        return found
+
+
+def account_fees(account: Account) -> Iterator[Charged]:
+    for fee in (*account.fees, *(f for c in account.contracts for f in c.fees)):
+        yield Charged(fee.event_id, fee.day, Fraction(fee.amount))
+
+
+def account_bookings(account: Account) -> Iterator[Booked]:
+    for contract in account.contracts:
+        if contract.fees:
+            yield from _contract_bookings(contract)
+        else:  # a booking's values then depend on itself alone: cached as new ones arrive
+            yield from map(_fee_free_booked, contract.bookings)
+
+
+@lru_cache(maxsize=1 << 14)  # the read model derives a customer's bookings at every event
+def _contract_bookings(contract: Contract) -> tuple[Booked, ...]:
+    return tuple(_booked(contract, booking) for booking in contract.bookings)
+
+
+@lru_cache(maxsize=1 << 14)
+def _fee_free_booked(booking: Booking) -> Booked:
+    return _booked(Contract(booking.subscription_id, (), (booking,), ()), booking)
+
+
+def _booked(contract: Contract, booking: Booking) -> Booked:
+    return Booked(
+        booking.event_id,
+        booking.day,
+        booking_acv(contract, booking, "recurring"),
+        booking_acv(contract, booking, "including_fees"),
+        booking_tcv(contract, booking),
+    )
+
+
+@dataclass
+class _Period:
+    """What one period `(start, end]` accumulates while the flows are swept."""
+
+    sums: dict[MovementKind, Total] = field(
+        default_factory=lambda: {kind: Total() for kind in KINDS}
+    )
+    ends: dict[str, tuple[Fraction, Fraction]] = field(default_factory=dict)
+    acvs: list[Fraction] = field(default_factory=list)
+    tcv: Total = field(default_factory=Total)
+    one_time_fees: Total = field(default_factory=Total)
+
+    def move(self, movement: Movement) -> None:
+        """Adds its amount (SPEC §5 table) exactly, without making a `Fraction`."""
+        total, prev, cur = self.sums[movement.kind], movement.prev, movement.cur
+        if movement.kind in ("new", "reactivation"):
+            total.add(cur)
+        elif movement.kind == "churn":
+            total.add(prev)
+        else:
+            sign = 1 if movement.kind == "expansion" else -1
+            total.add(cur, sign)
+            total.add(prev, -sign)
+        first = self.ends.get(movement.customer_id)
+        self.ends[movement.customer_id] = (first[0] if first else prev, cur)
+
+
+@dataclass(frozen=True)
+class PeriodSums:
+    """What a period's movements sum over its days: the movements by kind, and the
+    bookings (their number, ACV under the policy asked, TCV) and one-time fees."""
+
+    moved: dict[MovementKind, Fraction]
+    bookings: int
+    acv: Fraction
+    tcv: Fraction
+    one_time_fees: Fraction
+
+
+@dataclass(frozen=True)
+class Movements(Result):
+    """Exact figures over `(start, end]` as known at `position`; rounded only by `as_json`."""
+
+    model_type: ClassVar[type[Figures]] = MovementsModel
+
+    start: date
+    end: date
+    position: int
+    currency: str
+    acv_policy: AcvPolicy
+    start_mrr: Fraction
+    end_mrr: Fraction
+    new: Fraction
+    expansion: Fraction
+    contraction: Fraction
+    churn: Fraction
+    reactivation: Fraction
+    net_expansion: Fraction
+    nrr: Fraction | None
+    grr: Fraction | None
+    logo_churn_rate: Fraction | None
+    bookings: int
+    bookings_acv: Fraction | None
+    bookings_tcv: Fraction
+    one_time_fees: Fraction
+
+    @classmethod
+    def of(
+        cls,
+        ends: Sequence[date],
+        levels: Sequence[Level],
+        summed: PeriodSums,
+        kept: Retention,
+        policy: AcvPolicy,
+        known: tuple[int, str],
+    ) -> Movements:
+        """The figures over `(ends[0], ends[1]]` from the levels at both ends, what the
+        period sums and its retention."""
+        return cls(
+            start=ends[0],
+            end=ends[1],
+            position=known[0],
+            currency=known[1],
+            acv_policy=policy,
+            start_mrr=levels[0].mrr,
+            end_mrr=levels[1].mrr,
+            new=summed.moved["new"],
+            expansion=summed.moved["expansion"],
+            contraction=summed.moved["contraction"],
+            churn=summed.moved["churn"],
+            reactivation=summed.moved["reactivation"],
+            net_expansion=kept.net_expansion,
+            nrr=kept.nrr,
+            grr=kept.grr,
+            logo_churn_rate=kept.logo_churn_rate,
+            bookings=summed.bookings,
+            bookings_acv=share(summed.acv, Fraction(summed.bookings)),
+            bookings_tcv=summed.tcv,
+            one_time_fees=summed.one_time_fees,
+        )
+
+    @property
+    def net_new(self) -> Fraction:
+        return net_new({kind: getattr(self, kind) for kind in KINDS})
+
+    def as_json(self) -> dict[str, Any]:
+        """Exactly the SPEC §9 `movements` keys, in SPEC order."""
+        sums = {kind: getattr(self, kind) for kind in KINDS}
+        span, mrrs = (self.start, self.end), (self.start_mrr, self.end_mrr)
+        return {
+            **_flows(span, self.position, self.currency, mrrs, sums),
+            "net_expansion": money(self.net_expansion),
+            "nrr": optional(ratio, self.nrr),
+            "grr": optional(ratio, self.grr),
+            "logo_churn_rate": optional(ratio, self.logo_churn_rate),
+            "bookings": self.bookings,
+            "bookings_acv": optional(money, self.bookings_acv),
+            "bookings_tcv": money(self.bookings_tcv),
+            "one_time_fees": money(self.one_time_fees),
+        }
+
+
+def movements(book: Book, start: date, end: date, policy: AcvPolicy = "recurring") -> Movements:
+    """Movements, retention and bookings over `(start, end]` (SPEC §5-7)."""
+    return movements_over(book, [start, end], policy)[0]
+
+
+def movements_over(
+    book: Book, bounds: Sequence[date], policy: AcvPolicy = "recurring"
+) -> list[Movements]:
+    """Movements over each period `(bounds[i], bounds[i + 1]]`, from one pass over the book:
+    every customer's steps are found once, however many periods are asked."""
+    flows = Flows.of(book.accounts)
+    known = (book.position, book.currency)
+    return periods(bounds, levels(flows, bounds), flows, policy, known)
+
+
+def levels(flows: Flows, bounds: Sequence[date]) -> list[Level]:
+    """MRR and active customers at each bound, from flows that go back to the ledger's
+    beginning: each movement changes MRR by `cur - prev`."""
+    mrr, customers, found = Total(), 0, list[Level]()
+    for movement in sorted(flows.moved, key=lambda m: m.day):
+        while len(found) < len(bounds) and bounds[len(found)] < movement.day:
+            found.append(Level(mrr.value, customers))
+        mrr.add(movement.cur)
+        mrr.add(movement.prev, -1)
+        customers += (movement.cur.numerator > 0) - (movement.prev.numerator > 0)
+    return [*found, *[Level(mrr.value, customers)] * (len(bounds) - len(found))]
+
+
+def periods(
+    bounds: Sequence[date],
+    levels: Sequence[Level],
+    flows: Flows,
+    policy: AcvPolicy,
+    known: tuple[int, str],
+) -> list[Movements]:
+    """Each period's figures from the levels at its bounds and the flows inside it (each
+    customer's movements in day order)."""
+    for start, end in pairwise(bounds):
+        check_period(start, end)
+    found = [_Period() for _ in bounds[1:]]
+    for movement in flows.moved:
+        if (index := period_of(bounds, movement.day)) is not None:
+            found[index].move(movement)
+    for booked in flows.booked:
+        if (index := period_of(bounds, booked.day)) is not None:
+            found[index].acvs.append(booked.acv(policy))
+            found[index].tcv.add(booked.tcv)
+    for charged in flows.charged:
+        if (index := period_of(bounds, charged.day)) is not None:
+            found[index].one_time_fees.add(charged.amount)
+    return [
+        _movements(bounds[i : i + 2], levels[i : i + 2], found[i], policy, known)
+        for i in range(len(found))
+    ]
+
+
+def _movements(
+    ends: Sequence[date],
+    levels: Sequence[Level],
+    period: _Period,
+    policy: AcvPolicy,
+    known: tuple[int, str],
+) -> Movements:
+    summed = PeriodSums(
+        moved={kind: total.value for kind, total in period.sums.items()},
+        bookings=len(period.acvs),
+        acv=sum(period.acvs, ZERO),
+        tcv=period.tcv.value,
+        one_time_fees=period.one_time_fees.value,
+    )
+    return Movements.of(
+        ends, levels, summed, retention(levels[0], period.ends.values()), policy, known
+    )

@@ -1,0 +1,84 @@
+"""Point-in-time figures (SPEC §4, §7): the `report` of one `as_of` date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from typing import Any, ClassVar
+
+from ledger.domain.money import money, optional, ratio
+from projections.figures.book import Book
+from projections.figures.contract_value import AcvPolicy, fee_acv
+from projections.figures.results import Figures, ReportModel, Result
+
+
+def share(part: Fraction, whole: Fraction) -> Fraction | None:
+    return part / whole if whole else None
+
+
+@dataclass(frozen=True)
+class Report(Result):
+    """Exact figures; rounded only by `as_json`."""
+
+    model_type: ClassVar[type[Figures]] = ReportModel
+
+    as_of: date
+    position: int
+    currency: str
+    mrr: Fraction
+    active_customers: int
+    active_contracts: int
+    acv: Fraction | None
+    acv_policy: AcvPolicy
+    acv_arr_ratio: Fraction | None
+
+    @property
+    def arr(self) -> Fraction:
+        return self.mrr * 12
+
+    @property
+    def arpa(self) -> Fraction | None:
+        return self.mrr / self.active_customers if self.active_customers else None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "position": self.position,
+            "currency": self.currency,
+            "mrr": money(self.mrr),
+            "arr": money(self.arr),
+            "active_customers": self.active_customers,
+            "active_contracts": self.active_contracts,
+            "arpa": optional(money, self.arpa),
+            "acv": optional(money, self.acv),
+            "acv_policy": self.acv_policy,
+            "acv_arr_ratio": optional(ratio, self.acv_arr_ratio),
+        }
+
+
+def report(book: Book, as_of: date, policy: AcvPolicy = "recurring") -> Report:
+    # A contract's ACV is 12 × its MRR plus, under `including_fees`, its fee part: so the
+    # sums below need only the total MRR and the (mostly zero) fee parts.
+    mrr, customers, contracts, fees = Fraction(0), 0, 0, Fraction(0)
+    for account in book.accounts:
+        customer_mrr = account.mrr_on(as_of)
+        mrr += customer_mrr
+        customers += customer_mrr > 0
+        for contract in account.contracts:
+            if contract.active_on(as_of):
+                contracts += 1
+                fees += fee_acv(contract, as_of)
+    with_fees = mrr * 12 + fees
+    total_acv = with_fees if policy == "including_fees" else mrr * 12
+    return Report(
+        as_of=as_of,
+        position=book.position,
+        currency=book.currency,
+        mrr=mrr,
+        active_customers=customers,
+        active_contracts=contracts,
+        acv=total_acv / contracts if contracts else None,
+        acv_policy=policy,
+        acv_arr_ratio=share(with_fees, mrr * 12),
+    )

@@ -1,0 +1,133 @@
+"""Results for notebooks: each figure dataclass gives a typed pydantic model of its JSON
+form (`.model()`) and, when pandas is installed, a DataFrame (`.to_pandas()`).
+
+The models are the SPEC §9 JSON keys with types: money and ratios are `Decimal`s of the
+printed (rounded) figures, so `model().model_dump(mode="json")` is exactly `as_json()`.
+The exact `Fraction`s stay on the dataclasses themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from projections.figures.frames import frame, listing
+
+T = TypeVar("T", bound="Result")
+
+
+class Figures(BaseModel):
+    model_config = ConfigDict(frozen=True, validate_by_name=True, serialize_by_alias=True)
+
+
+class ReportModel(Figures):
+    """SPEC §9 `report`: point-in-time figures as of the end of `as_of`."""
+
+    as_of: date
+    position: int
+    currency: str
+    mrr: Decimal
+    arr: Decimal
+    active_customers: int
+    active_contracts: int
+    arpa: Decimal | None
+    acv: Decimal | None
+    acv_policy: Literal["recurring", "including_fees"]
+    acv_arr_ratio: Decimal | None
+
+
+class MovementsModel(Figures):
+    """SPEC §9 `movements` over `(from, to]`: `from` and `to` are `start` and `end` here."""
+
+    start: date = Field(alias="from")
+    end: date = Field(alias="to")
+    position: int
+    currency: str
+    start_mrr: Decimal
+    end_mrr: Decimal
+    new: Decimal
+    expansion: Decimal
+    contraction: Decimal
+    churn: Decimal
+    reactivation: Decimal
+    net_new: Decimal
+    net_expansion: Decimal
+    nrr: Decimal | None
+    grr: Decimal | None
+    logo_churn_rate: Decimal | None
+    bookings: int
+    bookings_acv: Decimal | None
+    bookings_tcv: Decimal
+    one_time_fees: Decimal
+
+
+class SeriesRowModel(MovementsModel, ReportModel):
+    """One `series` row: the report on a period end and the movements since the last."""
+
+
+class FigureChangeModel(Figures):
+    """One restated figure, as printed before and after, and the change."""
+
+    before: str | int | None
+    after: str | int | None
+    change: str | int | None
+
+
+class CauseModel(Figures):
+    """An event recorded between the two states of knowledge, and its effect on MRR."""
+
+    event_id: str
+    type: str
+    customer_id: str
+    effective_date: date | None
+    recorded_at: datetime
+    position: int
+    mrr_effect: Decimal
+
+
+class RestatementModel(Figures):
+    """SPEC §9 `restatement`: the figures for `as_of` at two states of knowledge."""
+
+    as_of: date
+    known_at: datetime
+    known_at_2: datetime
+    figures: dict[str, FigureChangeModel]
+    events: list[CauseModel]
+
+
+class Result:
+    """Mixed into a figure dataclass with `as_json()`: its model and its DataFrame."""
+
+    model_type: ClassVar[type[Figures]]
+
+    def as_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def model(self) -> Any:
+        """The typed pydantic model of `as_json()` (e.g. a `ReportModel`)."""
+        return self.model_type.model_validate(self.as_json())
+
+    def to_pandas(self) -> Any:
+        """A one-row DataFrame (needs pandas: pip install 'arr-ledger[notebook]')."""
+        return frame([self.model()])
+
+
+class Rows(list[T]):
+    """A list of results (a `series`): one DataFrame row each, indexed by date."""
+
+    def model(self) -> list[Any]:
+        return [row.model() for row in self]
+
+    def to_pandas(self) -> Any:
+        return frame(self.model())
+
+
+class RestatementResult(Result):
+    """A restatement's DataFrame is its figures: one row per figure, before/after/change."""
+
+    def to_pandas(self) -> Any:
+        model: RestatementModel = self.model()
+        return listing({key: change.model_dump() for key, change in model.figures.items()})

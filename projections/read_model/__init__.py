@@ -1,0 +1,1 @@
+"""The persistent, bitemporal read model that answers queries at scale (`model.ReadModel`)."""

@@ -1,0 +1,143 @@
+"""What `movements` and `series` read of the read model: the flows inside a period.
+
+Movements, bookings and fees over a period are sums over the days inside it, so each is
+a kind whose rows run from their day to `OPEN_END` (`read_model_kinds`): its measure on
+a day is the running total up to that day, and a period's sum the difference of its two
+bounds' measures, two snapshot lookups whatever the ledger's size:
+
+* a **movement** (SPEC §5), one kind per movement kind, its amount on its day;
+* a **booking** (SPEC §7): its ACV under each policy and its TCV, one kind each, keyed
+  by the booking's event id (the count of the first is the number of bookings);
+* a **one-time fee**, keyed by its event id, on its day.
+
+Retention (SPEC §6) is not a sum over days: it compares each customer's MRR at the
+period's two ends. Two sorts of row keep what it needs:
+
+* a **customer MRR piece**: the days `[start, end)` on which the customer's MRR holds one
+  value > 0. Any period's retention comes from the pieces that begin or end inside it;
+* a customer's **month retention**, on the last day of each calendar month in which its
+  MRR moved from a > 0 at the end of the month before to b != a: what it adds to that
+  month's NRR (b - a), GRR (b - a when b < a) and logo churn (when b = 0). A `series`
+  A monthly series then reads each month's retention from one lookup too (three kinds:
+  kept, lost, churned).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from datetime import date
+from fractions import Fraction
+from typing import ClassVar
+
+from ledger.domain.dates import DAY, months_end
+from ledger.domain.timeline import Timeline
+from projections.figures.book import Account, account_of
+from projections.figures.movements import Movement, MrrSteps, account_bookings, account_fees
+from projections.read_model.rows import NO_SUBSCRIPTION, OPEN_END, Derived, Source
+
+Maker = Callable[[Account], dict[str, list[Derived]]]
+
+
+class _Last:
+    """The flow rows of the timeline derived last: each flow kind asks for its own, and
+    those made from the same part (`MOVED`, `BOOKED`) together, when a kind of it asks."""
+
+    timeline: Timeline | None = None
+    account: Account | None = None
+    rows: ClassVar[dict[Maker, dict[str, list[Derived]]]] = {}
+
+
+def rows_of(name: str) -> Callable[[Timeline], list[Derived]]:
+    """The derivation of the flow kind `name`: its rows of a customer's timeline."""
+    make = _MAKERS[name]
+
+    def rows(timeline: Timeline) -> list[Derived]:
+        if _Last.timeline is not timeline:
+            _Last.timeline, _Last.account, _Last.rows = timeline, account_of(timeline), {}
+        if make not in _Last.rows:
+            assert _Last.account is not None
+            _Last.rows[make] = make(_Last.account)
+        return _Last.rows[make].get(name, [])
+
+    return rows
+
+
+def _moved_rows(account: Account) -> dict[str, list[Derived]]:
+    """The rows of the customer's MRR movements (SPEC §5), from one pass over them."""
+    moved = list(MrrSteps.of(account).movements())
+    found: dict[str, list[Derived]] = defaultdict(list)
+    for movement in moved:
+        found[movement.kind].append(
+            _row(NO_SUBSCRIPTION, movement.day, OPEN_END, _amount(movement))
+        )
+    found["pieces"] = list(_pieces(moved))
+    for last, a, b in _month_moves(moved):
+        # the month's last day alone; December 9999's is the open end, which no query asks
+        after = last + DAY if last < OPEN_END else OPEN_END
+        month, change = (NO_SUBSCRIPTION, last, after), b - a
+        found["month_kept"].append(_row(*month, change))
+        if b < a:
+            found["month_lost"].append(_row(*month, change))
+        if not b:
+            found["month_churned"].append(_row(*month, a))
+    return found
+
+
+def _booked_rows(account: Account) -> dict[str, list[Derived]]:
+    """The rows of the customer's bookings (SPEC §7) and one-time fees."""
+    found: dict[str, list[Derived]] = defaultdict(list)
+    for booked in account_bookings(account):
+        booking = (booked.event_id, booked.day, OPEN_END)
+        found["recurring_acv"].append(_row(*booking, booked.recurring_acv))
+        found["including_fees_acv"].append(_row(*booking, booked.including_fees_acv))
+        found["tcv"].append(_row(*booking, booked.tcv))
+    for charged in account_fees(account):
+        found["fees"].append(_row(charged.event_id, charged.day, OPEN_END, charged.amount))
+    return found
+
+
+MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
+MOVED = (*MOVEMENTS, "pieces", "month_kept", "month_lost", "month_churned")
+"""The flow kinds made from the customer's MRR movements: from its segments alone."""
+BOOKED = ("recurring_acv", "including_fees_acv", "tcv", "fees")
+"""The flow kinds made from its bookings and fees."""
+_MAKERS = dict.fromkeys(MOVED, _moved_rows) | dict.fromkeys(BOOKED, _booked_rows)
+
+
+def source_of(name: str) -> Source:
+    """What of a customer's timeline the flow kind `name` depends on (`changed`)."""
+    return "segments" if name in MOVED else "books"
+
+
+def _amount(moved: Movement) -> Fraction:
+    """SPEC §5's amount, without a subtraction where none is needed."""
+    if moved.kind in ("new", "reactivation"):
+        return moved.cur
+    return moved.prev if moved.kind == "churn" else abs(moved.cur - moved.prev)
+
+
+def _row(key: str, start: date, end: date, value: Fraction) -> Derived:
+    return (key, start, end, value.numerator, value.denominator)
+
+
+def _pieces(moved: list[Movement]) -> Iterator[Derived]:
+    opened: Movement | None = None
+    for movement in moved:
+        if opened is not None:
+            yield _row(NO_SUBSCRIPTION, opened.day, movement.day, opened.cur)
+        opened = movement if movement.cur.numerator > 0 else None
+    if opened is not None:
+        yield _row(NO_SUBSCRIPTION, opened.day, OPEN_END, opened.cur)
+
+
+def _month_moves(moved: list[Movement]) -> Iterator[tuple[date, Fraction, Fraction]]:
+    """(month end, a, b) of each calendar month in which the customer's MRR moved from
+    a > 0 at the end of the month before to b != a at the month's end."""
+    ends: dict[date, tuple[Fraction, Fraction]] = {}
+    for movement in moved:  # in day order
+        last = months_end(movement.day)
+        ends[last] = (ends[last][0] if last in ends else movement.prev, movement.cur)
+    for last, (a, b) in ends.items():
+        if a.numerator > 0 and a != b:
+            yield last, a, b

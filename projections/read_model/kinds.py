@@ -1,0 +1,92 @@
+"""The kinds of derived row, declared in ONE place: table, derivation, source, measures.
+
+A measure is a sum over the rows of one kind that cover a day (`start <= day < end`), as
+believed at a position: of their count, or of their exact value. To add a kind, derive
+its rows from a customer's `Timeline` (`read_model_rows`), give it a `belief_table`, the
+part of the timeline it depends on (its `Source`) and a line below; maintenance,
+rebuild, snapshots and `measures` then cover it. A kind that feeds no measure is only
+maintained (bitemporal rows, read by queries of their own). A quantity
+summed over a period (bookings, movements) is a kind whose rows run to `OPEN_END`: its
+measure on a day is then the running total up to that day, and a period's sum the
+difference of two days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Table
+
+from ledger.domain.timeline import Timeline
+from projections.read_model import flows
+from projections.read_model.rows import (
+    Derived,
+    Source,
+    customer_span_rows,
+    fee_span_rows,
+    segment_rows,
+)
+from projections.read_model.tables import belief_table
+
+
+@dataclass(frozen=True)
+class RowKind:
+    name: str
+    table: Table
+    derive: Callable[[Timeline], Iterable[Derived]]
+    count: str | None = None  # the measure fed by the number of covering rows
+    value: str | None = None  # the measure fed by the sum of their values
+    source: Source = "segments"  # what of the timeline its rows depend on (`changed`)
+
+    @property
+    def measured(self) -> bool:
+        """Whether it feeds a measure: only then does it get snapshots."""
+        return bool(self.count or self.value)
+
+
+def _flow(
+    name: str, table: str, count: str | None = None, value: str | None = None, bounded: bool = False
+) -> RowKind:
+    """A flow kind (`read_model_flows`): derived again only when what it is made from
+    changed."""
+    rows = flows.rows_of(name)
+    return RowKind(
+        name, belief_table(table, bounded=bounded), rows, count, value, flows.source_of(name)
+    )
+
+
+KINDS: tuple[RowKind, ...] = (
+    RowKind(
+        "segment",
+        belief_table("arr_rm_segments"),
+        segment_rows,
+        count="active_contracts",
+        value="mrr",
+    ),
+    RowKind(
+        "customer_span",
+        belief_table("arr_rm_customer_spans"),
+        customer_span_rows,
+        count="active_customers",
+    ),
+    RowKind(
+        "fee_span", belief_table("arr_rm_fee_spans"), fee_span_rows, value="fees", source="books"
+    ),
+    # The flows of `movements` and `series` (`read_model_flows`): running totals over days
+    *(_flow(name, f"arr_rm_{name}", value=name) for name in flows.MOVEMENTS),
+    _flow("recurring_acv", "arr_rm_booking_acv", count="bookings", value="bookings_recurring_acv"),
+    _flow(
+        "including_fees_acv", "arr_rm_booking_acv_with_fees", value="bookings_including_fees_acv"
+    ),
+    _flow("tcv", "arr_rm_booking_tcv", value="bookings_tcv"),
+    _flow("fees", "arr_rm_one_time_fees", value="one_time_fees"),
+    # Retention (`read_model_flows`): any period's from the pieces, a month's from its end
+    _flow("pieces", "arr_rm_customer_mrr", bounded=True),
+    _flow("month_kept", "arr_rm_month_kept", value="kept"),
+    _flow("month_lost", "arr_rm_month_lost", value="lost"),
+    _flow("month_churned", "arr_rm_month_churned", count="churned", value="churned_mrr"),
+)
+TABLES: dict[str, str] = {kind.name: kind.table.name for kind in KINDS}
+REPORTED: tuple[RowKind, ...] = KINDS[:3]
+"""The kinds a `report` reads: the others feed `movements` and `series`."""

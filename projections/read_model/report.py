@@ -1,0 +1,129 @@
+"""Figures (SPEC §4, §7) from the read model: a snapshot lookup plus the recent changes.
+
+Every measure is a sum over the rows of one kind that cover the day and were believed at
+the position (`read_model_kinds`). The latest snapshot at or before the position gives
+that sum at its own position in one indexed lookup; the rows opened since are added and
+those closed since taken away, read by two index ranges of at most `BLOCK` positions.
+Values are exact fractions `num/den`, summed per denominator in integers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import Connection
+
+from projections.figures.contract_value import AcvPolicy
+from projections.figures.movements import check_day
+from projections.figures.report import Report, share
+from projections.read_model.kinds import KINDS, REPORTED, RowKind
+from projections.read_model.rows import OPEN_END
+from projections.read_model.snapshots import StepFunction, at_day, latest
+from projections.read_model.sql import Raw
+from projections.read_model.tables import CLOSED
+
+Measures = dict[str, Fraction]
+
+_RECENT = """
+SELECT CASE WHEN start < ? THEN ? ELSE start END AS low,
+       CASE WHEN "end" > ? THEN ? ELSE "end" END AS high, den, SUM(num), COUNT(*), COUNT(big)
+  FROM {t} WHERE {when} > ? AND {when} <= ? AND start <= ? AND "end" > ?
+ GROUP BY low, high, den
+"""
+"""The rows opened (`when` is recorded_from) or closed (recorded_to) in a
+range of positions that cover some of the days asked, grouped by their span clipped to
+those days: a day's figure, or a few days', is a few groups whatever the row count."""
+_RECENT_BIG = """
+SELECT start, "end", den, big, 1 FROM {t} WHERE recorded_from > ? AND recorded_from <= ?
+ AND start <= ? AND "end" > ? AND big IS NOT NULL
+UNION ALL SELECT start, "end", den, big, -1 FROM {t} WHERE {closed} AND recorded_to > ?
+ AND recorded_to <= ? AND start <= ? AND "end" > ? AND big IS NOT NULL
+"""
+
+
+def measures(
+    conn: Connection, days: Sequence[date], position: int, kinds: Sequence[RowKind] = KINDS
+) -> list[Measures]:
+    """The measures of `kinds` on each of `days` (end of day), as believed at `position`."""
+    raw = Raw(conn)
+    names = [m for k in kinds for m in (k.count, k.value) if m]
+    found: list[Measures] = [dict.fromkeys(names, Fraction(0)) for _ in days]
+    for kind in (k for k in kinds if k.measured):
+        at = latest(raw, kind, position)
+        recent = _recent(raw, kind, at, position, days).on(days)
+        for day, figures, (count, value) in zip(days, found, recent, strict=True):
+            stored_count, stored_value = at_day(raw, kind, at, day)
+            _put(figures, kind, stored_count + count, stored_value + value)
+    return found
+
+
+def _recent(raw: Raw, kind: RowKind, at: int, position: int, days: Sequence[date]) -> StepFunction:
+    """What the rows opened and closed in `(at, position]` change on the days between the
+    first and the last of `days`: swept once for them all."""
+    steps = StepFunction()
+    if position <= at or not days:
+        return steps
+    low, high = raw.day(min(days)), raw.day(max(days))
+    clip = (low, low, high, raw.day(OPEN_END))
+    table = {"t": kind.table.name, "closed": CLOSED}
+    bigs = 0
+    for sign, when in ((1, "recorded_from"), (-1, f"{CLOSED} AND recorded_to")):
+        query = _RECENT.format(when=when, **table)
+        for start, end, den, num, rows, big in raw.rows(query, (*clip, at, position, high, low)):
+            _span(steps, raw, start, end, sign * int(rows), sign * int(num), int(den))
+            bigs += big
+    if bigs:  # their `num` is 0 in the sums above: add their values (a rare case)
+        bounds = (at, position, high, low) * 2
+        for start, end, den, big, sign in raw.rows(_RECENT_BIG.format(**table), bounds):
+            _span(steps, raw, start, end, 0, sign * int(big), int(den))
+    return steps
+
+
+def _span(
+    steps: StepFunction, raw: Raw, start: Any, end: Any, count: int, num: int, den: int
+) -> None:
+    """Rows covering `[start, end)`: a step up on their first day, down after their last."""
+    steps.add(raw.to_day(start), count, num, den)
+    if (last := raw.to_day(end)) != OPEN_END:
+        steps.add(last, -count, -num, den)
+
+
+def _put(figures: Measures, kind: RowKind, count: int, value: Fraction) -> None:
+    if kind.count:
+        figures[kind.count] += count
+    if kind.value:
+        figures[kind.value] += value
+
+
+def reports(
+    conn: Connection, days: Sequence[date], position: int, currency: str, policy: AcvPolicy
+) -> list[Report]:
+    """The `report` of each of `days` as believed at `position`."""
+    for day in days:  # the last day, OPEN_END, would read as after every row's end
+        check_day(day, "as_of")
+    found = measures(conn, days, position, REPORTED)
+    return [
+        report_of(figures, day, position, currency, policy)
+        for day, figures in zip(days, found, strict=True)
+    ]
+
+
+def report_of(
+    figures: Measures, as_of: date, position: int, currency: str, policy: AcvPolicy
+) -> Report:
+    mrr, contracts = figures["mrr"], figures["active_contracts"]
+    recurring, with_fees = mrr * 12, mrr * 12 + figures["fees"]
+    return Report(
+        as_of=as_of,
+        position=position,
+        currency=currency,
+        mrr=mrr,
+        active_customers=int(figures["active_customers"]),
+        active_contracts=int(contracts),
+        acv=share(recurring if policy == "recurring" else with_fees, contracts),
+        acv_policy=policy,
+        acv_arr_ratio=share(with_fees, recurring),
+    )

@@ -1,0 +1,62 @@
+"""Plain SQL on one connection of the read model, for the paths where SQLAlchemy's
+per-row work would cost more than the database's: `?` placeholders and dates are
+adapted to the driver (SQLite keeps SQLAlchemy's `Date` as ISO text)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection
+
+
+class Raw:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.sqlite = conn.dialect.name == "sqlite"
+
+    def sql(self, statement: str) -> str:
+        return statement if self.sqlite else statement.replace("?", "%s")
+
+    def day(self, day: date) -> Any:
+        return day.isoformat() if self.sqlite else day
+
+    @staticmethod
+    def to_day(value: Any) -> date:
+        return value if isinstance(value, date) else _iso_day(value)
+
+    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(self.conn.exec_driver_sql(self.sql(statement), tuple(params)).all())
+
+    def scalar(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.exec_driver_sql(self.sql(statement), tuple(params)).scalar()
+
+    def many(self, statement: str, params: list[tuple[Any, ...]]) -> None:
+        if params:
+            self.conn.exec_driver_sql(self.sql(statement), params)
+
+    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        """Appends rows: PostgreSQL's COPY, many times faster there than `executemany`."""
+        if not rows:
+            return
+        names = ", ".join(f'"{c}"' for c in columns)
+        if self.sqlite:
+            marks_ = ", ".join("?" * len(columns))
+            self.many(f"INSERT INTO {table} ({names}) VALUES ({marks_})", rows)
+            return
+        driver = self.conn.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
+@lru_cache(maxsize=1 << 14)  # a ledger has a few thousand distinct days, read many times
+def _iso_day(text: str) -> date:
+    return date.fromisoformat(text)
