@@ -288,12 +288,15 @@ def test_field_names_and_values_are_echoed_escaped(db_url: str, tmp_path: Path) 
     printed = refused_by_cli("import", str(events), str(csv_file), "--db", db_url)
 
     assert printed == [
-        f"{events}:1: \\x1b]0;PWNED\\x07\\x1b[2J: not a field of this event type (value 1)",
-        f"{events}:2: \\u202eevil\\u202c: not a field of this event type (value '\\x1b[31mred')",
+        f"{events}:1: \\x1b]0;PWNED\\x07\\x1b[2J: not a field of this event type (value 1); "
+        "see `arr fields new`",
+        f"{events}:2: \\u202eevil\\u202c: not a field of this event type (value '\\x1b[31mred'); "
+        "see `arr fields new`",
         f"{events}:3: kkkkkkkkkkkkkkkkkkkk… (5,000 characters): not a field of this event type "
-        "(value 1)",
+        "(value 1); see `arr fields new`",
         f"{events}:4: amount: '\\x1b[2J' is not a decimal with at most 4 fraction digits",
-        f"{csv_file}:2: \\x1b[2J\\u202e: not a field of this event type (value '1')",
+        f"{csv_file}:2: \\x1b[2J\\u202e: not a field of this event type (value '1'); "
+        "see `arr fields new`",
         "nothing was written",
     ]
     for raw in ("\x1b", "\x07", "\u202e", "\u202c"):

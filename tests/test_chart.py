@@ -6,6 +6,18 @@ The ledger of these tests, worked out by hand (SPEC §4-6):
 * Movements: new 1,000 in Jan, new 500 in Feb, churn 500 in Mar.
 * NRR/GRR: Jan undefined (nobody active on 2023-12-31); Feb 1.0000 (acme 1,000 → 1,000);
   Mar 1000/1500 = 0.6667 for both.
+* Quick ratio: Jan and Feb undefined (nothing flowed out); Mar 0 / 500 = 0.0000.
+
+The `bridged` ledger moves MRR every way in March 2024, the period its bridge shows:
+* acme $1,000/month, bolt $500, cora $400, dash $250, all from 2024-01-01; dash churns
+  2024-02-01. On 2024-03-01 acme upgrades to $1,200 (expansion 200), bolt downgrades to
+  $300 (contraction 200), cora churns (churn 400), dash comes back at $350 (reactivation
+  350); eve starts at $150 on 2024-03-15 (new 150).
+* MRR 2,150 (Jan), 1,900 (Feb), 2,000 (Mar); active customers 4, 3, 4; ARPA 537.50,
+  633.33 (1900/3), 500.00.
+* March's bridge: 1,900 + 150 + 200 + 350 − 200 − 400 = 2,000.
+* Quick ratio: Jan undefined (2,150 in, nothing out); Feb 0 / 250 = 0.0000; Mar
+  (150 + 200 + 350) / (200 + 400) = 700/600 = 1.1667.
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,9 +35,11 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger import Ledger, LedgerError
+from ledger.cli import chart as chart_cli
 from ledger.cli.main import app
-from projections.render.png import pyplot
-from projections.render.svg import compact, ticks
+from projections.render.chart import bridge_steps, headline, quick_ratio
+from projections.render.png import figure, limits, pyplot, write_png
+from projections.render.svg import brief, compact, ticks
 from tests.conftest import event, new, record
 
 CHROMIUM_FLAGS = (
@@ -62,6 +77,58 @@ def charted(db_url: str, tmp_path: Path) -> Path:
     return page
 
 
+@pytest.fixture
+def bridged(db_url: str, tmp_path: Path) -> Path:
+    """The HTML report of the `bridged` ledger above, every month of 2024-Q1."""
+    with Ledger.init(db_url) as ledger:
+        record(
+            ledger,
+            new("acme", "a1", "2024-01-01", "1000"),
+            new("bolt", "b1", "2024-01-01", "500"),
+            new("cora", "c1", "2024-01-01", "400"),
+            new("dash", "d1", "2024-01-01", "250"),
+            event("churn", "dash", "2024-02-01", subscription_id="d1"),
+            event("upgrade", "acme", "2024-03-01", subscription_id="a1", amount="1200"),
+            event("downgrade", "bolt", "2024-03-01", subscription_id="b1", amount="300"),
+            event("churn", "cora", "2024-03-01", subscription_id="c1"),
+            new("dash", "d1", "2024-03-01", "350"),
+            new("eve", "e1", "2024-03-15", "150"),
+        )
+    page = tmp_path / "bridged.html"
+    result = arr(db_url, f"chart --from 2024-01-01 --to 2024-03-31 --every month -o {page}")
+    assert result.exit_code == 0, result.output
+    return page
+
+
+BRIDGED_ROWS: list[dict[str, Any]] = [
+    {
+        "as_of": "2024-01-31", "position": 10, "currency": "USD", "mrr": "2150.00",
+        "arr": "25800.00", "from": "2023-12-31", "to": "2024-01-31", "start_mrr": "0.00",
+        "end_mrr": "2150.00", "new": "2150.00", "expansion": "0.00", "contraction": "0.00",
+        "churn": "0.00", "reactivation": "0.00", "net_new": "2150.00",
+    },
+    {
+        "as_of": "2024-02-29", "position": 10, "currency": "USD", "mrr": "1900.00",
+        "arr": "22800.00", "from": "2024-01-31", "to": "2024-02-29", "start_mrr": "2150.00",
+        "end_mrr": "1900.00", "new": "0.00", "expansion": "0.00", "contraction": "0.00",
+        "churn": "250.00", "reactivation": "0.00", "net_new": "-250.00",
+    },
+    {
+        "as_of": "2024-03-31", "position": 10, "currency": "USD", "mrr": "2000.00",
+        "arr": "24000.00", "from": "2024-02-29", "to": "2024-03-31", "start_mrr": "1900.00",
+        "end_mrr": "2000.00", "new": "150.00", "expansion": "200.00", "contraction": "200.00",
+        "churn": "400.00", "reactivation": "350.00", "net_new": "100.00",
+    },
+]  # fmt: skip
+"""The JSON rows `arr series` prints for the `bridged` ledger (the keys the PNG plots)."""
+
+
+def svg_of(html: str, name: str) -> str:
+    found = re.search(rf'<svg class="chart" id="{name}".*?</svg>', html)
+    assert found is not None, name
+    return found.group(0)
+
+
 def chromium(page: Path, profile: Path) -> tuple[str, str]:
     """Loads the page in headless Chromium: the DOM after scripts ran, and the log."""
     binary = shutil.which("chromium")
@@ -89,6 +156,16 @@ def test_ticks_are_round_and_cover_the_figures() -> None:
     assert ticks(Decimal("0.6667"), Decimal(1)) == tenths
     assert compact(Decimal(1250000)) == "1.25M"
     assert compact(Decimal(-50000)) == "−50k"
+    assert ticks(Decimal(0), Decimal(2), whole=True) == [0, 1, 2]  # a count: never 0.5 apart
+
+
+def test_bar_labels_are_short_and_the_tooltips_exact() -> None:
+    assert brief(Decimal("1826160.14")) == "1.83M"
+    assert brief(Decimal("47724.41")) == "47.7k"
+    assert brief(Decimal("-8212.40")) == "−8.21k"
+    assert brief(Decimal("49.00")) == "49"
+    assert brief(Decimal("-0.01")) == "−0.01"
+    assert brief(Decimal("0.00")) == "0"
 
 
 def test_the_page_holds_the_figures_worked_out_by_hand(charted: Path) -> None:
@@ -110,13 +187,123 @@ def test_the_page_holds_the_figures_worked_out_by_hand(charted: Path) -> None:
     figures = re.search(r'<table class="figures">(.*?)</table>', html)
     assert figures is not None
     assert '<tr><th>ARR</th><td class="num">12,000.00 USD</td></tr>' in figures.group(1)
+    # Nothing asked of --known-at: no empty "· ·" in the line under the title.
+    assert '<p class="meta">Every month · USD · ledger position 3</p>' in html
+
+
+def test_the_page_uses_the_window_width(charted: Path) -> None:
+    """At most 1400 px wide (not 920), the period table as wide as the page, the charts
+    two to a row where they fit, each scaling with its column."""
+    html = charted.read_text(encoding="utf-8")
+    assert "max-width:1400px" in html and "920px" not in html
+    assert ".series{font-size:12px;width:100%}" in html
+    assert '<div class="scroll"><table class="series">' in html
+    assert "grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr))" in html
+    assert "svg.chart{width:100%;height:auto;display:block}" in html
+
+
+def test_the_new_charts_hold_the_figures_worked_out_by_hand(bridged: Path) -> None:
+    html = bridged.read_text(encoding="utf-8")
+    expected = {
+        "mrr-chart": [
+            "2024-01-31: MRR 2,150.00 USD",
+            "2024-02-29: MRR 1,900.00 USD",
+            "2024-03-31: MRR 2,000.00 USD",
+        ],
+        "customers-chart": [
+            "2024-01-31: active customers 4",
+            "2024-02-29: active customers 3",
+            "2024-03-31: active customers 4",
+        ],
+        "arpa-chart": [
+            "2024-01-31: ARPA 537.50 USD",
+            "2024-02-29: ARPA 633.33 USD",
+            "2024-03-31: ARPA 500.00 USD",
+        ],
+        "quick-ratio-chart": [
+            "2024-01-31: quick ratio — (no contraction or churn; "
+            "inflows 2,150.00 USD ÷ outflows 0.00 USD)",
+            "2024-02-29: quick ratio 0.0000 (inflows 0.00 USD ÷ outflows 250.00 USD)",
+            "2024-03-31: quick ratio 1.1667 (inflows 700.00 USD ÷ outflows 600.00 USD)",
+        ],
+    }
+    for name, tips in expected.items():
+        chart = svg_of(html, name)
+        assert re.findall(r"<title>(\d{4}-[^<]*)</title>", chart) == tips, name
+    # The quick ratio is defined where the chart is: in its caption.
+    assert (
+        "Quick ratio = (new + expansion + reactivation) ÷ (contraction + churn) of each period"
+        in html
+    )
+
+
+def test_the_bridge_adds_up_to_the_end_mrr_exactly(bridged: Path) -> None:
+    bridge = svg_of(bridged.read_text(encoding="utf-8"), "bridge-chart")
+    bars = re.findall(r'data-key="([a-z_]+)" data-amount="(-?[0-9.]+)"', bridge)
+    assert bars == [
+        ("start_mrr", "1900.00"),
+        ("new", "150.00"),
+        ("expansion", "200.00"),
+        ("reactivation", "350.00"),
+        ("contraction", "-200.00"),
+        ("churn", "-400.00"),
+        ("end_mrr", "2000.00"),
+    ]
+    *steps, (_, end) = bars
+    assert sum(Decimal(amount) for _, amount in steps) == Decimal(end) == Decimal("2000.00")
+    for tip in (
+        "2024-02-29: MRR at start 1,900.00 USD",
+        "2024-02-29 to 2024-03-31: new +150.00 USD",
+        "2024-02-29 to 2024-03-31: reactivation +350.00 USD",
+        "2024-02-29 to 2024-03-31: churn −400.00 USD",
+        "2024-03-31: MRR at end 2,000.00 USD",
+    ):
+        assert f"<title>{tip}</title>" in bridge, tip
+    assert "(2024-02-29, 2024-03-31]" in bridge
+
+
+def test_a_bridge_the_rounding_misses_gets_a_rounding_step(db_url: str) -> None:
+    """Two customers at 100 a quarter (MRR 33.333… each), one churns in March: printed,
+    66.67 − 33.33 = 33.34, but the end is 33.33 (each figure is rounded on its own). The
+    bridge says so with a step of −0.01, and still adds up to the end exactly."""
+    with Ledger.init(db_url) as ledger:
+        record(
+            ledger,
+            new("acme", "a1", "2024-01-01", "100", interval="quarter"),
+            new("bolt", "b1", "2024-01-01", "100", interval="quarter"),
+            event("churn", "bolt", "2024-03-01", subscription_id="b1"),
+        )
+        rows = [r.as_json() for r in ledger.series(date(2024, 1, 1), date(2024, 3, 31), "month")]
+    steps = bridge_steps(rows[-1])
+    assert [(key, f"{amount:f}") for key, amount in steps] == [
+        ("start_mrr", "66.67"),
+        ("new", "0.00"),
+        ("expansion", "0.00"),
+        ("reactivation", "0.00"),
+        ("contraction", "0.00"),
+        ("churn", "-33.33"),
+        ("rounding", "-0.01"),
+        ("end_mrr", "33.33"),
+    ]
+    assert sum(amount for _, amount in steps[:-1]) == steps[-1][1] == Decimal("33.33")
+
+
+def test_the_quick_ratio_is_rounded_half_to_even_and_null_over_zero() -> None:
+    march = {"new": "150.00", "expansion": "200.00", "reactivation": "350.00"}
+    march |= {"contraction": "200.00", "churn": "400.00"}
+    assert quick_ratio(march) == Decimal("1.1667")  # 700/600 = 1.16666…
+    assert str(quick_ratio({"new": "0.00", "churn": "250.00"})) == "0.0000"
+    assert quick_ratio({"new": "2150.00", "contraction": "0.00", "churn": "0.00"}) is None
+    assert quick_ratio({"new": "0.00", "churn": "0.00"}) is None
+    assert quick_ratio({"new": "1.00", "churn": "20000.00"}) == Decimal("0.0000")  # 0.00005
+    assert quick_ratio({"new": "3.00", "churn": "20000.00"}) == Decimal("0.0002")  # 0.00015
 
 
 def test_the_page_fetches_nothing(charted: Path) -> None:
     html = charted.read_text(encoding="utf-8")
     assert "default-src 'none'" in html
     assert not re.search(r"\b(src|href)\s*=", html)
-    assert re.findall(r"https?://[^\"' ]+", html) == ["http://www.w3.org/2000/svg"] * 3
+    assert re.findall(r"https?://[^\"' ]+", html) == ["http://www.w3.org/2000/svg"] * 8
 
 
 def test_chromium_renders_every_chart_without_console_errors(charted: Path, tmp_path: Path) -> None:
@@ -124,9 +311,27 @@ def test_chromium_renders_every_chart_without_console_errors(charted: Path, tmp_
     assert console_messages(log) == []
     drawn = re.search(r'data-rendered="([^"]*)"', dom)
     assert drawn is not None, dom[:500]
-    # ARR: area, line, 3 dots. Movements: 3 bars, the net line, 3 dots.
-    # NRR and GRR: a line and 2 dots each (January is undefined).
-    assert drawn.group(1) == "arr-chart:5 movements-chart:7 retention-chart:6"
+    # MRR and ARR: area, line, 3 dots. Movements: 3 bars, the net line, 3 dots. Bridge:
+    # 7 bars (new, expansion, reactivation, contraction are 0: flat, but there). Customers
+    # and ARPA: a line and 3 dots. NRR and GRR: a line and 2 dots each (January is
+    # undefined). Quick ratio: March's dot alone (January and February are undefined).
+    assert drawn.group(1) == (
+        "mrr-chart:5 arr-chart:5 movements-chart:7 bridge-chart:7 customers-chart:4 "
+        "arpa-chart:4 retention-chart:6 quick-ratio-chart:1"
+    )
+
+
+def test_chromium_renders_the_new_charts_of_a_busier_ledger(bridged: Path, tmp_path: Path) -> None:
+    dom, log = chromium(bridged, tmp_path / "profile")
+    assert console_messages(log) == []
+    drawn = re.search(r'data-rendered="([^"]*)"', dom)
+    assert drawn is not None, dom[:500]
+    # Movements: 1 + 1 + 5 bars, the net line, 3 dots. Bridge: 7 bars. Quick ratio: the
+    # February-March line and its 2 dots (January is undefined: a "—", not a mark).
+    assert drawn.group(1) == (
+        "mrr-chart:5 arr-chart:5 movements-chart:11 bridge-chart:7 customers-chart:4 "
+        "arpa-chart:4 retention-chart:6 quick-ratio-chart:3"
+    )
 
 
 def test_the_browser_check_catches_console_errors(tmp_path: Path) -> None:
@@ -143,14 +348,93 @@ def test_the_browser_check_catches_console_errors(tmp_path: Path) -> None:
     assert len(messages) == 2 and any("boom" in m for m in messages)
 
 
-def test_png_has_the_arr_and_movements_charts(charted: Path, db_url: str) -> None:
-    picture = charted.with_name("chart.png")
-    result = arr(db_url, f"chart --from 2024-01-01 --to 2024-03-31 -o {picture}")
+def test_png_has_the_mrr_arr_movements_and_bridge_charts(
+    charted: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    picture, asked = charted.with_name("chart.png"), []
+
+    def spy(rows: Any, start: date, every: str, knowledge: str, file: Any) -> None:
+        asked.append((start, every, knowledge))
+        write_png(rows, start, every, knowledge, file)
+
+    monkeypatch.setattr(chart_cli, "write_png", spy)
+    result = arr(db_url, f"chart --from 2024-01-01 --to 2024-03-31 --position 3 -o {picture}")
     assert result.exit_code == 0, result.output
+    assert asked == [(date(2024, 1, 1), "month", "as known at position 3")]  # for its title
     data = picture.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    assert (width, height) == (1210, 825)  # 11 × 7.5 inches at 110 dpi
+    assert (width, height) == (1540, 1045)  # 14 × 9.5 inches at 110 dpi
+
+
+def test_png_limits_leave_a_margin_around_the_figures() -> None:
+    # 8% of the span beyond the highest and the lowest; bars standing on 0 stay on it.
+    assert limits([Decimal("700.00"), Decimal("-600.00"), Decimal("100.00")]) == (-704.0, 804.0)
+    assert limits([Decimal("2150.00"), Decimal("1900.00")]) == (0.0, 2322.0)
+    assert limits([Decimal("1900"), Decimal("2600")], Decimal("1000")) == (1000.0, 2728.0)
+    assert limits([]) == (0.0, 1.0)  # nothing moved: still an axis
+
+
+def plotted(axes: Any) -> tuple[float, float, float, float]:
+    """An axes' y limits, and the lowest and highest edge of its bars and lines."""
+    edges = [e for p in axes.patches for e in (p.get_y(), p.get_y() + p.get_height())]
+    edges += [float(v) for line in axes.lines for v in line.get_ydata()]
+    assert edges, axes.get_title(loc="left")
+    low, high = axes.get_ylim()
+    return low, high, min(edges), max(edges)
+
+
+def test_png_axes_hold_every_bar_and_line_and_the_title_says_what_it_shows() -> None:
+    note = "as known at 2024-04-01T00:00:00+00:00"
+    drawn = figure(BRIDGED_ROWS, date(2024, 1, 1), "month", note)
+    try:
+        title = drawn.get_suptitle()
+        assert "ARR report, 2024-01-01 to 2024-03-31" in title
+        assert "Every month · USD · as known at 2024-04-01T00:00:00+00:00" in title
+        names = [axes.get_title(loc="left") for axes in drawn.axes]
+        assert names == [
+            "MRR over time",
+            "MRR movements",
+            "ARR over time",
+            "MRR bridge, (2024-02-29, 2024-03-31]",
+        ]
+        found = {axes.get_title(loc="left"): plotted(axes) for axes in drawn.axes}
+        for name, (low, high, lowest, highest) in found.items():
+            assert low <= lowest and highest < high, name
+        # The extremes are the figures, whole: January's 2,150 of new; March's outflows,
+        # 200 + 400 stacked down to −600; the bridge's peak, 1,900 + 150 + 200 + 350 = 2,600.
+        assert {name: (lowest, highest) for name, (_, _, lowest, highest) in found.items()} == {
+            "MRR over time": (1900.0, 2150.0),
+            "MRR movements": (-600.0, 2150.0),
+            "ARR over time": (22800.0, 25800.0),
+            "MRR bridge, (2024-02-29, 2024-03-31]": (0.0, 2600.0),
+        }
+        bridge = drawn.axes[3]
+        heights = [p.get_height() for p in bridge.patches]
+        assert heights == [1900.0, 150.0, 200.0, 350.0, -200.0, -400.0, 2000.0]
+        assert sum(heights[:-1]) == heights[-1]
+    finally:
+        pyplot().close(drawn)
+
+
+def test_png_movements_axis_holds_the_stacks_not_just_the_net_line() -> None:
+    """March alone: inflows stack to 700 and outflows to −600, while net new is 100."""
+    drawn = figure(BRIDGED_ROWS[2:], date(2024, 3, 1), "month", "")
+    try:
+        low, high, lowest, highest = plotted(drawn.axes[1])
+        assert (lowest, highest) == (-600.0, 700.0)
+        assert (low, high) == pytest.approx((-704.0, 804.0))  # 8% of 1,300 beyond each
+        assert "as known" not in drawn.get_suptitle()
+    finally:
+        pyplot().close(drawn)
+
+
+def test_the_title_leaves_out_what_was_not_asked() -> None:
+    title, meta = headline(BRIDGED_ROWS, date(2024, 1, 1), "quarter", "")
+    assert (title, meta) == (
+        "ARR report, 2024-01-01 to 2024-03-31",
+        "Every quarter · USD · ledger position 10",
+    )
 
 
 def test_without_matplotlib_a_png_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:

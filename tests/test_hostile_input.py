@@ -62,7 +62,7 @@ def test_hostile_ids_and_descriptions_are_stored_exactly(ledger: Ledger) -> None
 
 def test_hostile_ids_are_printed_inertly_in_messages(db_url: str) -> None:
     Ledger.init(db_url).close()
-    for text in HOSTILE:
+    for position, text in enumerate(HOSTILE, start=1):
         fields = new(text, text + "/s", "2024-01-01", "100") | {"event_id": text}
         assert runner.invoke(app, ["append", json.dumps(fields), "--db", db_url]).exit_code == 0
         changed = json.dumps(fields | {"amount": "200"})
@@ -70,7 +70,8 @@ def test_hostile_ids_are_printed_inertly_in_messages(db_url: str) -> None:
         assert result.exit_code == 1
         # the id is quoted as a Python literal: control characters escaped, one line
         assert result.stderr.splitlines() == [
-            f"event: event_id {text!r} is already recorded with other content",
+            f"event: event_id {text!r} is already recorded (position {position}) with other "
+            "content: amount '100' recorded, '200' here",
             "nothing was written",
         ]
         assert "\x1b" not in result.stderr and "\x07" not in result.stderr
@@ -176,7 +177,8 @@ BROKEN = {
     ),
     "no_header.csv": (
         ROW + b"e2,new,acme,s2,2024-01-01,100\n",
-        "no_header.csv:1: the header row must name the fields, e.g. event_id,type,...",
+        "no_header.csv:1: the file has no header row: its first line is an event; put a "
+        "header naming the fields above it (`arr template` prints one)",
     ),
     "cut.csv": (
         HEADER + ROW + b"e2,new,acme,s2,2024-0",

@@ -230,7 +230,8 @@ def test_a_later_chunk_reusing_an_event_id_with_other_content_is_a_conflict(
     first = new("acme", "s1", "2024-01-01", "100")
     fillers = [new(c, f"s-{c}", "2024-01-01", "5") for c in "xyz"]
     assert refusal(ledger, first, *fillers, first | {"amount": "99"}) == [
-        f"in.csv:6: event_id {first['event_id']!r} is already recorded with other content"
+        f"in.csv:6: event_id {first['event_id']!r} appears on lines 2 and 6 with other "
+        "content: amount '100' there, '99' here"
     ]
     assert ledger.head() == 0
 

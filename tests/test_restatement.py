@@ -4,6 +4,7 @@ in between that changed them, whose own MRR effects add up to the change exactly
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -78,7 +79,9 @@ def test_restatement_json_shape(ledger: Ledger, db_url: str) -> None:
     result = runner.invoke(app, ["restatement", "--db", db_url, *asked, "--format", "json"])
     assert result.exit_code == 0, result.output
     shown = json.loads(result.stdout)
-    assert list(shown) == ["as_of", "known_at", "known_at_2", "figures", "events"]
+    assert list(shown) == ["as_of", "known_at", "known_at_2", "position", "figures", "events"]
+    assert shown["position"] == 8  # K2's: the position it was computed at
+    assert shown["figures"]["position"] == {"before": 3, "after": 8, "change": 5}
     assert (shown["known_at"], shown["known_at_2"]) == (
         "2024-03-01T23:59:59.999999+00:00",
         "2024-03-06T23:59:59.999999+00:00",
@@ -146,6 +149,70 @@ def test_restatement_table_lists_the_events(ledger: Ledger, db_url: str) -> None
     )
     assert result.exit_code == 0, result.output
     assert "−1,350.00" in result.stdout and "v1" in result.stdout
+
+
+def test_restatement_csv_holds_the_figures_and_their_causes(ledger: Ledger, db_url: str) -> None:
+    later = history(ledger)
+    asked = ["--as-of", "2024-02-15", "--known-at", K1, "--known-at-2", "2024-03-06"]
+    result = runner.invoke(app, ["restatement", "--db", db_url, *asked, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    at = "2024-03-05T12:00:00+00:00"
+    churn, upgrade = later["churn"]["event_id"], later["upgrade"]["event_id"]
+    assert result.stdout.splitlines() == [
+        "section,figure,before,after,change,event_id,type,customer_id,effective_date,"
+        "recorded_at,position,mrr_effect",
+        "figure,as_of,2024-02-15,2024-02-15,,,,,,,,",
+        "figure,position,3,8,5,,,,,,,",
+        "figure,currency,USD,USD,,,,,,,,",
+        "figure,mrr,1800.00,450.00,-1350.00,,,,,,,",
+        "figure,arr,21600.00,5400.00,-16200.00,,,,,,,",
+        "figure,active_customers,3,1,-2,,,,,,,",
+        "figure,active_contracts,3,1,-2,,,,,,,",
+        "figure,arpa,600.00,450.00,-150.00,,,,,,,",
+        "figure,acv,7200.00,5400.00,-1800.00,,,,,,,",
+        "figure,acv_policy,recurring,recurring,,,,,,,,",
+        "figure,acv_arr_ratio,1.0000,1.0000,0.0000,,,,,,,",
+        f"cause,,,,,{churn},churn,acme,2024-02-01,{at},4,-1000.00",
+        f"cause,,,,,v1,void,beta,2024-01-01,{at},5,-500.00",
+        f"cause,,,,,{upgrade},upgrade,gamma,2024-02-10,{at},6,150.00",
+    ]
+
+
+def test_restatement_csv_cells_are_spreadsheet_safe(ledger: Ledger, db_url: str) -> None:
+    with freeze_time("2024-03-01 10:00:00"):
+        record(ledger, new("=acme", "s1", "2024-01-01", "1000"))
+    with freeze_time("2024-03-05 12:00:00"):
+        record(
+            ledger, event("churn", "=acme", "2024-02-01", subscription_id="s1") | {"event_id": "@c"}
+        )
+    asked = ["--as-of", "2024-02-15", "--known-at", K1, "--known-at-2", "2024-03-06"]
+    result = runner.invoke(app, ["restatement", "--db", db_url, *asked, "--format", "csv"])
+    assert result.stdout.splitlines()[-1] == (
+        "cause,,,,,'@c,churn,'=acme,2024-02-01,2024-03-05T12:00:00+00:00,2,-1000.00"
+    )
+
+
+def test_restatement_table_keeps_a_lone_causes_position(ledger: Ledger, db_url: str) -> None:
+    """One event recorded in between: its position stays in its row, never a bare
+    `position N` line under the table."""
+    with freeze_time("2024-03-01 10:00:00"):
+        record(ledger, new("acme", "s1", "2024-01-01", "1000"))
+    with freeze_time("2024-03-05 12:00:00"):
+        record(
+            ledger, event("churn", "acme", "2024-02-01", subscription_id="s1") | {"event_id": "c"}
+        )
+    asked = ["--as-of", "2024-02-15", "--known-at", K1, "--known-at-2", "2024-03-06"]
+    result = runner.invoke(app, ["restatement", "--db", db_url, *asked])
+    lines = [line.rstrip() for line in result.stdout.splitlines()]
+    assert lines[-4:] == [
+        "  event id   type    customer id   effective date   recorded at                 "
+        "recorded position   MRR effect",
+        " " + "━" * 110,
+        "  c          churn   acme          2024-02-01       2024-03-05T12:00:00+00:00   "
+        "                2    −1,000.00",
+        "",
+    ]
+    assert not [line for line in lines if re.fullmatch(r"position \d+", line.strip())]
 
 
 def test_effects_add_up_exactly_on_a_sample_ledger(ledger: Ledger) -> None:

@@ -113,7 +113,9 @@ def test_currency_must_be_the_ledgers(ledger: Ledger) -> None:
 
 
 def test_a_field_of_another_event_type_is_refused(ledger: Ledger) -> None:
-    expected = "row1: target_event_id: not a field of this event type (value 'x')"
+    expected = (
+        "row1: target_event_id: not a field of this event type (value 'x'); see `arr fields new`"
+    )
     assert refused(ledger, monthly(target_event_id="x")) == [expected]
 
 
@@ -375,7 +377,10 @@ def test_a_repeat_within_one_batch_is_skipped(ledger: Ledger) -> None:
 
 def test_an_event_id_reused_with_other_content_is_a_conflict(ledger: Ledger) -> None:
     accept(ledger, monthly())
-    expected = "row1: event_id 'n1' is already recorded with other content"
+    expected = (
+        "row1: event_id 'n1' is already recorded (position 1) with other content: "
+        "amount '100' recorded, '101' here"
+    )
     assert refused(ledger, monthly(amount="101")) == [expected]
 
 
@@ -495,7 +500,8 @@ def test_json_lines_on_stdin(ledger: Ledger, db_url: str) -> None:
         (
             "events.csv",
             "id,kind\n1,new\n",
-            "{path}:1: the header row must name the fields, e.g. event_id,type,...",
+            "{path}:1: the header row must name the fields (event_id, type, customer_id, …), "
+            "but it has 'id', 'kind': see `arr fields`, or `arr template` for a file to fill in",
         ),
         (
             "events.csv",

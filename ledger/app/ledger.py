@@ -93,7 +93,12 @@ class Ledger:
     def init(cls, url: str | None = None, currency: str = DEFAULT_CURRENCY) -> Ledger:
         """Creates the ledger if it does not exist; harmless when it does."""
         if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
-            message = f"currency: {currency!r} is not a three-letter currency code"
+            hint = (
+                f": did you mean {currency.upper()!r}?"
+                if len(currency) == 3 and currency.isalpha()
+                else ""
+            )
+            message = f"currency: {currency!r} is not a three-letter currency code{hint}"
             raise UsageError(message, "currency")
         store = EventStore(Location.parse(url), create=True)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.console import JustifyMethod
 
 from ledger.app.ledger import Ledger
 from ledger.cli.options import AsOf, Db, FormatOption, Policy, out, output_format, policy, run
@@ -12,7 +13,8 @@ from ledger.cli.parse import parse_day, parse_known_at
 from ledger.domain.errors import LedgerError, UsageError
 from ledger.domain.text import inert
 from ledger.store.chain import Checkpoint
-from projections.render.text import emit
+from projections.figures.customer_log import months_name
+from projections.render.text import emit, grouped, label, show, table
 
 audit_app = typer.Typer(
     help="Tamper evidence and per-customer history.", no_args_is_help=True, rich_markup_mode=None
@@ -34,6 +36,7 @@ def verify(
             "--checkpoint",
             help="DIGEST@POSITION from `arr audit checkpoint`: prove history "
             "up to it is unchanged.",
+            metavar="DIGEST@POSITION",
         ),
     ] = None,
     read_model: Annotated[
@@ -87,12 +90,12 @@ def checkpoint_(db: Db = None) -> None:
 
 @audit_app.command()
 def log(
-    customer: Annotated[str, typer.Option("--customer", help="The customer id.")],
+    customer: Annotated[str, typer.Option("--customer", help="The customer id.", metavar="ID")],
     db: Db = None,
     format: FormatOption = "table",
 ) -> None:
     """One customer's events in recording order with both clocks, voids shown, and its MRR
-    after each event in effective order.
+    after each event or lapse of a term in effective order.
 
     Example: arr audit log --customer acme
     """
@@ -105,29 +108,76 @@ def log(
             emit(out, fmt, "", found.as_json())
             return
         if fmt == "csv":
-            emit(out, fmt, "", found.events())
+            emit(out, fmt, "", found.csv_rows())
             return
-        emit(out, fmt, f"History of {customer} (recording order)", _compact(found.events()))
-        emit(out, fmt, f"MRR of {customer} after each event (effective order)", found.steps())
+        head = f"as known at position {found.position} (head), amounts in {found.currency}"
+        print(inert(f"Audit log of {customer} {head}"))
+        print()
+        _table(f"History of {customer} (recording order)", _compact(found.events()))
+        _table(
+            f"MRR of {customer} after each event or lapse (effective order)",
+            _steps(found.steps()),
+        )
 
     run(action)
 
 
+JUSTIFY: dict[str, JustifyMethod] = {
+    "recorded_position": "right",
+    "amount": "right",
+    "interval": "left",
+    "term": "left",
+}
+"""Columns the renderer cannot tell numbers or words by their cells (strings, or none)."""
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> None:
+    """A people's table, numbers right-aligned and words left-aligned."""
+    grid = table(title, rows)
+    justify = {label(key): side for key, side in JUSTIFY.items()}
+    for column in grid.columns:
+        column.justify = justify.get(str(column.header), column.justify)
+    show(out, grid)
+
+
 def _compact(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A table a person can read: a void's target and a voided event's void in one column."""
+    """A table a person can read: a void's target and a voided event's void in one column,
+    amounts with thousands separators, terms in months."""
     return [
         {
-            "position": e["position"],
+            "recorded_position": _position(e["position"]),
             "recorded_at": _moment(e["recorded_at"]),
             "event_id": e["event_id"],
             "type": e["type"],
             "effective_date": e["effective_date"],
             "subscription_id": e["subscription_id"],
-            "amount": e["amount"],
+            "amount": grouped(e["amount"]) if e["amount"] is not None else None,
+            "interval": e["interval"],
+            "term": months_name(e["term_months"]) if e["term_months"] else None,
             "status": _status(e),
         }
         for e in events
     ]
+
+
+def _steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The MRR steps for people: a lapse says whose term ended."""
+    return [
+        {
+            "effective_date": s["effective_date"],
+            "recorded_position": _position(s["position"]),
+            "event_id": s["event_id"],
+            "type": s["type"] if s["event_id"] else f"lapsed: term of {s['subscription_id']} ended",
+            "mrr": s["mrr"],
+        }
+        for s in steps
+    ]
+
+
+def _position(position: int | None) -> str | None:
+    """An event's own position, as is (an identifier, no separators). Not `position`:
+    a table says once, under it, a position every row shares: the one it was computed at."""
+    return str(position) if position is not None else None
 
 
 def _moment(stamp: str) -> str:
@@ -149,16 +199,20 @@ NOT_QUANTITIES = {"as_of", "currency", "acv_policy", "from", "to"}
 KnownAt1 = Annotated[
     str,
     typer.Option(
-        "--known-at", help="The first state of knowledge: timestamp with offset, or date."
+        "--known-at",
+        help="The first state of knowledge: timestamp with offset, or date.",
+        metavar="TIME",
     ),
 ]
 KnownAt2 = Annotated[
     str | None,
-    typer.Option("--known-at-2", help="The second state of knowledge (default: now)."),
+    typer.Option(
+        "--known-at-2", help="The second state of knowledge (default: now).", metavar="TIME"
+    ),
 ]
 From = Annotated[
     str | None,
-    typer.Option("--from", help="Also restate movements over (FROM, AS-OF]."),
+    typer.Option("--from", help="Also restate movements over (FROM, AS-OF].", metavar="DATE"),
 ]
 
 
@@ -189,14 +243,21 @@ def restatement(
         if fmt == "json":
             emit(out, fmt, "", shown)
             return
+        if fmt == "csv":
+            emit(out, fmt, "", found.csv_rows())
+            return
         rows = [
             {"figure": key, **values}
             for key, values in shown["figures"].items()
-            if fmt == "csv" or key not in NOT_QUANTITIES
+            if key not in NOT_QUANTITIES
         ]
         title = f"Restatement as of {day}: known at {shown['known_at']} → {shown['known_at_2']}"
         emit(out, fmt, title, rows)
-        if fmt == "table":
-            emit(out, fmt, "Events recorded in between that caused it", shown["events"])
+        causes = [
+            {k: v for k, v in e.items() if k not in ("position", "mrr_effect")}
+            | {"recorded_position": _position(e["position"]), "mrr_effect": e["mrr_effect"]}
+            for e in shown["events"]
+        ]
+        _table("Events recorded in between that caused it", causes)
 
     run(action)

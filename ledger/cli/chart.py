@@ -1,4 +1,5 @@
-"""`arr chart`: ARR, MRR movements and NRR/GRR over time, as one HTML file or a PNG."""
+"""`arr chart`: MRR, ARR, movements, the bridge, customers, ARPA, NRR/GRR and the quick
+ratio over time, as one HTML file; or a PNG of MRR, ARR, the movements and the bridge."""
 
 from __future__ import annotations
 
@@ -25,10 +26,15 @@ commands = typer.Typer()
 
 From = Annotated[
     str,
-    typer.Option("--from", help="First day YYYY-MM-DD: rows at every period end from it on."),
+    typer.Option(
+        "--from", help="First day YYYY-MM-DD: rows at every period end from it on.", metavar="DATE"
+    ),
 ]
 Output = Annotated[
-    str, typer.Option("--output", "-o", help="report.html (charts and figures) or chart.png.")
+    str,
+    typer.Option(
+        "--output", "-o", help="report.html (charts and figures) or chart.png.", metavar="FILE"
+    ),
 ]
 
 
@@ -69,7 +75,7 @@ def write(
     try:
         with replacing(path) as file:
             if kind == "png":
-                write_png(rows, every, file)
+                write_png(rows, start, every, note, file)
             else:
                 file.write(page(rows, start, every, note).encode("utf-8"))
     except OSError as exc:
@@ -116,10 +122,11 @@ def chart_command(
     position: Position = None,
     acv_policy: Policy = "recurring",
 ) -> None:
-    """Chart ARR, MRR movements and NRR/GRR per period into one offline HTML file or a PNG.
+    """Chart MRR, ARR, movements, customers, ARPA, NRR/GRR and the quick ratio per period.
 
-    The HTML file is self-contained (no network fetches): open it in any browser. A PNG
-    (ARR and movements) needs matplotlib: pip install 'arr-ledger[charts]'.
+    Into one offline HTML file, self-contained (no network fetches): open it in any
+    browser. A PNG (MRR, ARR, movements and the last period's bridge) needs matplotlib:
+    pip install 'arr-ledger[charts]'.
 
     \b
     Example: arr chart --from 2024-01-01 --to 2024-12-31 --every month -o report.html

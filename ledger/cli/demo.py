@@ -53,6 +53,9 @@ def run_demo(console: Console, customers: int, folder: str | None) -> str:
         show_movements(console, ledger)
         show_restatement(console, ledger, close)
     show_next(console, url, close)
+    if not folder:
+        say(console, f"\nThe sample stays in {where} for the commands above; remove it with:")
+        say(console, f"  rm -r {where}")
     return url
 
 
@@ -159,9 +162,10 @@ commands = typer.Typer()
 
 @commands.command()
 def demo(
-    customers: Annotated[int, typer.Option(help="How many sample customers.")] = 300,
+    customers: Annotated[int, typer.Option(help="How many sample customers.", metavar="N")] = 300,
     folder: Annotated[
-        str | None, typer.Option(help="Where to build it (default: a new temporary folder).")
+        str | None,
+        typer.Option(help="Where to build it (default: a new temporary folder).", metavar="FOLDER"),
     ] = None,
 ) -> None:
     """Build a sample ledger in a temporary folder and show what it answers: start here.

@@ -6,24 +6,48 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib.metadata import version
+from typing import Annotated
 
 import typer
 
-from ledger.cli import audit, chart, demo, movements, projections, record, report
-from ledger.cli.options import err, say
+from ledger.cli import audit, chart, demo, fields, movements, projections, record, report
+from ledger.cli.options import err, out, say
 
 app = typer.Typer(
-    help="arr-ledger: an event-sourced ledger of subscription revenue. MRR, ARR, ACV,\n"
-    "movements and retention as of any date, as the ledger knew them at any moment.\n\n"
-    "\b\nStart with `arr demo`, which builds a sample ledger and prints what to try next.\n"
-    "Example: arr init && arr import events.csv && arr report --as-of 2024-06-30",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-for group in (record, report, movements, chart, audit, projections, demo):
+for group in (record, fields, report, movements, chart, audit, projections, demo):
     app.add_typer(group.commands)
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        out.print(f"arr {version('arr-ledger')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def arr(
+    shown: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """arr-ledger: an event-sourced ledger of subscription revenue. MRR, ARR, ACV,
+    movements and retention as of any date, as the ledger knew them at any moment.
+
+    Start with `arr demo`, which builds a sample ledger and prints what to try next;
+    `arr fields` lists what an event may hold, `arr template` prints a CSV to fill in.
+
+    Example: arr init && arr import events.csv && arr report --as-of 2024-06-30
+    """
 
 
 def main() -> None:

@@ -33,7 +33,10 @@ from projections.render.text import Format, emit
 commands = typer.Typer()
 
 From = Annotated[
-    str, typer.Option("--from", help="Start date YYYY-MM-DD, excluded: movements over (from, to].")
+    str,
+    typer.Option(
+        "--from", help="Start date YYYY-MM-DD, excluded: movements over (from, to].", metavar="DATE"
+    ),
 ]
 SeriesFrom = Annotated[
     str,
@@ -41,14 +44,21 @@ SeriesFrom = Annotated[
         "--from",
         help="First day YYYY-MM-DD, included: rows at every period end from it on, the first "
         "row's movements over (from - 1 day, its end].",
+        metavar="DATE",
     ),
 ]
-To = Annotated[str, typer.Option("--to", help="End date YYYY-MM-DD (included).")]
+To = Annotated[str, typer.Option("--to", help="End date YYYY-MM-DD (included).", metavar="DATE")]
 By = Annotated[
     str | None,
-    typer.Option("--by", help="customer | day | week | month | quarter | year: one row each."),
+    typer.Option(
+        "--by",
+        help="customer | day | week | month | quarter | year: one row each.",
+        metavar="GROUP",
+    ),
 ]
-EveryOption = Annotated[str, typer.Option("--every", help="day | week | month | quarter | year")]
+EveryOption = Annotated[
+    str, typer.Option("--every", help="day | week | month | quarter | year", metavar="PERIOD")
+]
 # People's tables show the headline columns (currency in the title); json and csv carry
 # every key, for spreadsheets.
 SERIES_TABLE = ("as_of", "mrr", "arr", "active_customers", *BRIDGE[1:], "nrr", "grr")

@@ -32,11 +32,16 @@ err = Console(stderr=True)
 Db = Annotated[
     str | None,
     typer.Option(
-        "--db", help="SQLAlchemy URL of the ledger (default: $ARR_DB, else sqlite:///arr.db)."
+        "--db",
+        help="SQLAlchemy URL of the ledger (default: $ARR_DB, else sqlite:///arr.db).",
+        metavar="URL",
     ),
 ]
 AsOf = Annotated[
-    str, typer.Option("--as-of", help="Effective date YYYY-MM-DD (state at the end of that day).")
+    str,
+    typer.Option(
+        "--as-of", help="Effective date YYYY-MM-DD (state at the end of that day).", metavar="DATE"
+    ),
 ]
 KnownAt = Annotated[
     str | None,
@@ -44,14 +49,19 @@ KnownAt = Annotated[
         "--known-at",
         help="Only what was recorded by then: ISO timestamp with offset, or a date "
         "(end of that day, UTC).",
+        metavar="TIME",
     ),
 ]
 Position = Annotated[
     int | None,
-    typer.Option("--position", help="Only what was recorded up to this ledger position."),
+    typer.Option(
+        "--position", help="Only what was recorded up to this ledger position.", metavar="N"
+    ),
 ]
-Policy = Annotated[str, typer.Option("--acv-policy", help="recurring | including_fees")]
-FormatOption = Annotated[str, typer.Option("--format", help="table | json | csv")]
+Policy = Annotated[
+    str, typer.Option("--acv-policy", help="recurring | including_fees", metavar="POLICY")
+]
+FormatOption = Annotated[str, typer.Option("--format", help="table | json | csv", metavar="FORMAT")]
 
 
 def run(action: Callable[[], T]) -> T:

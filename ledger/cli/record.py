@@ -18,7 +18,9 @@ commands = typer.Typer()
 @commands.command()
 def init(
     db: Db = None,
-    currency: Annotated[str, typer.Option(help="The ledger's one currency.")] = "USD",
+    currency: Annotated[
+        str, typer.Option(help="The ledger's one currency (ISO 4217: USD, EUR).", metavar="CODE")
+    ] = "USD",
 ) -> None:
     """Create the ledger (tables and currency); running it twice is harmless.
 
@@ -26,10 +28,11 @@ def init(
     """
 
     def action() -> None:
-        with Ledger.init(db, currency) as ledger:
+        with Ledger.init(db, currency.strip().upper()) as ledger:  # codes are capitals
             out.print(
                 f"ledger ready at {ledger.store.location} ({ledger.currency})",
                 highlight=False,
+                soft_wrap=True,
             )
 
     run(action)
@@ -48,7 +51,7 @@ def upgrade(db: Db = None) -> None:
     def action() -> None:
         found, now = Ledger.upgrade(db)
         said = "already at" if found == now else f"upgraded from layout {found} to"
-        out.print(f"ledger {said} layout {now}", highlight=False)
+        out.print(f"ledger {said} layout {now}", highlight=False, soft_wrap=True)
 
     run(action)
 
@@ -56,11 +59,18 @@ def upgrade(db: Db = None) -> None:
 @commands.command(name="import")
 def import_(
     files: Annotated[
-        list[str], typer.Argument(help=".csv or .jsonl files, or - for JSON Lines on stdin.")
+        list[str],
+        typer.Argument(
+            help=".csv or .jsonl files, or - for JSON Lines on stdin.", metavar="FILE..."
+        ),
     ],
     db: Db = None,
 ) -> None:
     """Append events from files; every row is checked before any is written.
+
+    FILE is a .csv file with a header row naming the fields (see `arr fields`, and
+    `arr template` for one to fill in), a .jsonl file of one JSON object per line, or -
+    for JSON Lines on standard input. All files are one transaction: all or nothing.
 
     Example: arr import events.csv more.jsonl
     """
@@ -79,6 +89,7 @@ def import_(
                     else ""
                 ),
                 highlight=False,
+                soft_wrap=True,
             )
 
     run(action)
@@ -86,10 +97,10 @@ def import_(
 
 @commands.command()
 def append(
-    event: Annotated[str, typer.Argument(help="One event as a JSON object.")],
+    event: Annotated[str, typer.Argument(help="One event as a JSON object.", metavar="JSON")],
     db: Db = None,
 ) -> None:
-    """Append one event given as a JSON object.
+    """Append one event given as a JSON object (its fields: `arr fields`).
 
     Example: arr append '{"event_id":"e1","type":"new","customer_id":"acme",
     "subscription_id":"s1","effective_date":"2024-01-01","amount":"1000"}'
@@ -105,9 +116,15 @@ def append(
         with Ledger.open(db) as ledger:
             result = ledger.append(fields, location="event")
             if result.appended:
-                out.print(f"recorded at position {result.positions[0]}", highlight=False)
+                out.print(
+                    f"recorded at position {result.positions[0]}", highlight=False, soft_wrap=True
+                )
             else:
-                out.print("already recorded with identical content: nothing to do", highlight=False)
+                out.print(
+                    "already recorded with identical content: nothing to do",
+                    highlight=False,
+                    soft_wrap=True,
+                )
 
     run(action)
 

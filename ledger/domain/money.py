@@ -10,33 +10,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 
+from ledger.domain.text import shown
+
 _DECIMAL = re.compile(r"^[0-9]+(\.[0-9]{1,4})?$")
 MAX_AMOUNT = Decimal("999999999999.9999")
 """The largest amount taken: 12 integer digits and 4 fraction digits. Far above any real
 price, it keeps every figure computed from amounts a short exact number (a string of
 thousands of digits was once taken, and then no query could print a figure)."""
-SHOWN = 40
-"""Values longer than this are shown in messages by their start and their length."""
-
-
-def shown(value: object) -> str:
-    """A value as a message echoes it: its Python literal (control and bidi characters
-    escaped, one line), or for a long value its first 20 characters and its length."""
-    if isinstance(value, str):
-        if len(value) <= SHOWN:
-            return repr(value)
-        start = repr(value[:20])
-        return f"{start[:-1]}…{start[-1]} ({len(value):,} characters)"
-    try:
-        text = repr(value)
-    except ValueError:  # an integer beyond Python's limit on digits converted to text
-        return "a number of more than 4,300 digits"
-    except RecursionError:  # a value nested deeper than Python can walk
-        return "a value nested too deeply to show"
-    if len(text) <= SHOWN:
-        return text
-    unit = "digits" if isinstance(value, int) else "characters"
-    return f"{text[:20]}… ({len(text):,} {unit})"
 
 
 def parse_amount(value: object) -> Decimal:

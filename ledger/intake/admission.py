@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -102,7 +102,7 @@ class Import:
         self.problems.extend(problems)
         if self.problems:
             return
-        self.held = admit(self.view, locations, events)
+        self.held = admit(self.view, locations, events, self.written.location)
         self.skipped += self.held.skipped
         self.problems.extend(self.held.problems)
         fresh = {e.customer_id for e in self.held.events} - self.versions.keys()
@@ -168,12 +168,18 @@ def parse_rows(
     return locations, events, problems
 
 
-def admit(view: Queries, locations: Sequence[str], events: Sequence[Event]) -> Admission:
+def admit(
+    view: Queries,
+    locations: Sequence[str],
+    events: Sequence[Event],
+    written: Callable[[int], str | None] = lambda _: None,
+) -> Admission:
     """Checks parsed events against each other and against the ledger as `view` holds it:
-    repeats, subscription owners, voids. (Timelines: `Import.finish`.)"""
+    repeats, subscription owners, voids. (Timelines: `Import.finish`.) `written` says
+    where an event this import already wrote came from."""
     result = Admission()
-    recorded = {r.event.event_id: r.event for r in view.recorded(e.event_id for e in events)}
-    fresh = _drop_repeats(locations, events, recorded, result)
+    recorded = {r.event.event_id: r for r in view.recorded(e.event_id for e in events)}
+    fresh = _drop_repeats(locations, events, recorded, written, result)
     _check_owners(view, fresh, result)
     _check_voids(view, fresh, result)
     for location, event in fresh:
@@ -185,27 +191,57 @@ def admit(view: Queries, locations: Sequence[str], events: Sequence[Event]) -> A
 def _drop_repeats(
     locations: Sequence[str],
     events: Sequence[Event],
-    recorded: dict[str, Event],
+    recorded: dict[str, Recorded],
+    written: Callable[[int], str | None],
     result: Admission,
 ) -> list[tuple[str, Event]]:
-    """Idempotent retries are skipped; an id reused with other content is a conflict."""
-    seen: dict[str, Event] = {}
+    """Idempotent retries are skipped; an id reused with other content is a conflict,
+    located at both of its places and naming the fields that differ."""
+    seen: dict[str, tuple[str, Event]] = {}
     fresh = []
     for location, event in zip(locations, events, strict=True):
-        earlier = recorded.get(event.event_id) or seen.get(event.event_id)
+        stored, before = recorded.get(event.event_id), seen.get(event.event_id)
+        if stored is not None and (source := written(stored.position)) is not None:
+            before, stored = (source, stored.event), None  # this import's own, written
+        earlier = stored.event if stored is not None else before[1] if before else None
         if earlier is None:
-            seen[event.event_id] = event
+            seen[event.event_id] = (location, event)
             fresh.append((location, event))
         elif earlier == event:
             result.skipped += 1
+        elif stored is not None:
+            where = f"is already recorded (position {stored.position})"
+            said = f"event_id {event.event_id!r} {where} with other content: "
+            result.problems.append(Problem(location, said + _differ(earlier, event, "recorded")))
         else:
-            result.problems.append(
-                Problem(
-                    location,
-                    f"event_id {event.event_id!r} is already recorded with other content",
-                )
-            )
+            assert before is not None
+            said = f"event_id {event.event_id!r} {_twice(before[0], location)} with other content: "
+            result.problems.append(Problem(location, said + _differ(earlier, event, "there")))
     return fresh
+
+
+def _twice(first: str, second: str) -> str:
+    """Where one id stands twice: on two lines of one file, or at two places."""
+    name, _, line = first.rpartition(":")
+    other, _, again = second.rpartition(":")
+    if name and name == other and line.isdigit() and again.isdigit():
+        return f"appears on lines {line} and {again}"
+    return f"appears at {first} and {second}"
+
+
+def _differ(earlier: Event, event: Event, then: str) -> str:
+    """The fields that differ, with both values: `amount '100' there, '200' here`."""
+    before, now = earlier.entry(), event.entry()
+    keys = [
+        k for k in (*before, *(k for k in now if k not in before)) if before.get(k) != now.get(k)
+    ]
+    return "; ".join(
+        f"{key} {_shown(before.get(key))} {then}, {_shown(now.get(key))} here" for key in keys
+    )
+
+
+def _shown(value: str | None) -> str:
+    return "absent" if value is None else repr(value)
 
 
 def _check_owners(view: Queries, fresh: list[tuple[str, Event]], result: Admission) -> None:

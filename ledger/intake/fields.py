@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from difflib import get_close_matches
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ledger.domain.dates import LAST_DAY
 from ledger.domain.events import EVENT_TYPES, INTERVAL_MONTHS, Event, day_of, decimal_of, shared
-from ledger.domain.money import MAX_AMOUNT, parse_amount, shown
-from ledger.domain.text import inert
+from ledger.domain.money import MAX_AMOUNT, parse_amount
+from ledger.domain.text import inert, shown
 
 """The last date the ledger takes: effective dates, and the end of every fixed term, fall
 on or before it, so that the day after and the month end of any of them are dates."""
@@ -214,7 +216,12 @@ def _describe(error: Any) -> str:
     if kind == "missing":
         return f"{field}: missing"
     if kind == "extra_forbidden":
-        return f"{field}: not a field of this event type (value {shown(value)})"
+        tag = error["loc"][0] if error["loc"] else None
+        allowed = _FIELDS[tag][1] - {"type"} if tag in _FIELDS else FIELD_NAMES
+        hint = nearest(str(error["loc"][-1]), allowed)
+        said = f"{field}: not a field of this event type (value {shown(value)})"
+        listed = f"arr fields {tag}" if tag in _FIELDS else "arr fields"
+        return said + (f"; did you mean {hint}?" if hint else f"; see `{listed}`")
     if kind == "union_tag_not_found":
         return "type: missing"
     if kind == "union_tag_invalid":
@@ -361,3 +368,63 @@ def _quick_whole(value: str | None) -> int | None:
     if not text.isdigit() or len(text) > 12 or (whole := int(text)) > MAX_QUANTITY:
         raise ValueError(value)  # (months, at most 120, are checked by the caller)
     return whole
+
+
+FIELD_NAMES = frozenset().union(*(allowed for _, allowed in _FIELDS.values()))
+"""Every field of every event type."""
+
+
+def nearest(name: str, among: Iterable[str] = FIELD_NAMES) -> str | None:
+    """The field a misspelt or differently spelt name most likely means: `Event ID` is
+    `event_id`, `term` is `term_months`, `ammount` is `amount`."""
+    names = sorted(among)
+    key = re.sub(r"[\s-]+", "_", name.strip().lower())
+    if key in names:
+        return key
+    if len(key) >= 3:
+        for candidate in names:
+            if candidate.startswith(key) or (len(candidate) >= 3 and key.startswith(candidate)):
+                return candidate
+    close = get_close_matches(key, names, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+FIELD_ORDER = (
+    "event_id",
+    "type",
+    "customer_id",
+    "subscription_id",
+    "effective_date",
+    "amount",
+    "interval",
+    "term_months",
+    "plan",
+    "quantity",
+    "description",
+    "target_event_id",
+    "currency",
+)
+"""The fields in the order people fill them in (`arr fields`, `arr template`)."""
+FIELD_RULES = {
+    "event_id": "your unique id, at most 200 characters; the same event again does nothing",
+    "type": ", ".join(EVENT_TYPES),
+    "customer_id": "the account, at most 200 characters",
+    "subscription_id": "one contract line, at most 200 characters; owned by its first `new`",
+    "effective_date": "YYYY-MM-DD up to 9998-12-31: when it happens in the business",
+    "amount": "a decimal > 0, at most 4 fraction digits, up to 999999999999.9999",
+    "interval": "month, quarter, year, or 1-120 months: what `amount` is charged for",
+    "term_months": "1-120: a fixed term (without it, evergreen)",
+    "plan": "any text, descriptive",
+    "quantity": "a whole number 0-999999999999, descriptive",
+    "description": "any text: what the fee is for",
+    "target_event_id": "the event_id of the event this void cancels",
+    "currency": "the ledger's currency code, when given (it must be the ledger's)",
+}
+"""What each field takes: the rules above, in one line each."""
+
+
+def fields_of(kind: str) -> list[tuple[str, bool]]:
+    """Each field an event type takes, in `FIELD_ORDER`, and whether it is required."""
+    required, allowed = _FIELDS[kind]
+    needed = required | {"event_id", "type", "customer_id"}
+    return [(name, name in needed) for name in FIELD_ORDER if name in allowed]

@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from ledger.domain.errors import Problem
-from ledger.domain.text import inert
+from ledger.domain.events import EVENT_TYPES
+from ledger.domain.text import inert, shown
+from ledger.intake.fields import FIELD_NAMES, nearest
 
+STDIN = "<stdin>"
 PIECE = 1 << 20
 """The most bytes read at once while looking for the end of a line."""
 
@@ -47,7 +50,7 @@ class _Unusable(Exception):
 def read(name: str) -> Iterator[Row | Problem]:
     """The rows of one input file (`-` is JSON Lines on stdin), or the problems found."""
     if name == "-":
-        yield from _guarded("<stdin>", sys.stdin.buffer, _jsonl)
+        yield from _guarded(STDIN, sys.stdin.buffer, _jsonl)
         return
     path = Path(name)
     try:
@@ -113,9 +116,7 @@ def _csv(name: str, lines: Iterator[str]) -> Iterator[Row | Problem]:
     try:
         header = [cell.strip() for cell in next(reader, [])]
         if "type" not in header or "event_id" not in header:
-            yield Problem(
-                f"{name}:1", "the header row must name the fields, e.g. event_id,type,..."
-            )
+            yield Problem(f"{name}:1", _header_problem(header))
             return
         twice = [column for column, count in Counter(header).items() if count > 1]
         if twice:
@@ -137,6 +138,34 @@ def _csv(name: str, lines: Iterator[str]) -> Iterator[Row | Problem]:
         yield Problem(f"{name}:{reader.line_num}", f"malformed CSV: {exc}")
 
 
+def _header_problem(header: list[str]) -> str:
+    """What is wrong with a header that names no `event_id` or `type`, and what to do."""
+    if len(header) == 1:
+        for separator in (";", "\t", "|"):
+            if separator in header[0]:
+                return (
+                    f"the header row is {separator!r}-separated ({shown(header[0])}): "
+                    "separate the columns with commas"
+                )
+    if any(cell in EVENT_TYPES for cell in header) and not FIELD_NAMES & set(header):
+        return (
+            "the file has no header row: its first line is an event; put a header naming "
+            "the fields above it (`arr template` prints one)"
+        )
+    hints = [
+        f"{shown(cell)} — did you mean {field}?"
+        for cell in header
+        if cell not in FIELD_NAMES and (field := nearest(cell)) is not None
+    ]
+    if hints:
+        return "the header row must name the fields; " + "; ".join(hints)
+    found = ", ".join(shown(cell) for cell in header[:6]) + (", …" if len(header) > 6 else "")
+    return (
+        f"the header row must name the fields (event_id, type, customer_id, …), but it has "
+        f"{found}: see `arr fields`, or `arr template` for a file to fill in"
+    )
+
+
 def _csv_lines(lines: Iterator[str]) -> Iterator[str]:
     """Lines as the csv module counts them: a lone `\\r` ends a line too."""
     for line in lines:
@@ -153,10 +182,21 @@ def _jsonl(name: str, lines: Iterator[str]) -> Iterator[Row | Problem]:
             number += 1
             if not line.strip():
                 continue
+            if name == STDIN and number == 1 and _looks_like_csv(line):
+                yield Problem(
+                    f"{name}:1",
+                    "standard input takes JSON Lines (one JSON object per line), and this "
+                    "looks like CSV: give the file's name instead (arr import events.csv)",
+                )
+                return
             try:
                 yield Row(f"{name}:{number}", json_object(line))
             except ValueError as exc:
                 yield Problem(f"{name}:{number}", str(exc))
+
+
+def _looks_like_csv(line: str) -> bool:
+    return not line.lstrip().startswith(("{", "[")) and ("," in line or ";" in line)
 
 
 def json_object(text: str) -> dict[str, Any]:

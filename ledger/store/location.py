@@ -33,7 +33,9 @@ class Location:
         try:
             url = make_url(raw)
         except ArgumentError:
-            raise LedgerError(f"url: {raw!r} is not a database URL", "url") from None
+            hint = f" (for a SQLite file: sqlite:///{raw})" if "://" not in raw else ""
+            message = f"url: {raw!r} is not a database URL{hint}"
+            raise LedgerError(message, "url") from None
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise LedgerError(
                 f"url: {url.get_backend_name()!r} is not supported (sqlite or postgresql)", "url"

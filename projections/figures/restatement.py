@@ -26,6 +26,16 @@ from projections.figures.report import Report, report
 from projections.figures.results import Figures, RestatementModel, RestatementResult
 
 ZERO = Fraction(0)
+CAUSE_KEYS = (
+    "event_id",
+    "type",
+    "customer_id",
+    "effective_date",
+    "recorded_at",
+    "position",
+    "mrr_effect",
+)
+"""The keys of a causing event, in `events` and in the CSV."""
 
 
 @dataclass(frozen=True)
@@ -76,13 +86,27 @@ class Restatement(RestatementResult):
         return out
 
     def as_json(self) -> dict[str, Any]:
+        """`position` is the position it was computed at: K2's."""
         return {
             "as_of": self.as_of.isoformat(),
             "known_at": self.known_at.isoformat(),
             "known_at_2": self.known_at_2.isoformat(),
+            "position": self.after.position,
             "figures": self.figures(),
             "events": [cause.as_json() for cause in self.causes],
         }
+
+    def csv_rows(self) -> list[dict[str, Any]]:
+        """Both tables as one: a `section` column (`figure`, then `cause`), the figures'
+        columns, then the causing events'; a cell a row's section does not have is empty."""
+        figures = [{"figure": key, **values} for key, values in self.figures().items()]
+        causes = [cause.as_json() for cause in self.causes]
+        keys = ("section", "figure", "before", "after", "change", *CAUSE_KEYS)
+        blank = dict.fromkeys(keys)
+        return [
+            *(blank | {"section": "figure"} | row for row in figures),
+            *(blank | {"section": "cause"} | row for row in causes),
+        ]
 
 
 def _compare(before: Report | Movements, after: Report | Movements) -> dict[str, dict[str, Any]]:

@@ -94,6 +94,7 @@ class RestatementModel(Figures):
     as_of: date
     known_at: datetime
     known_at_2: datetime
+    position: int
     figures: dict[str, FigureChangeModel]
     events: list[CauseModel]
 

@@ -8,23 +8,32 @@ own tooltip) with the exact printed figure.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from fractions import Fraction
+from html import escape
 
+from projections.figures.keys import MONEY_KEYS
 from projections.render.svg import (
     BOTTOM,
     COLORS,
     HEIGHT,
-    LEFT,
-    RIGHT,
     TOP,
-    WIDTH,
     Row,
     Scale,
+    bar,
+    brief,
+    compact,
     dot,
     dots,
     frame,
     legend,
+    money,
     money_tip,
+    note,
+    polyline,
+    rule,
     svg,
     ticks,
     tip,
@@ -36,57 +45,105 @@ from projections.render.text import label
 
 INFLOWS = ("new", "expansion", "reactivation")
 OUTFLOWS = ("contraction", "churn")
+ZERO = Decimal(0)
 
 
 def domain(values: Sequence[Decimal]) -> tuple[Decimal, Decimal]:
-    return min([Decimal(0), *values]), max([Decimal(0), *values])
+    return min([ZERO, *values]), max([ZERO, *values])
+
+
+def headline(rows: Sequence[Row], start: date, every: str, knowledge: str) -> tuple[str, str]:
+    """The title and the line under it, the same on the page and the PNG: the period, how
+    often, the currency, what the ledger knew ("as known at …", when asked) and its position."""
+    last = rows[-1]
+    title = f"ARR report, {start} to {last['as_of']}"
+    said = [f"Every {every}", str(last.get("currency", "")), knowledge]
+    said.append(f"ledger position {last.get('position')}")
+    return title, " · ".join(part for part in said if part)
+
+
+def figure_tip(key: str, amount: Decimal, currency: str) -> str:
+    """A tooltip's figure: money with its currency, a count grouped, a ratio as printed."""
+    if key in MONEY_KEYS:
+        return money_tip(key, amount, currency)
+    if amount == amount.to_integral_value():
+        return f"{label(key)} {int(amount):,}"
+    return f"{label(key)} {amount:f}"
+
+
+def line_chart(
+    rows: Sequence[Row],
+    every: str,
+    key: str,
+    name: str,
+    title: str,
+    *,
+    area: bool = False,
+) -> str:
+    """`key` at each period end: a line (an area under it with `area`), a dot per period.
+    An undefined figure (null, such as the ARPA of no customers) breaks the line."""
+    days, currency = [r["as_of"] for r in rows], _currency(rows)
+    figures = [value(r, key) for r in rows]
+    known = [v for v in figures if v is not None]
+    whole = key not in MONEY_KEYS
+    marks = ticks(*domain(known), whole=whole)
+    y = Scale(marks[0], marks[-1], HEIGHT - BOTTOM, TOP)
+    x, band = frame(len(rows))
+    points = [None if v is None else (x(Decimal(i)), y(v)) for i, v in enumerate(figures)]
+    color = COLORS[key]
+    unit = f"{label(key)} ({currency})" if key in MONEY_KEYS else label(key)
+    parts = [*y_axis(marks, y, unit), *x_axis(days, every)]
+    lines = runs(points)
+    if area and len(lines) == 1 and len(lines[0]) == len(rows):
+        drawn = lines[0]
+        base = y(max(marks[0], ZERO))
+        outline = " ".join(f"{px:.1f},{py:.1f}" for px, py in drawn)
+        shape = f"{drawn[0][0]:.1f},{base:.1f} {outline} {drawn[-1][0]:.1f},{base:.1f}"
+        parts.append(
+            f'<polygon class="mark area" points="{shape}" fill="{color}" fill-opacity="0.12"/>'
+        )
+    parts += [polyline(run, color, 2.5) for run in lines if len(run) > 1]
+    shown = [
+        (p, tip(day, [figure_tip(key, v, currency)]))
+        for p, day, v in zip(points, days, figures, strict=True)
+        if p is not None and v is not None
+    ]
+    parts += dots([p for p, _ in shown], [t for _, t in shown], color, dot(band, 3.5))
+    return svg(name, title, parts)
+
+
+def mrr_chart(rows: Sequence[Row], every: str) -> str:
+    """MRR at each period end, the first figure of a subscription business."""
+    return line_chart(rows, every, "mrr", "mrr-chart", "MRR over time", area=True)
 
 
 def arr_chart(rows: Sequence[Row], every: str) -> str:
     """ARR at each period end: an area under a line, a dot per period."""
-    days, currency = [r["as_of"] for r in rows], _currency(rows)
-    amounts = [value(r, "arr") or Decimal(0) for r in rows]
-    marks = ticks(*domain(amounts))
-    y = Scale(marks[0], marks[-1], HEIGHT - BOTTOM, TOP)
-    x, band = frame(len(rows))
-    points = [(x(Decimal(i)), y(a)) for i, a in enumerate(amounts)]
-    line = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
-    base = y(max(marks[0], Decimal(0)))
-    area = f"{points[0][0]:.1f},{base:.1f} {line} {points[-1][0]:.1f},{base:.1f}"
-    parts = [
-        *y_axis(marks, y, f"ARR ({currency})"),
-        *x_axis(days, every),
-        f'<polygon class="mark area" points="{area}" fill="{COLORS["arr"]}" fill-opacity="0.12"/>',
-        f'<polyline class="mark" points="{line}" fill="none" stroke="{COLORS["arr"]}" '
-        'stroke-width="2.5"/>',
-        *dots(
-            points,
-            [
-                tip(day, [money_tip("arr", a, currency)])
-                for day, a in zip(days, amounts, strict=True)
-            ],
-            COLORS["arr"],
-            dot(band, 3.5),
-        ),
-    ]
-    return svg("arr-chart", "ARR over time", parts)
+    return line_chart(rows, every, "arr", "arr-chart", "ARR over time", area=True)
+
+
+def customers_chart(rows: Sequence[Row], every: str) -> str:
+    """Active customers (MRR > 0) at each period end."""
+    return line_chart(rows, every, "active_customers", "customers-chart", "Active customers")
+
+
+def arpa_chart(rows: Sequence[Row], every: str) -> str:
+    """ARPA (MRR per active customer) at each period end; a gap where nobody is active."""
+    return line_chart(rows, every, "arpa", "arpa-chart", "ARPA over time")
 
 
 def stack(
     row: Row, keys: Sequence[str], sign: int, y: Scale, left: float, width: float
 ) -> list[str]:
     """One period's bars of `keys`, stacked up (sign 1) or down (sign −1) from zero."""
-    parts, level, currency = [], Decimal(0), str(row.get("currency", ""))
+    parts, level, currency = [], ZERO, str(row.get("currency", ""))
     for key in keys:
-        amount = value(row, key) or Decimal(0)
+        amount = value(row, key) or ZERO
         if amount == 0:
             continue
         top, bottom = y(level + sign * amount), y(level)
-        parts.append(
-            f'<rect class="mark" x="{left:.1f}" y="{min(top, bottom):.1f}" width="{width:.1f}" '
-            f'height="{abs(bottom - top):.1f}" fill="{COLORS[key]}">'
-            f"{tip(row['as_of'], [money_tip(key, sign * amount, currency)])}</rect>"
-        )
+        title = tip(row["as_of"], [money_tip(key, sign * amount, currency)])
+        parts.append(bar(left, top, bottom, width, COLORS[key], title))
         level += sign * amount
     return parts
 
@@ -94,9 +151,9 @@ def stack(
 def movements_chart(rows: Sequence[Row], every: str) -> str:
     """MRR movements per period: inflows up, outflows down, and the net new line."""
     currency = _currency(rows)
-    ups = [sum((value(r, k) or Decimal(0) for k in INFLOWS), Decimal(0)) for r in rows]
-    downs = [-sum((value(r, k) or Decimal(0) for k in OUTFLOWS), Decimal(0)) for r in rows]
-    nets = [value(r, "net_new") or Decimal(0) for r in rows]
+    ups = [sum((value(r, k) or ZERO for k in INFLOWS), ZERO) for r in rows]
+    downs = [-sum((value(r, k) or ZERO for k in OUTFLOWS), ZERO) for r in rows]
+    nets = [value(r, "net_new") or ZERO for r in rows]
     marks = ticks(*domain([*ups, *downs, *nets]))
     y = Scale(marks[0], marks[-1], HEIGHT - BOTTOM, TOP)
     x, band = frame(len(rows))
@@ -112,11 +169,9 @@ def movements_chart(rows: Sequence[Row], every: str) -> str:
         *y_axis(marks, y, f"MRR ({currency})"),
         *x_axis([r["as_of"] for r in rows], every),
         *legend([*INFLOWS, *OUTFLOWS, "net_new"]),
-        f'<line class="zero" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(Decimal(0)):.1f}" '
-        f'y2="{y(Decimal(0)):.1f}"/>',
+        rule(y(ZERO)),
         *bars,
-        f'<polyline class="mark" points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in points)}" '
-        f'fill="none" stroke="{COLORS["net_new"]}" stroke-width="2"/>',
+        polyline(points, COLORS["net_new"], 2),
         *dots(
             points,
             [
@@ -128,6 +183,152 @@ def movements_chart(rows: Sequence[Row], every: str) -> str:
         ),
     ]
     return svg("movements-chart", "MRR movements", parts)
+
+
+def printed(row: Row, key: str) -> Decimal:
+    """A money figure as printed (0.00 stays 0.00); a missing one is 0."""
+    found = value(row, key)
+    return ZERO if found is None else found
+
+
+def bridge_steps(row: Row) -> list[tuple[str, Decimal]]:
+    """One period's bridge in printed figures: MRR at its start, each movement signed (up
+    for new, expansion, reactivation; down for contraction, churn), and MRR at its end.
+
+    Each figure is rounded on its own, so the printed movements may miss the printed end by
+    a cent; a `rounding` step then says so, and the steps always add up to the end exactly."""
+    start, end = printed(row, "start_mrr"), printed(row, "end_mrr")
+    moved = [(k, printed(row, k)) for k in INFLOWS]
+    moved += [(k, ZERO - printed(row, k)) for k in OUTFLOWS]  # 0.00 stays 0.00, not -0.00
+    rounding = end - start - sum((amount for _, amount in moved), ZERO)
+    extra = [("rounding", rounding)] if rounding else []
+    return [("start_mrr", start), *moved, *extra, ("end_mrr", end)]
+
+
+def bridge_levels(
+    steps: Sequence[tuple[str, Decimal]], base: Decimal = ZERO
+) -> list[tuple[Decimal, Decimal]]:
+    """Where each bar of a bridge starts and ends: the first and last from the axis's
+    `base`, every step between from the level the steps before it reached."""
+    spans, level = [], ZERO
+    for n, (_, amount) in enumerate(steps):
+        if n in (0, len(steps) - 1):
+            spans.append((base, amount))
+            level = amount
+        else:
+            spans.append((level, level + amount))
+            level += amount
+    return spans
+
+
+def bridge_ticks(steps: Sequence[tuple[str, Decimal]]) -> list[Decimal]:
+    """A bridge's y ticks. They start at 0, unless the MRR dwarfs what moved it (the
+    levels span less than a third of the lowest): then they start below the lowest level,
+    by 1.5 × that span, so that the movements can be seen; the chart says so."""
+    levels = [high for _, high in bridge_levels(steps)]
+    low, high = min([ZERO, *levels]), max([ZERO, *levels])
+    lowest = min(levels)
+    floor = lowest - (high - lowest) * Decimal("1.5")
+    if high > lowest > 0 and floor > lowest / 2:
+        return ticks(floor, high)
+    return ticks(low, high)
+
+
+BRIDGE_NAMES = {"start_mrr": "start MRR", "end_mrr": "end MRR"}
+
+
+def bridge_label(n: int, steps: Sequence[tuple[str, Decimal]]) -> str:
+    """The figure above a bridge's bar, short (the tooltip is exact): +47.7k, −8.21k."""
+    amount = steps[n][1]
+    edge = n in (0, len(steps) - 1)
+    return brief(amount) if edge or amount <= 0 else f"+{brief(amount)}"
+
+
+def bridge_chart(rows: Sequence[Row], every: str) -> str:
+    """The last period's bridge (a waterfall): start MRR, +new, +expansion, +reactivation,
+    −contraction, −churn, end MRR. Every bar is a printed figure; they add up exactly."""
+    row, currency = rows[-1], _currency(rows)
+    steps = bridge_steps(row)
+    marks = bridge_ticks(steps)
+    spans = bridge_levels(steps, marks[0])
+    y = Scale(marks[0], marks[-1], HEIGHT - BOTTOM, TOP)
+    x, band = frame(len(steps))
+    width = band * 0.62
+    period = f"{row['from']} to {row['to']}"
+    cut = f"; the axis starts at {compact(marks[0])}, not 0" if marks[0] > 0 else ""
+    parts = [
+        *y_axis(marks, y, f"MRR ({currency})"),
+        note(f"({row['from']}, {row['to']}]{cut}"),
+        rule(y(max(marks[0], ZERO))),
+    ]
+    for n, ((key, amount), (low, high)) in enumerate(zip(steps, spans, strict=True)):
+        centre = x(Decimal(n))
+        edge = n in (0, len(steps) - 1)
+        when = row["from"] if n == 0 else row["to"] if edge else period
+        said = [money_tip(key, amount, currency, plus=not edge)]
+        said += ["each figure is rounded on its own"] if key == "rounding" else []
+        title = tip(when, said)
+        data = f' data-key="{key}" data-amount="{amount:f}"'
+        parts.append(bar(centre - width / 2, y(high), y(low), width, COLORS[key], title, data))
+        parts.append(
+            f'<text class="tick" x="{centre:.1f}" y="{y(max(low, high)) - 5:.1f}" '
+            f'text-anchor="middle">{escape(bridge_label(n, steps))}</text>'
+            f'<text class="tick" x="{centre:.1f}" y="{HEIGHT - BOTTOM + 18}" '
+            f'text-anchor="middle">{escape(BRIDGE_NAMES.get(key, label(key)))}</text>'
+        )
+        if n < len(steps) - 1:
+            at, ends = y(high), (centre + width / 2, centre + band - width / 2)
+            parts.append(
+                f'<line class="link" x1="{ends[0]:.1f}" x2="{ends[1]:.1f}" '
+                f'y1="{at:.1f}" y2="{at:.1f}"/>'
+            )
+    return svg("bridge-chart", f"MRR bridge, {period}", parts)
+
+
+def quick_ratio(row: Row) -> Decimal | None:
+    """(new + expansion + reactivation) / (contraction + churn) of the printed movements,
+    rounded half to even to 4 places like every ratio; None when nothing flowed out."""
+    ins = sum((value(row, k) or ZERO for k in INFLOWS), ZERO)
+    outs = sum((value(row, k) or ZERO for k in OUTFLOWS), ZERO)
+    if outs == 0:
+        return None
+    places = round(Fraction(ins) / Fraction(outs) * 10_000)
+    return Decimal(f"{places}e-4")
+
+
+def quick_ratio_chart(rows: Sequence[Row], every: str) -> str:
+    """The quick ratio of each period, a dot per period on a line, around the 1.0 line
+    (inflows = outflows); an undefined ratio (no contraction or churn) breaks the line and
+    is marked "—" on the axis, never drawn as a zero."""
+    currency = _currency(rows)
+    ratios = [quick_ratio(r) for r in rows]
+    marks = ticks(*domain([Decimal(1), *(q for q in ratios if q is not None)]))
+    y = Scale(marks[0], marks[-1], HEIGHT - BOTTOM, TOP)
+    x, band = frame(len(rows))
+    points = [None if q is None else (x(Decimal(i)), y(q)) for i, q in enumerate(ratios)]
+    color = COLORS["quick_ratio"]
+    parts = [
+        *y_axis(marks, y, "ratio"),
+        *x_axis([r["as_of"] for r in rows], every),
+        rule(y(Decimal(1))),
+        *(polyline(run, color, 2) for run in runs(points) if len(run) > 1),
+    ]
+    shown, tips = [], []
+    for i, (row, ratio, point) in enumerate(zip(rows, ratios, points, strict=True)):
+        ins = sum((value(row, k) or ZERO for k in INFLOWS), ZERO)
+        outs = sum((value(row, k) or ZERO for k in OUTFLOWS), ZERO)
+        flows = f"inflows {money(ins, currency)} ÷ outflows {money(outs, currency)}"
+        if point is not None:
+            shown.append(point)
+            tips.append(tip(row["as_of"], [f"quick ratio {ratio} ({flows})"]))
+        elif band >= 10:
+            title = tip(row["as_of"], [f"quick ratio — (no contraction or churn; {flows})"])
+            parts.append(
+                f'<text class="none" x="{x(Decimal(i)):.1f}" y="{y(marks[0]) - 4:.1f}" '
+                f'text-anchor="middle">—{title}</text>'
+            )
+    parts += dots(shown, tips, color, dot(band, 3))
+    return svg("quick-ratio-chart", "Quick ratio by period", parts)
 
 
 def runs(points: Sequence[tuple[float, float] | None]) -> list[list[tuple[float, float]]]:
@@ -145,12 +346,7 @@ def ratio_line(rows: Sequence[Row], key: str, x: Scale, y: Scale, radius: float)
     ratios = [value(r, key) for r in rows]
     points = [None if v is None else (x(Decimal(i)), y(v)) for i, v in enumerate(ratios)]
     color = COLORS[key]
-    parts = [
-        f'<polyline class="mark" points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in run)}" '
-        f'fill="none" stroke="{color}" stroke-width="2"/>'
-        for run in runs(points)
-        if len(run) > 1
-    ]
+    parts = [polyline(run, color, 2) for run in runs(points) if len(run) > 1]
     shown = [
         (p, tip(r["as_of"], [f"{label(key)} {v}"]))
         for p, r, v in zip(points, rows, ratios, strict=True)
@@ -170,8 +366,7 @@ def retention_chart(rows: Sequence[Row], every: str) -> str:
         *y_axis(marks, y, "ratio"),
         *x_axis([r["as_of"] for r in rows], every),
         *legend(["nrr", "grr"]),
-        f'<line class="zero" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(Decimal(1)):.1f}" '
-        f'y2="{y(Decimal(1)):.1f}"/>',
+        rule(y(Decimal(1))),
         *ratio_line(rows, "nrr", x, y, dot(band, 3)),
         *ratio_line(rows, "grr", x, y, dot(band, 3)),
     ]
@@ -182,8 +377,47 @@ def _currency(rows: Sequence[Row]) -> str:
     return str(rows[0].get("currency", "")) if rows else ""
 
 
-CHARTS: tuple[tuple[str, Callable[[Sequence[Row], str], str]], ...] = (
-    ("ARR over time", arr_chart),
-    ("MRR movements", movements_chart),
-    ("NRR and GRR", retention_chart),
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the page: its heading, the caption that says how to read it, and how
+    it is drawn from the rows."""
+
+    heading: str
+    caption: str
+    draw: Callable[[Sequence[Row], str], str]
+
+
+QUICK_RATIO = (
+    "Quick ratio = (new + expansion + reactivation) ÷ (contraction + churn) of each "
+    "period, from the printed movements, to 4 places. Above 1, the MRR gained outgrew the "
+    "MRR lost. A period without contraction or churn has no quick ratio (a ratio over 0): "
+    "it is marked —, never drawn as 0."
+)
+CHARTS: tuple[Chart, ...] = (
+    Chart("MRR over time", "Monthly recurring revenue at each period end.", mrr_chart),
+    Chart("ARR over time", "Annual recurring revenue (12 × MRR) at each period end.", arr_chart),
+    Chart(
+        "MRR movements",
+        "New, expansion and reactivation up; contraction and churn down; the net new line.",
+        movements_chart,
+    ),
+    Chart(
+        "MRR bridge, last period",
+        "From the MRR at the start of the last period to the MRR at its end. Every bar is a "
+        "printed figure; they add up to the end exactly (a rounding bar appears when the "
+        "figures, each rounded on its own, miss it by a cent).",
+        bridge_chart,
+    ),
+    Chart("Active customers", "Customers with MRR > 0 at each period end.", customers_chart),
+    Chart(
+        "ARPA",
+        "Average revenue per account: MRR ÷ active customers (a gap where there are none).",
+        arpa_chart,
+    ),
+    Chart(
+        "NRR and GRR",
+        "Net and gross revenue retention of the customers active at each period's start.",
+        retention_chart,
+    ),
+    Chart("Quick ratio", QUICK_RATIO, quick_ratio_chart),
 )

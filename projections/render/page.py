@@ -13,7 +13,7 @@ from typing import Any
 
 from projections.figures import keys
 from projections.figures.keys import MONEY_KEYS, RATIO_KEYS
-from projections.render.chart import CHARTS
+from projections.render.chart import CHARTS, headline
 from projections.render.svg import Row
 from projections.render.text import label, signed
 
@@ -37,17 +37,23 @@ TABLE_KEYS = (
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c2430;
-margin:24px auto;max-width:920px;padding:0 16px}
+margin:24px auto;max-width:1400px;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 6px}
 .meta{color:#5b6776;margin:0 0 16px}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{padding:4px 10px;white-space:nowrap;border-bottom:1px solid #e3e7ec}
 th{text-align:left;font-weight:600}
 td.num,th.num{text-align:right}td.out{color:#c62828}
-.series{font-size:12px;display:block;overflow-x:auto}
+.scroll{overflow-x:auto}.series{font-size:12px;width:100%}
+.series th,.series td{padding:4px 6px}.series th{white-space:normal;vertical-align:bottom}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr));
+gap:8px 32px}
+.chart-card{min-width:0}.chart-card h2{margin-top:20px}
+.caption{color:#5b6776;font-size:12px;margin:2px 0 0}
 svg.chart{width:100%;height:auto;display:block}
 .grid{stroke:#e3e7ec}.zero{stroke:#8a96a3;stroke-dasharray:4 3}
-.tick,.unit,.legend{font-size:11px;fill:#5b6776}.legend{fill:#1c2430}
+.link{stroke:#8a96a3;stroke-dasharray:2 2}
+.tick,.unit,.legend,.none{font-size:11px;fill:#5b6776}.legend{fill:#1c2430}
 """
 # The page reports what it drew, so a headless browser (and the tests) can tell a
 # rendered chart from an empty one: <html data-rendered="arr-chart:25 ...">.
@@ -91,7 +97,7 @@ def series_table(rows: Sequence[Row]) -> str:
         for k in TABLE_KEYS
     )
     body = "".join(f"<tr>{''.join(td(k, r.get(k)) for k in TABLE_KEYS)}</tr>" for r in rows)
-    return f'<table class="series"><tr>{head}</tr>{body}</table>'
+    return f'<div class="scroll"><table class="series"><tr>{head}</tr>{body}</table></div>'
 
 
 def page(rows: Sequence[Row], start: date, every: str, knowledge: str) -> str:
@@ -100,16 +106,20 @@ def page(rows: Sequence[Row], start: date, every: str, knowledge: str) -> str:
         raise ValueError("a chart needs at least one series row")
     last = rows[-1]
     end = last["as_of"]
-    title = f"ARR report, {start} to {end}"
-    meta = f"Every {every} · {last['currency']} · {knowledge} · ledger position {last['position']}"
-    charts = "".join(f"<h2>{escape(name)}</h2>{draw(rows, every)}" for name, draw in CHARTS)
+    title, meta = headline(rows, start, every, knowledge)
+    charts = "".join(
+        f'<section class="chart-card"><h2>{escape(chart.heading)}</h2>{chart.draw(rows, every)}'
+        f'<p class="caption">{escape(chart.caption)}</p></section>'
+        for chart in CHARTS
+    )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"
         f'<h1>{escape(title)}</h1><p class="meta">{escape(meta)}</p>'
-        f"<h2>Figures as of {escape(end)}</h2>{figures_table(last)}{charts}"
+        f"<h2>Figures as of {escape(end)}</h2>{figures_table(last)}"
+        f'<div class="charts">{charts}</div>'
         f"<h2>Every period</h2>{series_table(rows)}"
         f"<script>{CHECK}</script></body></html>\n"
     )

@@ -13,10 +13,19 @@ from typing import Any
 
 from projections.render.text import grouped, label
 
-WIDTH, HEIGHT = 880, 320
-LEFT, RIGHT, TOP, BOTTOM = 72, 40, 36, 44
+WIDTH, HEIGHT = 680, 300
+"""The viewBox: drawn 1:1 in a column of the page's two-column grid at its widest, and
+scaled with the window's width otherwise (the SVG's CSS width is 100%)."""
+LEFT, RIGHT, TOP, BOTTOM = 64, 24, 36, 44
 COLORS = {
+    "mrr": "#0d47a1",
+    "start_mrr": "#0d47a1",
+    "end_mrr": "#0d47a1",
     "arr": "#1565c0",
+    "active_customers": "#5e35b1",
+    "arpa": "#00695c",
+    "quick_ratio": "#455a64",
+    "rounding": "#9e9e9e",
     "new": "#2e7d32",
     "expansion": "#66bb6a",
     "reactivation": "#26a69a",
@@ -55,9 +64,11 @@ def step_for(span: Decimal, count: int = 5) -> Decimal:
     return next(power * m for m in (1, 2, 5, 10) if power * m >= rough)
 
 
-def ticks(low: Decimal, high: Decimal) -> list[Decimal]:
-    """Round ticks covering [low, high]; the domain is widened to the outer ticks."""
+def ticks(low: Decimal, high: Decimal, *, whole: bool = False) -> list[Decimal]:
+    """Round ticks covering [low, high]; the domain is widened to the outer ticks. `whole`:
+    a count's ticks, never a fraction apart."""
     step = step_for(high - low)
+    step = max(step, Decimal(1)) if whole else step
     first = (low / step).to_integral_value(rounding="ROUND_FLOOR") * step
     marks = [first]
     while marks[-1] < high:
@@ -65,13 +76,30 @@ def ticks(low: Decimal, high: Decimal) -> list[Decimal]:
     return marks if len(marks) > 1 else [*marks, first + step]
 
 
+UNITS = ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(1000), "k"))
+
+
 def compact(amount: Decimal) -> str:
     """An axis label: 1,250,000 → 1.25M; the tooltip keeps the full figure."""
     size = abs(amount)
-    for unit, letter in ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(1000), "k")):
+    for unit, letter in UNITS:
         if size >= unit:
             return f"{(amount / unit).normalize():f}{letter}".replace("-", "−")
     return f"{amount.normalize():f}".replace("-", "−")
+
+
+def brief(amount: Decimal, digits: int = 3) -> str:
+    """A bar's label to `digits` significant digits: 1,826,160.14 → 1.83M, 47,724.41 →
+    47.7k, 0.01 → 0.01. Only a label: the tooltip keeps the full figure."""
+    if amount == 0:
+        return "0"
+    size, letter, scaled = abs(amount), "", amount
+    for unit, name in UNITS:
+        if size >= unit:
+            letter, scaled = name, amount / unit
+            break
+    quantum = Decimal(1).scaleb(min(scaled.adjusted() - digits + 1, 0))
+    return f"{scaled.quantize(quantum).normalize():f}{letter}".replace("-", "−")
 
 
 def period_label(day: str, every: str) -> str:
@@ -102,9 +130,7 @@ def frame(points: int) -> tuple[Scale, float]:
 
 
 def y_axis(marks: list[Decimal], y: Scale, unit: str) -> list[str]:
-    parts = [
-        f'<text class="unit" x="{LEFT - 8}" y="{TOP - 14}" text-anchor="end">{escape(unit)}</text>'
-    ]
+    parts = [f'<text class="unit" x="4" y="{TOP - 14}">{escape(unit)}</text>']
     for mark in marks:
         at = y(mark)
         parts.append(
@@ -119,7 +145,7 @@ def y_axis(marks: list[Decimal], y: Scale, unit: str) -> list[str]:
 
 def x_axis(days: Sequence[str], every: str) -> list[str]:
     x, _ = frame(len(days))
-    stride = max(1, -(-len(days) // 10))
+    stride = max(1, -(-len(days) // 8))
     return [
         f'<text class="tick" x="{x(Decimal(i)):.1f}" y="{HEIGHT - BOTTOM + 18}" '
         f'text-anchor="middle">{escape(period_label(day, every))}</text>'
@@ -129,13 +155,15 @@ def x_axis(days: Sequence[str], every: str) -> list[str]:
 
 
 def legend(keys: Sequence[str]) -> list[str]:
-    parts, at = [], LEFT
-    for key in keys:
+    """Colour keys in a row above the plot, ending at its right edge (the unit is left)."""
+    widths = [28 + 6.5 * len(label(key)) for key in keys]
+    parts, at = [], WIDTH - RIGHT - sum(widths) + 12
+    for key, width in zip(keys, widths, strict=True):
         parts.append(
-            f'<rect x="{at}" y="8" width="12" height="12" fill="{COLORS[key]}"/>'
-            f'<text class="legend" x="{at + 16}" y="18">{escape(label(key))}</text>'
+            f'<rect x="{at:.1f}" y="8" width="12" height="12" fill="{COLORS[key]}"/>'
+            f'<text class="legend" x="{at + 16:.1f}" y="18">{escape(label(key))}</text>'
         )
-        at += 24 + 8 * len(label(key))
+        at += width
     return parts
 
 
@@ -151,6 +179,41 @@ def tip(day: str, lines: Sequence[str]) -> str:
     return f"<title>{escape(day)}: {escape('; '.join(lines))}</title>"
 
 
-def money_tip(key: str, amount: Decimal | None, currency: str) -> str:
-    shown = "—" if amount is None else f"{grouped(f'{amount:.2f}')} {currency}"
+def money(amount: Decimal, currency: str, *, plus: bool = False) -> str:
+    """A printed amount as people read it: 1,250.00 USD, −500.00 USD (+150.00 with `plus`)."""
+    shown = f"{grouped(f'{amount:.2f}')} {currency}".strip()
+    return f"+{shown}" if plus and amount > 0 else shown
+
+
+def money_tip(key: str, amount: Decimal | None, currency: str, *, plus: bool = False) -> str:
+    shown = "—" if amount is None else money(amount, currency, plus=plus)
     return f"{label(key)} {shown}"
+
+
+def polyline(points: Sequence[tuple[float, float]], color: str, width: float) -> str:
+    return (
+        f'<polyline class="mark" points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in points)}" '
+        f'fill="none" stroke="{color}" stroke-width="{width}"/>'
+    )
+
+
+def rule(at: float) -> str:
+    """A dashed reference line across the plot: zero, or a ratio of 1."""
+    return f'<line class="zero" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{at:.1f}" y2="{at:.1f}"/>'
+
+
+def note(text: str) -> str:
+    """A line of text above the plot, where a legend goes."""
+    return (
+        f'<text class="legend" x="{WIDTH - RIGHT}" y="18" text-anchor="end">{escape(text)}</text>'
+    )
+
+
+def bar(
+    left: float, top: float, bottom: float, width: float, color: str, title: str, data: str = ""
+) -> str:
+    """A bar between two pixel heights, with its tooltip."""
+    return (
+        f'<rect class="mark"{data} x="{left:.1f}" y="{min(top, bottom):.1f}" '
+        f'width="{width:.1f}" height="{abs(bottom - top):.1f}" fill="{color}">{title}</rect>'
+    )
