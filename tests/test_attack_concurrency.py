@@ -40,7 +40,8 @@ from typer.testing import CliRunner
 
 from ledger import Ledger, cli
 from ledger.intake.rows import Row
-from ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
+from ledger.store.postgres import PostgresLedgerRecorder
+from ledger.store.recorders import SQLiteLedgerRecorder
 from projections.figures.report import Report
 
 AS_OF = date(2024, 12, 31)

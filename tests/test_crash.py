@@ -44,7 +44,7 @@ from pathlib import Path
 from ledger.store import recorders
 
 marker, half = Path(sys.argv[1]), int(sys.argv[2])
-original, written = recorders._LedgerIndex.index, [0]
+original, written = recorders.LedgerIndex.index, [0]
 
 def index(self, cursor, ids, rows, *more, **named):
     original(self, cursor, ids, rows, *more, **named)
@@ -53,7 +53,7 @@ def index(self, cursor, ids, rows, *more, **named):
         marker.write_text(str(written[0]))
         time.sleep(120)
 
-recorders._LedgerIndex.index = index
+recorders.LedgerIndex.index = index
 from ledger.cli.main import main
 sys.argv = ["arr", *sys.argv[3:]]
 main()

@@ -25,6 +25,19 @@ def test_import_ledger_loads_no_projection_and_no_database_driver() -> None:
     assert found.stdout.strip() == "[]"
 
 
+def test_the_command_line_of_a_sqlite_ledger_loads_no_postgresql_driver(tmp_path: Path) -> None:
+    code = (
+        "import sys; from ledger.cli.main import main; sys.argv = ['arr', 'init', '--db', "
+        f"'sqlite:///{tmp_path / 'l.db'}']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg'))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_the_package_face_still_names_the_api() -> None:
     import ledger
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy import ClauseElement, ColumnElement, Select, select
@@ -20,9 +20,10 @@ from sqlalchemy import ClauseElement, ColumnElement, Select, select
 from ledger.store import layout
 from ledger.store.chain import GENESIS, Checkpoint, Content, link
 from ledger.store.codec import entry_of
-from ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 
-Recorder = SQLiteLedgerRecorder | PostgresLedgerRecorder
+if TYPE_CHECKING:
+    from ledger.store.recorders import Recorder
+
 PAGE = 5_000
 RECENT = 10_000
 """How many accepted rows are remembered to name the ones a later link skips over."""

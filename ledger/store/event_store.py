@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from eventsourcing.persistence import PersistenceError
 from sqlalchemy import ClauseElement, ColumnElement, Select, and_, bindparam, func, null, select
@@ -24,13 +24,15 @@ from ledger.store.codec import LedgerApplication, StoredEvents, decode
 from ledger.store.location import Location, check_sqlite, prepare_postgres, sqlite_exists
 from ledger.store.recorders import (
     IndexRow,
-    PostgresLedgerRecorder,
-    SQLiteLedgerRecorder,
+    LedgerIndex,
     Unsealed,
     chunks,
     recorded_now,
 )
 from ledger.store.tables import Params
+
+if TYPE_CHECKING:
+    from ledger.store.recorders import Recorder
 
 PAGE = 20_000
 
@@ -39,7 +41,7 @@ class Queries:
     """The ledger's reads, through whatever `execute` runs on: a connection of its own,
     or the cursor of a write transaction (which sees what that transaction wrote)."""
 
-    recorder: SQLiteLedgerRecorder | PostgresLedgerRecorder
+    recorder: Recorder
 
     def execute(self, sql: str, params: Params) -> list[tuple[Any, ...]]:
         raise NotImplementedError
@@ -128,8 +130,8 @@ class EventStore(Queries):
                 f"cannot open the ledger at {location}: {first_line(exc)}"
             ) from None
         recorder = self.app.recorder
-        assert isinstance(recorder, (SQLiteLedgerRecorder, PostgresLedgerRecorder))
-        self.recorder = recorder
+        assert isinstance(recorder, LedgerIndex)  # one of the ledger's recorders
+        self.recorder = cast("Recorder", recorder)
         self.stored_events = StoredEvents(self.app.mapper)
 
     def close(self) -> None:

@@ -12,21 +12,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from hashlib import sha256
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from ledger.store.chain import GENESIS
 from ledger.store.recorders import (
     IndexRow,
-    PostgresLedgerRecorder,
     Sealable,
     SQLiteLedgerRecorder,
     seal_batch,
     stream_uuid,
 )
 
-Recorder = SQLiteLedgerRecorder | PostgresLedgerRecorder
+if TYPE_CHECKING:
+    from ledger.store.recorders import Recorder
 
 LAYOUT = 3
 LAYOUT_KEY, SEAL_KEY = "layout", "seal"

@@ -14,7 +14,6 @@ from sqlalchemy.exc import ArgumentError
 
 from ledger.domain.errors import LedgerError, StoreUnavailable, first_line
 from ledger.store.recorders import (
-    PostgresLedgerRecorder,
     SQLiteLedgerRecorder,
 )
 
@@ -73,7 +72,7 @@ class Location:
             "POSTGRES_SCHEMA": str(url.query.get("schema", "")),
             "POSTGRES_ENABLE_DB_FUNCTIONS": "no",
             "POSTGRES_CONNECT_TIMEOUT": "10",
-            "APPLICATION_RECORDER_TOPIC": get_topic(PostgresLedgerRecorder),
+            "APPLICATION_RECORDER_TOPIC": "ledger.store.postgres:PostgresLedgerRecorder",
         }
 
 
