@@ -19,7 +19,7 @@ from ledger import Ledger
 from ledger.cli.main import app
 from ledger.domain.errors import Refused
 from ledger.domain.events import EVENT_TYPES
-from ledger.intake.fields import parse_event
+from ledger.intake.fields import FIELD_ORDER, parse_event
 from ledger.intake.rows import Row
 from tests.conftest import event, new, record
 
@@ -228,21 +228,7 @@ def test_a_missing_file_is_one_clear_message(db_url: str, tmp_path: Path) -> Non
 
 # Property-based: random rows and random files.
 
-FIELDS = (
-    "event_id",
-    "type",
-    "customer_id",
-    "subscription_id",
-    "effective_date",
-    "amount",
-    "interval",
-    "term_months",
-    "plan",
-    "quantity",
-    "description",
-    "target_event_id",
-    "currency",
-)
+FIELDS = FIELD_ORDER
 PLAUSIBLE = (
     *EVENT_TYPES,
     "2024-01-01",

@@ -14,7 +14,7 @@ from typing import Annotated, Any, BinaryIO
 import typer
 
 from ledger.app.ledger import Ledger
-from ledger.cli.movements import EveryOption, To, every_option, period
+from ledger.cli.movements import EveryOption, SeriesFrom, To, every_option, period
 from ledger.cli.options import Db, KnownAt, Policy, Position, choice, knowledge, out, policy, run
 from ledger.cli.progress import working
 from ledger.domain.errors import LedgerError, UsageError
@@ -24,12 +24,6 @@ from projections.render.png import write_png
 
 commands = typer.Typer()
 
-From = Annotated[
-    str,
-    typer.Option(
-        "--from", help="First day YYYY-MM-DD: rows at every period end from it on.", metavar="DATE"
-    ),
-]
 Output = Annotated[
     str,
     typer.Option(
@@ -113,7 +107,7 @@ def _new_file(path: Path) -> tuple[Path, int]:
 
 @commands.command(name="chart")
 def chart_command(
-    from_: From,
+    from_: SeriesFrom,
     to: To,
     output: Output,
     every: EveryOption = "month",
