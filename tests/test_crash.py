@@ -151,9 +151,9 @@ def test_a_catch_up_killed_mid_way_resumes_and_ends_with_the_rows_of_a_rebuild(
     db_url: str, tmp_path: Path
 ) -> None:
     with Ledger.init(db_url) as ledger:
-        ledger.import_rows(
-            Row(f"sample:{n}", e) for n, e in enumerate(sample_events(150, seed=3), 1)
-        )
+        events = list(enumerate(sample_events(150, seed=3), 1))
+        for first in range(0, len(events), 100):  # commits of 100: batches end at them
+            ledger.import_rows(Row(f"sample:{n}", e) for n, e in events[first : first + 100])
         head = ledger.head()
     assert head > 600
     marker = tmp_path / "inside-third-batch"

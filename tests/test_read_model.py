@@ -314,9 +314,11 @@ def test_worker_processes_derive_the_rows_derived_in_process(
 
 def test_a_failing_worker_is_one_clear_error(tmp_path: Any) -> None:
     empty = make_url(f"sqlite:///{tmp_path / 'empty.db'}")  # no ledger tables at all
-    sql = read_model_derive.EventSql(touched="", histories="SELECT * FROM arr_entries")
+    sql = read_model_derive.EventSql(
+        touched="", commits="", commit_end="", histories="SELECT * FROM arr_entries"
+    )
     with pytest.raises(StoreUnavailable, match="cannot read the ledger: no such table"):
-        list(read_model_parallel.derived(empty, sql, [["c1"], ["c2"], ["c3"]], 0, 9, 2))
+        list(read_model_parallel.derived(empty, sql, [["c1"], ["c2"], ["c3"]], 0, [9], 2))
 
 
 def test_catch_up_twice_changes_nothing(ledger: Ledger) -> None:
@@ -332,7 +334,9 @@ def test_catch_up_twice_changes_nothing(ledger: Ledger) -> None:
 def test_a_failed_batch_leaves_nothing_and_is_applied_later(
     ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import_sample(ledger, customers=10)
+    events = sample_events(customers=10, years=3)
+    for first in range(0, len(events), 10):  # commits of 10 events: a step ends at one
+        import_events(ledger, events[first : first + 10])
     monkeypatch.setattr(read_model, "BATCH", 20)
     crash_on_write(monkeypatch, 2)
     with pytest.raises(RuntimeError):

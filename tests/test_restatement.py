@@ -96,7 +96,7 @@ def test_restatement_json_shape(ledger: Ledger, db_url: str) -> None:
         "type": "void",
         "customer_id": "beta",
         "effective_date": "2024-01-01",  # a void takes effect at its target's date
-        "recorded_at": "2024-03-05T12:00:00+00:00",
+        "recorded_at": "2024-03-05T12:00:00.000001+00:00",  # the clock stopped: 1 µs on
         "position": 5,
         "mrr_effect": "-500.00",
     }
@@ -173,8 +173,8 @@ def test_restatement_csv_holds_the_figures_and_their_causes(ledger: Ledger, db_u
         "figure,acv_policy,recurring,recurring,,,,,,,,",
         "figure,acv_arr_ratio,1.0000,1.0000,0.0000,,,,,,,",
         f"cause,,,,,{churn},churn,acme,2024-02-01,{at},4,-1000.00",
-        f"cause,,,,,v1,void,beta,2024-01-01,{at},5,-500.00",
-        f"cause,,,,,{upgrade},upgrade,gamma,2024-02-10,{at},6,150.00",
+        f"cause,,,,,v1,void,beta,2024-01-01,{at[:19]}.000001+00:00,5,-500.00",
+        f"cause,,,,,{upgrade},upgrade,gamma,2024-02-10,{at[:19]}.000002+00:00,6,150.00",
     ]
 
 

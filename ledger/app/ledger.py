@@ -36,10 +36,12 @@ from projections.figures.book import Book
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.customer_log import CustomerLog, customer_log
 from projections.figures.movements import Movements, check_day, check_period
-from projections.figures.report import Report
+from projections.figures.movements import movements_over as replayed_movements
+from projections.figures.report import Report, report
 from projections.figures.restatement import Restatement, restatement
 from projections.figures.results import Rows
 from projections.figures.series import Every, SeriesRow, period_ends
+from projections.figures.series import series as replayed_series
 from projections.read_model.model import ReadModel
 
 T = TypeVar("T")
@@ -192,6 +194,15 @@ class Ledger:
             return _guard(lambda: self.store.position_at(moment), self.store.location)
         return head
 
+    def _seen(self, known_at: datetime | None, position: int | None) -> tuple[int, Book | None]:
+        """The position a query sees, and, when no reader ever saw the ledger there (a
+        position inside one commit), the book replayed at it: the read model keeps only
+        what readers could see, from commit to commit (`read_model_derive`)."""
+        at = self.position(known_at, position)
+        if position is None or _guard(lambda: self.store.observed(at), self.store.location):
+            return at, None
+        return at, self.book(position=at)
+
     def book(self, known_at: datetime | None = None, position: int | None = None) -> Book:
         """Every customer's timeline as the ledger knew it."""
         at = self.position(known_at, position)
@@ -223,7 +234,12 @@ class Ledger:
         acv_policy: AcvPolicy = "recurring",
     ) -> list[Report]:
         """The `report` of each of `days`, as known at one moment."""
-        at, model = self.position(known_at, position), self.read_model()
+        at, book = self._seen(known_at, position)
+        if book is not None:
+            for day in days:
+                check_day(day, "as_of")
+            return [report(book, day, acv_policy) for day in days]
+        model = self.read_model()
         return _guard(
             lambda: model.reports(days, at, self.currency, acv_policy), self.store.location
         )
@@ -255,7 +271,10 @@ class Ledger:
         (equal by test to `projections.figures.movements.movements_over` of a replay)."""
         for start, end in pairwise(bounds):
             check_period(start, end)
-        at, model = self.position(known_at, position), self.read_model()
+        at, book = self._seen(known_at, position)
+        if book is not None:
+            return replayed_movements(book, bounds, acv_policy)
+        model = self.read_model()
         return _guard(
             lambda: model.movements_over(bounds, at, self.currency, acv_policy),
             self.store.location,
@@ -273,7 +292,10 @@ class Ledger:
     ) -> Rows[SeriesRow]:
         """One report row per period end, with the movements since the previous row."""
         days = period_ends(start, end, every)
-        at, model = self.position(known_at, position), self.read_model()
+        at, book = self._seen(known_at, position)
+        if book is not None:
+            return Rows(replayed_series(book, start, end, every, acv_policy))
+        model = self.read_model()
         found = _guard(
             lambda: model.series(start - DAY, days, at, self.currency, acv_policy),
             self.store.location,

@@ -6,7 +6,7 @@ figures computed from it both come from it, so they can never disagree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -316,19 +316,28 @@ def fold(customer_id: str, history: Iterable[Recorded]) -> tuple[Timeline, list[
     return _refold(customer_id, history)[0].result()
 
 
-def timelines(customer_id: str, history: Iterable[Recorded]) -> Iterator[tuple[int, Timeline]]:
+def timelines(
+    customer_id: str, history: Iterable[Recorded], at: Container[int] | None = None
+) -> Iterator[tuple[int, Timeline]]:
     """The customer's timeline as known after each of its events, by position: exactly
-    `fold` of each prefix of the history. An event that comes after every live event in
-    effective order just continues the fold; a backdated event or a void folds again."""
+    `fold` of each prefix of the history (only of those ending at a position in `at`,
+    when given). An event that comes after every live event in effective order just
+    continues the fold; a backdated event or a void folds again, when it is next asked."""
     items = sorted(history, key=lambda r: r.position)
-    state, last = _Fold(customer_id), (date.min, 0)
+    state, last, stale = _Fold(customer_id), (date.min, 0), False
     for count, item in enumerate(items, start=1):
-        if item.event.type != "void" and (key := (_day(item.event), item.position)) > last:
+        if stale:
+            pass
+        elif item.event.type != "void" and (key := (_day(item.event), item.position)) > last:
             state.step(item)
             last = key
         else:
-            state, last = _refold(customer_id, items[:count])
-        yield item.position, state.result()[0]
+            stale = True
+        if at is None or item.position in at:
+            if stale:
+                state, last = _refold(customer_id, items[:count])
+                stale = False
+            yield item.position, state.result()[0]
 
 
 def _refold(customer_id: str, history: Iterable[Recorded]) -> tuple[_Fold, tuple[date, int]]:

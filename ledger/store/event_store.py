@@ -87,6 +87,26 @@ class Queries:
             found.extend(map(decode, self.rows(query)))
         return found
 
+    def commit_ends(self, after: int, upto: int) -> list[int]:
+        """The positions in `(after, upto]` at which a commit ended: the states of the
+        ledger a reader could see. Every commit stamps its events with one recorded time
+        of its own; commits of an earlier version that shared a time count as one."""
+        c = self.recorder.tables.entries.c
+        inside = and_(c.position > after, c.position <= upto)
+        ends = select(func.max(c.position)).where(inside).group_by(c.recorded_at)
+        return sorted(int(p) for (p,) in self.rows(ends))
+
+    def observed(self, position: int) -> bool:
+        """Whether a reader could have seen the ledger at `position`: before its first
+        event, or where a commit ended. Inside one all-or-nothing import, no one did."""
+        c = self.recorder.tables.entries.c
+        found = dict(
+            self.rows(
+                select(c.position, c.recorded_at).where(c.position.in_([position, position + 1]))
+            )
+        )
+        return position == 0 or (position in found and found[position] != found.get(position + 1))
+
     def versions(self, customer_ids: Iterable[str]) -> dict[str, int]:
         """How many events each customer's stream holds (absent: none)."""
         c = self.recorder.tables.entries.c

@@ -21,7 +21,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
@@ -54,9 +54,13 @@ _UNSEALED = "-" * 64
 
 
 def recorded_now(last: str | None) -> str:
-    """The recording clock: UTC, never behind the last recorded time."""
-    now = datetime.now(UTC).isoformat(timespec="microseconds")
-    return max(now, last) if last else now
+    """The recording clock: UTC, always after the last recorded time (by a microsecond
+    at least), so that each commit has a time of its own and its last position is where
+    one state of the ledger that readers saw ends (`Queries.commit_ends`)."""
+    now = datetime.now(UTC)
+    if last:
+        now = max(now, datetime.fromisoformat(last) + timedelta(microseconds=1))
+    return now.isoformat(timespec="microseconds")
 
 
 def stream_uuid(stored: Any) -> UUID:

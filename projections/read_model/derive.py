@@ -1,16 +1,22 @@
 """Deriving the read model's rows for a set of customers over positions `(done, stop]`.
 
-Each customer's history is read once and folded once through every prefix
+A reader only ever sees the ledger where a commit ended (`Queries.commit_ends`): every
+position inside one all-or-nothing import is a state nobody observed. So rows are
+believed from commit to commit. Each customer's history is read once and folded once
 (`timelines`: the ONE fold, continued event by event and folded again only after a
-backdated event or a void). The rows each prefix implies are compared with the rows
-believed before it: vanished rows are closed at that position, new ones opened. The
-result is a batch of writes ready for `executemany`. It is a pure function of the
-database's committed events and rows, so it may run in a worker process.
+backdated event or a void), and its rows are derived at the end of each commit that
+changed it, not after each event: once per customer for a whole import. They are
+compared with the rows believed before: vanished rows are closed at that commit's end,
+new ones opened. A figure at a position inside a commit is answered by replaying the
+events instead (`Ledger`). The result is a batch of writes ready for `executemany`. It
+is a pure function of the database's committed events and rows, so it may run in a
+worker process.
 """
 
 from __future__ import annotations
 
 import gc
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +43,8 @@ class EventSql:
     """The ledger's event queries, with its table names (`EventStore.recorder.q`)."""
 
     touched: str  # customers with an event in (?, ?]
+    commits: str  # the last position of each commit's events in (?, ?]
+    commit_end: str  # the last position of the commit that wrote position ?
     histories: str  # events of the customers in {keys} up to ?, by customer and position
 
 
@@ -62,15 +70,44 @@ def touched(raw: Raw, sql: EventSql, done: int, stop: int) -> list[str]:
     return sorted(str(c) for (c,) in raw.rows(sql.touched, (done, stop)))
 
 
-def derive(raw: Raw, sql: EventSql, customers: Sequence[str], done: int, stop: int) -> Writes:
-    """The writes that bring these customers' rows from position `done` to `stop`."""
+def derive(
+    raw: Raw, sql: EventSql, customers: Sequence[str], done: int, ends: Sequence[int]
+) -> Writes:
+    """The writes that bring these customers' rows from position `done` to the last of
+    `ends`, the commit ends after `done` (in order)."""
     with _without_gc():
         believed = _no_beliefs(customers) if done == 0 else _believed(raw, customers)
         writes = Writes()
+        stop = ends[-1] if ends else done
         for customer, history in _histories(raw, sql, customers, stop).items():
-            _follow(customer, history, believed[customer], done, writes, raw)
+            _follow(customer, history, believed[customer], (done, ends), writes, raw)
             writes.events += sum(1 for r in history if r.position > done)
         return writes
+
+
+def commit_ends(raw: Raw, sql: EventSql, done: int, stop: int) -> list[int]:
+    """The positions in `(done, stop]` where a commit ended."""
+    return sorted(int(p) for (p,) in raw.rows(sql.commits, (done, stop)))
+
+
+def follow(
+    customer: str,
+    timeline: Timeline,
+    believed: Believed,
+    position: int,
+    writes: Writes,
+    raw: Raw,
+    before: Timeline | None = None,
+) -> None:
+    """The writes that make `timeline` the customer's believed rows from `position` on
+    (`before`: the timeline the believed rows were derived from, when known)."""
+    sources = changed(before, timeline)
+    for number, kind in enumerate(KINDS):
+        if kind.source not in sources:
+            continue
+        now, mine = set(kind.derive(timeline)), believed[number]
+        if mine.keys() != now:  # most events leave most kinds as they were
+            _diff(customer, position, now, mine, writes, number, raw)
 
 
 @contextmanager
@@ -99,21 +136,40 @@ def _histories(
 
 
 def _follow(
-    customer: str, history: list[Recorded], believed: Believed, after: int, writes: Writes, raw: Raw
+    customer: str,
+    history: list[Recorded],
+    believed: Believed,
+    commits: tuple[int, Sequence[int]],
+    writes: Writes,
+    raw: Raw,
 ) -> None:
-    """The rows of each prefix of the history that ends after `after`, as writes. A
-    kind whose source did not change keeps the rows of the prefix before (believed)."""
+    """The rows at the end of each commit after `done` that changed the customer, as
+    writes. A kind whose source did not change keeps the rows it had (believed)."""
+    done, ends = commits
+    points = _points([r.position for r in history], done, ends)
     before: Timeline | None = None
-    for position, timeline in timelines(customer, history):
-        if position > after:
-            sources = changed(before, timeline)
-            for number, kind in enumerate(KINDS):
-                if kind.source not in sources:
-                    continue
-                now, mine = set(kind.derive(timeline)), believed[number]
-                if mine.keys() != now:  # most events leave most kinds as they were
-                    _diff(customer, position, now, mine, writes, number, raw)
+    for position, timeline in timelines(customer, history, points):
+        if position > done:
+            follow(customer, timeline, believed, points[position], writes, raw, before)
         before = timeline
+
+
+def _points(positions: Sequence[int], done: int, ends: Sequence[int]) -> dict[int, int]:
+    """The customer's last position at or before `done`, and its last in each commit
+    after it, each with the end of its commit (the position its rows are believed from)."""
+    points: dict[int, int] = {}
+    last_before = None
+    for number, position in enumerate(positions):
+        if position <= done:
+            last_before = position
+            continue
+        end = ends[bisect_left(ends, position)]
+        later = positions[number + 1] if number + 1 < len(positions) else None
+        if later is None or later > end:
+            points[position] = end
+    if last_before is not None:
+        points[last_before] = done
+    return points
 
 
 def _diff(

@@ -34,7 +34,7 @@ from projections.figures.report import Report
 from projections.figures.series import SeriesRow
 from projections.read_model import parallel, passes, periods, verify
 from projections.read_model import snapshots as read_model_snapshots
-from projections.read_model.derive import EventSql, Writes, derive, touched
+from projections.read_model.derive import EventSql, Writes, commit_ends, derive, touched
 from projections.read_model.kinds import KINDS
 from projections.read_model.passes import Contended
 from projections.read_model.report import reports
@@ -133,7 +133,7 @@ class ReadModel:
                 return now.done
             try:
                 if now.stop is None:
-                    self._apply(now.done, min(head, now.done + BATCH), progress)
+                    self._apply(now.done, self._commit_end(min(head, now.done + BATCH)), progress)
                 else:
                     self._continue(now, progress)
             except Contended:
@@ -231,7 +231,8 @@ class ReadModel:
         with self.engine.begin() as conn:
             passes.advance(conn, done, stop)
             raw = Raw(conn)
-            _write(conn, derive(raw, sql, customers, done, stop))
+            ends = commit_ends(raw, sql, done, stop)
+            _write(conn, derive(raw, sql, customers, done, ends))
             read_model_snapshots.take(raw, done, stop)
         if progress is not None:
             progress(stop, stop)
@@ -243,20 +244,21 @@ class ReadModel:
         transaction, derived in worker processes when there are many; then its end."""
         assert now.stop is not None
         done, stop, last, sql = now.done, now.stop, now.after, self._event_sql()
-        if customers is None:
-            with self.engine.connect() as conn:
+        with self.engine.connect() as conn:
+            if customers is None:
                 customers = touched(Raw(conn), sql, done, stop)
+            ends = commit_ends(Raw(conn), sql, done, stop)
         parts = list(chunks([c for c in customers if c > last], CUSTOMERS))
         url = self.store.location.url
         count = parallel.workers(url, stop - done)
-        pending = parallel.derived(url, sql, parts, done, stop, count) if count else None
+        pending = parallel.derived(url, sql, parts, done, ends, count) if count else None
         applied = done
         try:
             for chunk in parts:
                 with self.engine.begin() as conn:
                     passes.claim(conn, stop, last, chunk[-1])
                     raw = Raw(conn)
-                    writes = next(pending) if pending else derive(raw, sql, chunk, done, stop)
+                    writes = next(pending) if pending else derive(raw, sql, chunk, done, ends)
                     _write(conn, writes)
                 last, applied = chunk[-1], applied + writes.events
                 if progress is not None:
@@ -269,11 +271,25 @@ class ReadModel:
             _create_indexes(conn)  # dropped when the pass began at 0
             read_model_snapshots.take(Raw(conn), done, stop)
 
+    def _commit_end(self, position: int) -> int:
+        """The end of the commit that wrote `position`: a step never stops inside one."""
+        with self.engine.connect() as conn:
+            found = Raw(conn).scalar(self._event_sql().commit_end, (position,))
+        return int(found or position)
+
     def _event_sql(self) -> EventSql:
         q = self.store.recorder.q
         return EventSql(
             touched=q(
                 "SELECT DISTINCT customer_id FROM {entries} WHERE position > ? AND position <= ?"
+            ),
+            commit_end=q(
+                "SELECT MAX(position) FROM {entries} WHERE recorded_at = "
+                "(SELECT recorded_at FROM {entries} WHERE position = ?)"
+            ),
+            commits=q(
+                "SELECT MAX(position) FROM {entries} WHERE position > ? AND position <= ? "
+                "GROUP BY recorded_at"
             ),
             histories=q(
                 "SELECT a.customer_id, a.position, e.state FROM {entries} a "

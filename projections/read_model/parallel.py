@@ -51,14 +51,19 @@ def workers(url: URL, positions: int) -> int:
 
 
 def derived(
-    url: URL, sql: EventSql, chunks: Sequence[Sequence[str]], done: int, stop: int, count: int
+    url: URL,
+    sql: EventSql,
+    chunks: Sequence[Sequence[str]],
+    done: int,
+    ends: Sequence[int],
+    count: int,
 ) -> Generator[Writes, None, None]:
     """`derive` of each chunk of customers, in order, computed by `count` workers. Chunk
     i goes to worker i % count, which gets its next chunk as soon as it hands this one
     back (so it never blocks writing while being written to)."""
     address = url.render_as_string(hide_password=False)
     processes = [_start(address) for _ in range(min(count, len(chunks)))]
-    jobs = [(sql, list(chunk), done, stop) for chunk in chunks]
+    jobs = [(sql, list(chunk), done, list(ends)) for chunk in chunks]
     finished = False
     try:
         for number, process in enumerate(processes):
@@ -83,13 +88,13 @@ def serve() -> None:
     database = engine(make_url(pickle.load(sys.stdin.buffer)))
     while True:
         try:
-            sql, customers, done, stop = pickle.load(sys.stdin.buffer)
+            sql, customers, done, ends = pickle.load(sys.stdin.buffer)
         except EOFError:
             return
         result: Writes | _Failed
         try:
             with database.connect() as conn:
-                result = derive(Raw(conn), sql, customers, done, stop)
+                result = derive(Raw(conn), sql, customers, done, ends)
         except DBAPIError as exc:
             result = _Failed(f"cannot read the ledger: {first_line(exc.orig or exc)}")
         pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, select
 
 from ledger.store.recorders import chunks
 from projections.read_model import snapshots as read_model_snapshots
-from projections.read_model.derive import EventSql, derive, touched
+from projections.read_model.derive import EventSql, commit_ends, derive, touched
 from projections.read_model.kinds import KINDS, RowKind
 from projections.read_model.passes import State, state
 from projections.read_model.sql import Raw, marks
@@ -52,8 +52,9 @@ def problems(engine: Engine, sql: EventSql, head: int) -> Iterator[str]:
         raw = Raw(conn)
         customers = touched(raw, sql, 0, now.done)
         yield from _foreign_customers(raw, set(customers))
+        ends = commit_ends(raw, sql, 0, now.done)
         for chunk in chunks(customers, CUSTOMERS):
-            yield from _chunk(raw, sql, chunk, now.done)
+            yield from _chunk(raw, sql, chunk, ends)
     yield from _snapshots(engine, now.done)
 
 
@@ -64,8 +65,8 @@ def _foreign_customers(raw: Raw, known: set[str]) -> Iterator[str]:
             yield f"{kind.table.name}: rows of customer {customer!r}, who has no recorded events"
 
 
-def _chunk(raw: Raw, sql: EventSql, chunk: Sequence[str], at: int) -> Iterator[str]:
-    expected = derive(raw, sql, chunk, 0, at)
+def _chunk(raw: Raw, sql: EventSql, chunk: Sequence[str], ends: Sequence[int]) -> Iterator[str]:
+    expected = derive(raw, sql, chunk, 0, ends)
     for number, kind in enumerate(KINDS):
         want = Counter(_row(raw, r) for r in expected.opened[number])
         have = Counter(_row(raw, r) for r in _stored(raw, kind, chunk))
