@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import chain, islice, pairwise
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from eventsourcing.persistence import PersistenceError
 
@@ -24,9 +24,6 @@ from ledger.domain.errors import (
     first_line,
 )
 from ledger.domain.timeline import Recorded
-from ledger.intake import rows as input_rows
-from ledger.intake.admission import Admission, Import
-from ledger.intake.rows import Row
 from ledger.store import audit, layout
 from ledger.store.audit import Verification
 from ledger.store.chain import Checkpoint
@@ -43,6 +40,10 @@ from projections.figures.results import Rows
 from projections.figures.series import Every, SeriesRow, period_ends
 from projections.figures.series import series as replayed_series
 from projections.read_model.model import ReadModel
+
+if TYPE_CHECKING:  # the input's edge (pydantic) is loaded by the commands that write only
+    from ledger.intake.admission import Admission, Import
+    from ledger.intake.rows import Row
 
 T = TypeVar("T")
 DEFAULT_CURRENCY = "USD"
@@ -147,10 +148,14 @@ class Ledger:
 
     def append(self, fields: dict[str, Any], location: str = "event") -> Appended:
         """Appends one event given as a mapping of SPEC §3 fields."""
+        from ledger.intake.rows import Row
+
         return self.import_rows([Row(location, fields)])
 
     def import_files(self, names: Iterable[str]) -> Appended:
         """Appends every row of the files (CSV or JSON Lines), all or nothing."""
+        from ledger.intake import rows as input_rows
+
         return self.import_rows(row for name in names for row in input_rows.read(name))
 
     def import_rows(
@@ -383,6 +388,8 @@ def _import(
     currency: str,
     recorded: Callable[[int], None] | None,
 ) -> Appended:
+    from ledger.intake.admission import Import
+
     check = Import(transaction, currency)
     positions: list[int] = []
     for chunk in _chunks(rows, CHUNK):

@@ -22,7 +22,6 @@ from ledger.cli.movements import SERIES_TABLE
 from ledger.cli.options import out, run
 from ledger.cli.progress import tracked
 from ledger.domain.errors import LedgerError, Refused, UsageError
-from ledger.intake.rows import Row
 from projections.render.text import figures, grouped, show, table
 
 SAMPLE_START = date(2021, 1, 1)
@@ -65,6 +64,8 @@ def say(console: Console, text: str) -> None:
 
 def record_sample(ledger: Ledger, customers: int) -> int:
     rows = sample_events(customers, SAMPLE_YEARS, seed=7, start=SAMPLE_START)
+    from ledger.intake.rows import Row
+
     located = (Row(f"sample:{n}", r) for n, r in enumerate(rows, start=1))
     result = ledger.import_rows(tracked(located, "recording the sample", total=len(rows)))
     return result.appended + result.skipped

@@ -8,7 +8,6 @@ import typer
 
 from ledger.cli.options import FormatOption, choice, out, output_format, run
 from ledger.domain.events import EVENT_TYPES
-from ledger.intake.fields import FIELD_ORDER, FIELD_RULES, fields_of
 from projections.render.text import as_csv, emit
 
 commands = typer.Typer()
@@ -47,6 +46,8 @@ def fields_command(
     """
 
     def action() -> None:
+        from ledger.intake.fields import FIELD_RULES, fields_of  # pydantic: only when asked
+
         kinds = [choice(kind, EVENT_TYPES, "TYPE")] if kind else list(EVENT_TYPES)
         rows = [
             {"type": k, "field": name, "required": "yes" if needed else "no"}
@@ -68,5 +69,7 @@ def template() -> None:
 
     Example: arr template > events.csv
     """
+    from ledger.intake.fields import FIELD_ORDER
+
     rows = [{name: example.get(name, "") for name in FIELD_ORDER} for example in EXAMPLES]
     out.print(as_csv(rows), end="", highlight=False, markup=False, soft_wrap=True)

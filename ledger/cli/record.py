@@ -10,7 +10,6 @@ from ledger.app.ledger import Ledger
 from ledger.cli.options import Db, err, out, run
 from ledger.cli.progress import counter, steps
 from ledger.domain.errors import Refused
-from ledger.intake.rows import read as read_rows
 
 commands = typer.Typer()
 
@@ -76,6 +75,8 @@ def import_(
     """
 
     def action() -> None:
+        from ledger.intake.rows import read as read_rows  # the input's edge: only here
+
         rows = (row for name in files for row in read_rows(name))
         with Ledger.open(db) as ledger:
             with steps(err) as progress:

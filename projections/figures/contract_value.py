@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Literal
 
 from ledger.domain.dates import add_months
@@ -69,13 +71,17 @@ def booking_fees(contract: Contract, booking: Booking) -> Fraction:
     return sum((a for _, a in fees), Fraction(0))
 
 
-def booking_acv(contract: Contract, booking: Booking, policy: AcvPolicy) -> Fraction:
-    if policy == "recurring":
-        return booking.annualized
-    fees = booking_fees(contract, booking)
-    return booking.annualized + (fees * 12 / booking.term_months if booking.term_months else fees)
+def booking_values(contract: Contract, booking: Booking) -> tuple[Fraction, Fraction, Fraction]:
+    """A booking's ACV under each policy, recurring then including fees, and its TCV."""
+    fees = booking_fees(contract, booking) if contract.fees else Fraction(0)
+    return fee_free_values(booking.price, booking.interval, booking.term_months, fees)
 
 
-def booking_tcv(contract: Contract, booking: Booking) -> Fraction:
-    months = booking.term_months or booking.interval
-    return Fraction(booking.price) * months / booking.interval + booking_fees(contract, booking)
+@lru_cache(maxsize=1 << 12)  # prices and terms repeat from customer to customer
+def fee_free_values(
+    price: Decimal, interval: int, term_months: int | None, fees: Fraction
+) -> tuple[Fraction, Fraction, Fraction]:
+    annualized = Fraction(price) * 12 / interval
+    with_fees = annualized + (fees * 12 / term_months if term_months else fees)
+    tcv = Fraction(price) * (term_months or interval) / interval + fees
+    return annualized, with_fees, tcv

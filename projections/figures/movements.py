@@ -7,16 +7,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
-from functools import lru_cache
 from itertools import pairwise
 from typing import Any, ClassVar
 
 from ledger.domain.dates import FIRST_QUERY_DAY, LAST_QUERY_DAY
 from ledger.domain.errors import UsageError
 from ledger.domain.money import Total, money, optional, ratio
-from ledger.domain.timeline import Booking
-from projections.figures.book import Account, Book, Contract
-from projections.figures.contract_value import AcvPolicy, booking_acv, booking_tcv
+from projections.figures.book import Account, Book
+from projections.figures.contract_value import AcvPolicy, booking_values
 from projections.figures.keys import MOVEMENT_KINDS, MovementKind
 from projections.figures.report import share
 from projections.figures.results import Figures, MovementsModel, Result
@@ -304,30 +302,8 @@ def account_fees(account: Account) -> Iterator[Charged]:
 
 def account_bookings(account: Account) -> Iterator[Booked]:
     for contract in account.contracts:
-        if contract.fees:
-            yield from _contract_bookings(contract)
-        else:  # a booking's values then depend on itself alone: cached as new ones arrive
-            yield from map(_fee_free_booked, contract.bookings)
-
-
-@lru_cache(maxsize=1 << 14)  # the read model derives a customer's bookings at every event
-def _contract_bookings(contract: Contract) -> tuple[Booked, ...]:
-    return tuple(_booked(contract, booking) for booking in contract.bookings)
-
-
-@lru_cache(maxsize=1 << 14)
-def _fee_free_booked(booking: Booking) -> Booked:
-    return _booked(Contract(booking.subscription_id, (), (booking,), ()), booking)
-
-
-def _booked(contract: Contract, booking: Booking) -> Booked:
-    return Booked(
-        booking.event_id,
-        booking.day,
-        booking_acv(contract, booking, "recurring"),
-        booking_acv(contract, booking, "including_fees"),
-        booking_tcv(contract, booking),
-    )
+        for booking in contract.bookings:
+            yield Booked(booking.event_id, booking.day, *booking_values(contract, booking))
 
 
 @dataclass
