@@ -85,7 +85,12 @@ def test_altered_event_content_is_found(ledger: Ledger, db_url: str) -> None:
     else:
         edit = "CAST(REPLACE(CAST(state AS TEXT), '\"500\"', '\"900\"') AS BLOB)"
     tamper(db_url, f"UPDATE {{events}} SET state = {edit} WHERE {{pos}} = 2")
-    assert ledger.report(date(2024, 1, 31)).as_json()["mrr"] == "1900.00"  # the lie shows
+    # The read model was written with the events: it keeps what was recorded ...
+    assert ledger.report(date(2024, 1, 31)).as_json()["mrr"] == "1500.00"
+    assert findings(ledger) == [(2, ids[1], "altered")]
+    assert any(f.subject == "read model" for f in ledger.verify().findings)
+    ledger.read_model().rebuild()  # ... until it is derived again from the altered event
+    assert ledger.report(date(2024, 1, 31)).as_json()["mrr"] == "1900.00"
     assert findings(ledger) == [(2, ids[1], "altered")]
 
 
@@ -190,7 +195,11 @@ def test_a_truncated_tail_is_found_only_with_a_checkpoint(ledger: Ledger, db_url
     point = ledger.checkpoint()
     for table, column in (("{events}", "{pos}"), ("arr_entries", "position")):
         tamper(db_url, f"DELETE FROM {table} WHERE {column} = 3")
-    assert ledger.verify().ok  # what is left is a consistent, shorter history
+    # what is left is a consistent, shorter history; only the read model remembers more
+    assert ledger.verify(read_model=False).ok
+    assert [f.message for f in ledger.verify().findings] == [
+        "its tracked position 3 is not between 0 and the ledger's head 2"
+    ]
     assert findings(ledger, point) == [(3, "unknown", "truncated")]
     # SQLite reuses the freed position: a new event there does not match the checkpoint.
     record(ledger, new("gamma", "s3", "2024-01-01", "300"))
@@ -221,7 +230,10 @@ def test_cli_verify_and_checkpoint(ledger: Ledger, db_url: str) -> None:
         f"({ledger.customer_log('acme').history[-1].event.event_id}) links to it",
         "subscription 's2': inserted: owned by 'beta', but no recorded `new` names it "
         "(its event was removed, or the row written outside the ledger)",
-        "FAILED: 2 problems in 2 events checked",
+        # the read model was written with the events: it still holds what was removed
+        "read model: altered: rows of customer 'beta', who has no recorded events, in "
+        "arr_rm_segments, arr_rm_customer_spans, arr_rm_new and 4 more",
+        "FAILED: 3 problems in 2 events checked",
     ]
 
 

@@ -127,7 +127,7 @@ from ledger import Ledger
 from projections.read_model import model as read_model
 
 marker, url = Path(sys.argv[1]), sys.argv[2]
-original, batches = read_model._write, [0]
+original, batches = read_model.write, [0]
 
 def write(conn, changes):
     original(conn, changes)
@@ -136,7 +136,7 @@ def write(conn, changes):
         marker.write_text("3")
         time.sleep(120)
 
-read_model.BATCH, read_model._write = 200, write
+read_model.BATCH, read_model.write = 200, write
 with Ledger.open(url) as ledger:
     ledger.read_model().catch_up()
 """
@@ -148,7 +148,7 @@ def _rows(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_a_catch_up_killed_mid_way_resumes_and_ends_with_the_rows_of_a_rebuild(
-    db_url: str, tmp_path: Path
+    db_url: str, tmp_path: Path, lagging: None
 ) -> None:
     with Ledger.init(db_url) as ledger:
         events = list(enumerate(sample_events(150, seed=3), 1))

@@ -344,14 +344,11 @@ def test_a_lock_not_granted_in_time_is_too_busy_and_other_failures_name_their_st
     where = Location.parse("sqlite:///busy.db")
     locked = OperationalError("database is locked")
 
-    class Wrote:
-        wrote = True
-
-    assert str(application._unavailable(where, locked, None)) == (
+    assert str(application._unavailable(where, locked, began=False, wrote=False)) == (
         "sqlite:///busy.db is too busy: database is locked (another writer holds its lock)"
     )
     full = OperationalError("database or disk is full")
-    assert str(application._unavailable(where, full, Wrote())) == (  # type: ignore[arg-type]
+    assert str(application._unavailable(where, full, began=True, wrote=True)) == (
         "cannot write to sqlite:///busy.db: database or disk is full"
     )
-    assert isinstance(application._unavailable(where, full, None), StoreUnavailable)
+    assert isinstance(application._unavailable(where, full, False, False), StoreUnavailable)

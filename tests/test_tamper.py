@@ -109,8 +109,8 @@ def test_an_inserted_read_model_row_is_found(queried: Ledger, db_url: str) -> No
     code, lines = verify(db_url)
     assert code == 1
     assert (
-        "read model: altered: arr_rm_customer_spans: rows of customer 'zed', who has no "
-        "recorded events"
+        "read model: altered: rows of customer 'zed', who has no recorded events, in "
+        "arr_rm_customer_spans"
     ) in lines
     assert any(
         line.startswith("read model: altered: arr_rm_segments: rows differ from the events: 1 not")

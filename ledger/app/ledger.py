@@ -39,6 +39,7 @@ from projections.figures.restatement import Restatement, restatement
 from projections.figures.results import Rows
 from projections.figures.series import Every, SeriesRow, period_ends
 from projections.figures.series import series as replayed_series
+from projections.read_model.inline import Inline
 from projections.read_model.model import ReadModel
 
 if TYPE_CHECKING:  # the input's edge (pydantic) is loaded by the commands that write only
@@ -111,7 +112,9 @@ class Ledger:
         except LedgerError:
             store.close()
             raise
-        return cls(store, existing)
+        made = cls(store, existing)
+        made.read_model()  # its tables, ready for the first import to write its rows inline
+        return made
 
     @staticmethod
     def upgrade(url: str | None = None) -> tuple[int, int]:
@@ -165,11 +168,19 @@ class Ledger:
         holds the write lock from its start, filled chunk by chunk so an import of any
         size runs in bounded memory. `recorded` hears how many events are written so far."""
         transaction: Transaction | None = None
+        inline: Inline | None = None
         try:
             with _acyclic(), self.store.writing() as transaction:
-                return _import(transaction, rows, self.currency, recorded)
+                inline = Inline.begin(
+                    transaction.cursor,
+                    self.store.location.is_sqlite,
+                    self.store.location.url.query.get("schema"),  # type: ignore[arg-type]
+                    transaction.since,
+                )
+                return _import(transaction, rows, self.currency, recorded, inline)
         except PersistenceError as exc:
-            raise _unavailable(self.store.location, exc, transaction) from None
+            wrote = transaction is not None and (transaction.wrote or bool(inline and inline.wrote))
+            raise _unavailable(self.store.location, exc, transaction is not None, wrote) from None
 
     # Reading.
 
@@ -387,10 +398,11 @@ def _import(
     rows: Iterable[Row | Problem],
     currency: str,
     recorded: Callable[[int], None] | None,
+    inline: Inline | None,
 ) -> Appended:
     from ledger.intake.admission import Import
 
-    check = Import(transaction, currency)
+    check = Import(transaction, currency, inline.folded if inline else None)
     positions: list[int] = []
     for chunk in _chunks(rows, CHUNK):
         _write(transaction, check, check.release(), positions, recorded)
@@ -399,6 +411,8 @@ def _import(
     if check.problems:
         raise Refused(check.problems)  # rolls the whole transaction back
     _write(transaction, check, last, positions, recorded)
+    if inline is not None and positions:
+        inline.finish(positions[-1])
     return Appended(len(positions), check.skipped, tuple(positions))
 
 
@@ -441,14 +455,14 @@ def _chunks(rows: Iterable[Row | Problem], size: int) -> Iterator[Iterator[Row |
 
 
 def _unavailable(
-    location: Location, exc: PersistenceError, transaction: Transaction | None
+    location: Location, exc: PersistenceError, began: bool, wrote: bool
 ) -> StoreUnavailable:
     """A database failure during an import, said once: waiting for the lock, writing, or
     reading (a lost connection is found by the first statement)."""
     reason = first_line(exc)
-    if transaction is None and location.is_sqlite and "locked" in reason:
+    if not began and location.is_sqlite and "locked" in reason:
         return StoreUnavailable(f"{location} is too busy: {reason} (another writer holds its lock)")
-    if transaction is not None and transaction.wrote:
+    if wrote:
         return StoreUnavailable(f"cannot write to {location}: {reason}")
     return StoreUnavailable(f"cannot use the ledger at {location}: {reason}")
 

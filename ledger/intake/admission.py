@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from ledger.domain.errors import Problem
 from ledger.domain.events import Event
-from ledger.domain.timeline import Invalid, Recorded, fold
+from ledger.domain.timeline import Invalid, Recorded, Timeline, fold
 from ledger.intake.fields import parse_event
 from ledger.intake.rows import Row
 from ledger.store.event_store import Queries
@@ -72,11 +72,17 @@ class Written:
         return name if line < 0 else f"{name}:{line}"
 
 
-class Import:
-    """One import's admission, chunk by chunk, inside its write transaction (`view`)."""
+Folded = Callable[[list[tuple[str, Timeline, bool]], int], None]
+"""Hears each chunk of the whole timelines an import folded, once all are valid so far:
+(customer, timeline, whether it had events before) and the import's last position."""
 
-    def __init__(self, view: Queries, currency: str) -> None:
-        self.view, self.currency = view, currency
+
+class Import:
+    """One import's admission, chunk by chunk, inside its write transaction (`view`).
+    `folded`, when given, hears the timelines `finish` folds (an inline projection)."""
+
+    def __init__(self, view: Queries, currency: str, folded: Folded | None = None) -> None:
+        self.view, self.currency, self.folded = view, currency, folded
         self.since = view.head()  # events after this position were written by this import
         self.written = Written()
         self.versions: dict[str, int] = {}  # each touched stream's version, in touch order
@@ -130,15 +136,32 @@ class Import:
         ):
             item = Recorded(head + offset, _PENDING, event)
             pending.setdefault(event.customer_id, []).append((location, item))
+        stop, clean = head + len(self.held.events), not self.problems
         for customers in chunks(list(self.versions), FOLDED):
             histories = self.view.histories(customers, times=False)
+            folded: list[tuple[str, Timeline, bool]] = []
             for customer in customers:
-                yield from self._timeline(customer, histories[customer], pending.get(customer))
+                history = histories[customer]
+                timeline, problems = self._timeline(customer, history, pending.get(customer))
+                yield from problems
+                clean = clean and not problems
+                existed = bool(history) and history[0].position <= self.since
+                folded.append((customer, timeline, existed))
+            if self.folded is not None and clean:  # once refused, nothing more is written
+                self.folded(folded, stop)
 
     def _timeline(
         self, customer: str, history: list[Recorded], new: list[tuple[str, Recorded]] | None
+    ) -> tuple[Timeline, list[Problem]]:
+        timeline, invalid = fold(customer, [*history, *(r for _, r in new or ())])
+        return timeline, list(self._problems(history, new, invalid))
+
+    def _problems(
+        self,
+        history: list[Recorded],
+        new: list[tuple[str, Recorded]] | None,
+        invalid: list[Invalid],
     ) -> Iterator[Problem]:
-        _, invalid = fold(customer, [*history, *(r for _, r in new or ())])
         if invalid:
             # this import's events of the customer, in recording order
             batch = [(self._location(r.position), r) for r in history if r.position > self.since]

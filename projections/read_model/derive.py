@@ -76,7 +76,7 @@ def derive(
     """The writes that bring these customers' rows from position `done` to the last of
     `ends`, the commit ends after `done` (in order)."""
     with _without_gc():
-        believed = _no_beliefs(customers) if done == 0 else _believed(raw, customers)
+        believed = no_beliefs(customers) if done == 0 else believed_rows(raw, customers)
         writes = Writes()
         stop = ends[-1] if ends else done
         for customer, history in _histories(raw, sql, customers, stop).items():
@@ -105,7 +105,11 @@ def follow(
     for number, kind in enumerate(KINDS):
         if kind.source not in sources:
             continue
-        now, mine = set(kind.derive(timeline)), believed[number]
+        mine = believed[number]
+        if not mine:  # a customer new to the model (every one, from 0): nothing to close
+            _open(customer, position, kind.derive(timeline), mine, writes.opened[number], raw)
+            continue
+        now = set(kind.derive(timeline))
         if mine.keys() != now:  # most events leave most kinds as they were
             _diff(customer, position, now, mine, writes, number, raw)
 
@@ -189,21 +193,34 @@ def _diff(
             writes.closed[number].append((position, key))
         else:
             opened[key] = (*opened[key][:8], position)
-    for fresh in now - mine.keys():
+    _open(customer, position, now - mine.keys(), mine, opened, raw)
+
+
+def _open(
+    customer: str,
+    position: int,
+    rows: Iterable[Derived],
+    mine: dict[Derived, Ref],
+    opened: list[tuple[Any, ...]],
+    raw: Raw,
+) -> None:
+    """Opens `rows` (none of them believed) at `position`."""
+    day = raw.day
+    for fresh in rows:
+        if fresh in mine:  # a kind may derive one row twice (two equal fee spans)
+            continue
         mine[fresh] = (False, len(opened))
         sid, start, end, num, den = fresh
         small, big = (num, None) if -SMALL < num < SMALL else (0, str(num))
-        opened.append(
-            (customer, sid, raw.day(start), raw.day(end), small, big, den, position, BELIEVED)
-        )
+        opened.append((customer, sid, day(start), day(end), small, big, den, position, BELIEVED))
 
 
-def _no_beliefs(customers: Iterable[str]) -> dict[str, Believed]:
+def no_beliefs(customers: Iterable[str]) -> dict[str, Believed]:
     return {c: [{} for _ in KINDS] for c in customers}
 
 
-def _believed(raw: Raw, customers: Sequence[str]) -> dict[str, Believed]:
-    found = _no_beliefs(customers)
+def believed_rows(raw: Raw, customers: Sequence[str]) -> dict[str, Believed]:
+    found = no_beliefs(customers)
     for number, kind in enumerate(KINDS):
         for chunk in chunks(customers, IN_LIST):
             query = (

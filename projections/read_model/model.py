@@ -232,7 +232,7 @@ class ReadModel:
             passes.advance(conn, done, stop)
             raw = Raw(conn)
             ends = commit_ends(raw, sql, done, stop)
-            _write(conn, derive(raw, sql, customers, done, ends))
+            write(raw, derive(raw, sql, customers, done, ends))
             read_model_snapshots.take(raw, done, stop)
         if progress is not None:
             progress(stop, stop)
@@ -259,7 +259,7 @@ class ReadModel:
                     passes.claim(conn, stop, last, chunk[-1])
                     raw = Raw(conn)
                     writes = next(pending) if pending else derive(raw, sql, chunk, done, ends)
-                    _write(conn, writes)
+                    write(raw, writes)
                 last, applied = chunk[-1], applied + writes.events
                 if progress is not None:
                     progress(applied, stop)
@@ -300,8 +300,8 @@ class ReadModel:
         )
 
 
-def _write(conn: Connection, writes: Writes) -> None:
-    raw = Raw(conn)
+def write(raw: Raw, writes: Writes) -> None:
+    """Closes and opens the rows of `writes`."""
     for kind, opened, closed in zip(KINDS, writes.opened, writes.closed, strict=True):
         raw.many(f"UPDATE {kind.table.name} SET recorded_to = ? WHERE id = ?", closed)
         raw.insert(kind.table.name, _OPENED, opened)

@@ -21,7 +21,7 @@ class Raw:
         return statement if self.sqlite else statement.replace("?", "%s")
 
     def day(self, day: date) -> Any:
-        return day.isoformat() if self.sqlite else day
+        return _iso(day) if self.sqlite else day
 
     @staticmethod
     def to_day(value: Any) -> date:
@@ -53,8 +53,49 @@ class Raw:
                 copy.write_row(row)
 
 
+class CursorRaw(Raw):
+    """The same plain SQL on the DBAPI cursor of a write transaction of the event store:
+    an import writes the read model in its own transaction (`read_model_inline`)."""
+
+    def __init__(self, cursor: Any, sqlite: bool) -> None:  # no SQLAlchemy connection
+        self.cursor, self.sqlite = cursor, sqlite
+
+    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        self.cursor.execute(self.sql(statement), tuple(params))
+        return list(self.cursor.fetchall())
+
+    def scalar(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        found = self.rows(statement, params)
+        return found[0][0] if found else None
+
+    def count(self, statement: str, params: Sequence[Any] = ()) -> int:
+        """The number of rows a write changed."""
+        self.cursor.execute(self.sql(statement), tuple(params))
+        return int(self.cursor.rowcount)
+
+    def many(self, statement: str, params: list[tuple[Any, ...]]) -> None:
+        if params:
+            self.cursor.executemany(self.sql(statement), params)
+
+    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        if self.sqlite:
+            super().insert(table, columns, rows)
+            return
+        names = ", ".join(f'"{c}"' for c in columns)
+        with self.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
 def marks(count: int) -> str:
     return ",".join("?" * count)
+
+
+@lru_cache(maxsize=1 << 14)  # a ledger has a few thousand distinct days, written many times
+def _iso(day: date) -> str:
+    return day.isoformat()
 
 
 @lru_cache(maxsize=1 << 14)  # a ledger has a few thousand distinct days, read many times

@@ -14,6 +14,8 @@ dropped and rebuilt from the events on the next catch-up, never migrated.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -25,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     create_engine,
+    event,
     insert,
     inspect,
     text,
@@ -37,9 +40,9 @@ BELIEVED = 2**62
 CLOSED = f"recorded_to < {BELIEVED}"
 """The condition of the index of closed rows: a query must state it to use that index."""
 
-LAYOUT = 7
+LAYOUT = 8
 """The version of how rows are derived and stored: the tables of another version (or of
-other kinds, `_shape`) in the database are dropped and rebuilt."""
+other kinds, `shape`) in the database are dropped and rebuilt."""
 LAYOUT_KEY, TRACK, PASS = "layout", "figures", "pass"  # the rows of `arr_rm_tracking`
 _LEGACY = ("arr_rm_segments", "arr_rm_fee_spans", "arr_rm_customer_spans", "arr_rm_snapshots")
 
@@ -127,6 +130,12 @@ def engine(url: URL) -> Engine:
 
 
 def _ensure_layout(created: Engine) -> None:
+    with created.connect() as conn:
+        if _current(conn):  # the usual case: no lock needed
+            return
+    if created.dialect.name == "sqlite":
+        _create_on_sqlite(created.url)
+        return
     for attempt in range(3):
         try:
             with created.begin() as conn:
@@ -137,27 +146,53 @@ def _ensure_layout(created: Engine) -> None:
                 raise  # not a race with another process creating the tables
 
 
+def _create_on_sqlite(url: URL) -> None:
+    """`_create` in one transaction that holds SQLite's write lock from its start. The
+    driver would commit each CREATE and DROP by itself, and another process could see
+    the tables made but not yet filled (every import makes them, if they are missing)."""
+    locking = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(locking, "connect")
+    def _manual(dbapi_connection: Any, _: Any) -> None:
+        dbapi_connection.isolation_level = None  # transactions begun below, not by the driver
+
+    @event.listens_for(locking, "begin")
+    def _immediate(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    try:
+        with locking.begin() as conn:
+            _create(conn)
+    finally:
+        locking.dispose()
+
+
+def _current(conn: Connection) -> bool:
+    """Whether the database has this layout's tables, ready."""
+    if not inspect(conn).has_table(tracking.name):
+        return False
+    stored = conn.execute(text("SELECT * FROM arr_rm_tracking WHERE name = :k"), {"k": "layout"})
+    found = stored.first()
+    return found is not None and tuple(found)[1:] == (LAYOUT, shape())
+
+
 def _create(conn: Connection) -> None:
     """The tables of this layout: kept when the database has them, else made afresh."""
-    shape = _shape()
+    layout_shape = shape()
     if inspect(conn).has_table(tracking.name):
-        stored = conn.execute(
-            text("SELECT * FROM arr_rm_tracking WHERE name = :k"), {"k": "layout"}
-        )
-        found = stored.first()
-        if found is not None and tuple(found)[1:] == (LAYOUT, shape):
+        if _current(conn):
             return
         for name in {*_LEGACY, *metadata.tables}:
             conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
     metadata.create_all(conn)
     rows = [
-        {"name": LAYOUT_KEY, "position": LAYOUT, "customer": shape},
+        {"name": LAYOUT_KEY, "position": LAYOUT, "customer": layout_shape},
         {"name": TRACK, "position": 0, "customer": None},
     ]
     conn.execute(insert(tracking), rows)
 
 
-def _shape() -> str:
+def shape() -> str:
     """Every read-model table and its columns: a kind added or changed (`read_model_kinds`)
     changes it, and the tables are then rebuilt, as for a new `LAYOUT`."""
     return ";".join(

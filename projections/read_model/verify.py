@@ -59,10 +59,20 @@ def problems(engine: Engine, sql: EventSql, head: int) -> Iterator[str]:
 
 
 def _foreign_customers(raw: Raw, known: set[str]) -> Iterator[str]:
+    """One finding per customer with rows but no recorded events, naming its tables."""
+    tables: dict[str, list[str]] = {}
     for kind in KINDS:
         found = {str(c) for (c,) in raw.rows(f"SELECT DISTINCT customer_id FROM {kind.table.name}")}
-        for customer in sorted(found - known)[:SHOWN]:
-            yield f"{kind.table.name}: rows of customer {customer!r}, who has no recorded events"
+        for customer in found - known:
+            tables.setdefault(customer, []).append(kind.table.name)
+    for customer in sorted(tables)[:SHOWN]:
+        names = tables[customer]
+        listed = ", ".join(names[:SHOWN]) + (
+            f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+        )
+        yield f"rows of customer {customer!r}, who has no recorded events, in {listed}"
+    if len(tables) > SHOWN:
+        yield f"rows of {len(tables) - SHOWN} more customers who have no recorded events"
 
 
 def _chunk(raw: Raw, sql: EventSql, chunk: Sequence[str], ends: Sequence[int]) -> Iterator[str]:
