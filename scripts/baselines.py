@@ -18,10 +18,12 @@ from __future__ import annotations
 import csv
 import time
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
 from ledger.domain.dates import add_months, months_end
+from ledger.domain.money import money
 from projections.figures.book import Book
 from projections.figures.movements import MrrSteps
 
@@ -35,9 +37,12 @@ def month_ends(first: date, last: date) -> list[date]:
     return ends
 
 
-def mrr_lines(book: Book, ends: list[date], path: Path) -> dict[date, Fraction]:
-    """Writes the month-end MRR lines saas-metrics reads; returns the total per month end."""
-    totals = dict.fromkeys(ends, Fraction(0))
+def mrr_lines(
+    book: Book, ends: list[date], path: Path
+) -> tuple[dict[date, Fraction], dict[date, Decimal]]:
+    """Writes the month-end MRR lines saas-metrics reads, each customer's MRR to the cent
+    (its money type); returns the exact total per month end, and the lines' total."""
+    totals, lines = dict.fromkeys(ends, Fraction(0)), dict.fromkeys(ends, Decimal(0))
     with path.open("w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(("customer_id", "period", "revenue"))
@@ -46,12 +51,14 @@ def mrr_lines(book: Book, ends: list[date], path: Path) -> dict[date, Fraction]:
             for day in ends:
                 mrr = steps.mrr_on(day)
                 if mrr > 0:
+                    cents = Decimal(money(mrr).replace(",", ""))
                     totals[day] += mrr
-                    writer.writerow((account.customer_id, day.isoformat(), f"{float(mrr):.2f}"))
-    return totals
+                    lines[day] += cents
+                    writer.writerow((account.customer_id, day.isoformat(), str(cents)))
+    return totals, lines
 
 
-def saas_metrics(lines: Path) -> tuple[float, dict[date, Fraction]]:
+def saas_metrics(lines: Path) -> tuple[float, dict[date, Decimal]]:
     """Seconds of `saas_metrics.analyze()` on the lines, and its month-end MRR."""
     import saas_metrics
 
@@ -62,7 +69,7 @@ def saas_metrics(lines: Path) -> tuple[float, dict[date, Fraction]]:
         raise SystemExit(f"saas-metrics refused the lines: {result.checks}")
     waterfall = result.waterfall
     found = {
-        date.fromisoformat(str(day)[:10]): Fraction(str(mrr))
+        date.fromisoformat(str(day)[:10]): Decimal(str(mrr)).quantize(Decimal("0.01"))
         for day, mrr in zip(waterfall["period_end"], waterfall["ending"], strict=True)
     }
     return seconds, found

@@ -233,7 +233,7 @@ class ReadModel:
             raw = Raw(conn)
             ends = commit_ends(raw, sql, done, stop)
             write(raw, derive(raw, sql, customers, done, ends))
-            read_model_snapshots.take(raw, done, stop)
+            read_model_snapshots.take(raw, done, stop, ends)
         if progress is not None:
             progress(stop, stop)
 
@@ -269,7 +269,7 @@ class ReadModel:
         with self.engine.begin() as conn:
             passes.finish(conn, done, stop, last)
             _create_indexes(conn)  # dropped when the pass began at 0
-            read_model_snapshots.take(Raw(conn), done, stop)
+            read_model_snapshots.take(Raw(conn), done, stop, ends)
 
     def _commit_end(self, position: int) -> int:
         """The end of the commit that wrote `position`: a step never stops inside one."""
@@ -313,15 +313,15 @@ _OPENED = (
 )
 
 
-def _indexes() -> list[Index]:
+def indexes() -> list[Index]:
     return [index for kind in KINDS for index in kind.table.indexes]
 
 
 def _drop_indexes(conn: Connection) -> None:
-    for index in _indexes():
+    for index in indexes():
         index.drop(conn, checkfirst=True)
 
 
 def _create_indexes(conn: Connection) -> None:
-    for index in _indexes():
+    for index in indexes():
         index.create(conn, checkfirst=True)

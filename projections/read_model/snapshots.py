@@ -12,7 +12,7 @@ snapshot (`read_model_report`), instead of a sum over every covering row.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import date
@@ -25,7 +25,8 @@ from projections.read_model.sql import Raw
 from projections.read_model.tables import CLOSED
 
 BLOCK = 16384
-"""Positions between snapshots: a report reads at most this many positions' changes."""
+"""Positions between snapshots: a report reads the changes of at most this many
+positions, or of the one commit that holds them."""
 
 
 class StepFunction:
@@ -106,15 +107,17 @@ SELECT count, value FROM arr_rm_snapshots WHERE kind = ? AND at = ? AND day <= ?
 """
 
 
-def take(raw: Raw, done: int, stop: int) -> None:
-    """Writes the snapshots at the multiples of `BLOCK` in `(done, stop]`; the rows up to
-    `stop` are written already."""
+def take(raw: Raw, done: int, stop: int, ends: Sequence[int]) -> None:
+    """Writes the snapshots in `(done, stop]`, the rows up to `stop` written already: at
+    the end of the commit that holds each multiple of `BLOCK` (`ends`, the commit ends in
+    that range). Rows change only where a commit ends (`read_model_derive`), so a
+    snapshot inside a large import would hold none of it."""
     first = (done // BLOCK + 1) * BLOCK
-    ats = range(first, stop + 1, BLOCK)
+    ats = sorted({ends[bisect_left(ends, m)] for m in range(first, stop + 1, BLOCK)})
     if not ats:
         return
     for kind in (k for k in KINDS if k.measured):
-        since, steps = _restored(raw, kind, first - 1)
+        since, steps = _restored(raw, kind, done)
         for at in ats:
             _add_changes(raw, kind, since, at, steps)
             _store(raw, kind, at, steps)

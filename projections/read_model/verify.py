@@ -55,7 +55,7 @@ def problems(engine: Engine, sql: EventSql, head: int) -> Iterator[str]:
         ends = commit_ends(raw, sql, 0, now.done)
         for chunk in chunks(customers, CUSTOMERS):
             yield from _chunk(raw, sql, chunk, ends)
-    yield from _snapshots(engine, now.done)
+    yield from _snapshots(engine, sql, now.done)
 
 
 def _foreign_customers(raw: Raw, known: set[str]) -> Iterator[str]:
@@ -127,7 +127,7 @@ def _show(rows: Counter[Any]) -> str:
     return ", ".join(shown)
 
 
-def _snapshots(engine: Engine, at: int) -> Iterator[str]:
+def _snapshots(engine: Engine, sql: EventSql, at: int) -> Iterator[str]:
     """The snapshots as stored, against the ones the rows give, taken again and rolled
     back (a writer of the read model waits meanwhile, as for any catch-up step)."""
     with engine.connect() as conn:
@@ -135,7 +135,7 @@ def _snapshots(engine: Engine, at: int) -> Iterator[str]:
         try:
             stored = _snapshot_rows(conn)
             conn.execute(snapshots.delete())
-            read_model_snapshots.take(Raw(conn), 0, at)
+            read_model_snapshots.take(Raw(conn), 0, at, commit_ends(Raw(conn), sql, 0, at))
             again = _snapshot_rows(conn)
         finally:
             transaction.rollback()
