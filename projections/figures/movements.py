@@ -33,10 +33,7 @@ class Movement:
     kind: MovementKind
     prev: Fraction
     cur: Fraction
-
-    @property
-    def amount(self) -> Fraction:
-        return abs(self.cur - self.prev)
+    amount: Fraction  # SPEC §5's amount: |cur - prev|, found once by `classify`
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +145,7 @@ class MrrSteps:
         for day, cur in zip(self.days, self.mrrs, strict=True):
             found = classify(prev, cur, seen)
             if found is not None:
-                yield Movement(self.customer_id, day, found[0], prev, cur)
+                yield Movement(self.customer_id, day, found[0], prev, cur, found[1])
             prev, seen = cur, seen or cur.numerator > 0
 
 

@@ -69,7 +69,7 @@ def _moved_rows(account: Account) -> dict[str, list[Derived]]:
     found: dict[str, list[Derived]] = defaultdict(list)
     for movement in moved:
         found[movement.kind].append(
-            _row(NO_SUBSCRIPTION, movement.day, OPEN_END, _amount(movement))
+            _row(NO_SUBSCRIPTION, movement.day, OPEN_END, movement.amount)
         )
     found["pieces"] = list(_pieces(moved))
     for last, a, b in _month_moves(moved):
@@ -108,13 +108,6 @@ _MAKERS = dict.fromkeys(MOVED, _moved_rows) | dict.fromkeys(BOOKED, _booked_rows
 def source_of(name: str) -> Source:
     """What of a customer's timeline the flow kind `name` depends on (`changed`)."""
     return "segments" if name in MOVED else "books"
-
-
-def _amount(moved: Movement) -> Fraction:
-    """SPEC §5's amount, without a subtraction where none is needed."""
-    if moved.kind in ("new", "reactivation"):
-        return moved.cur
-    return moved.prev if moved.kind == "churn" else abs(moved.cur - moved.prev)
 
 
 def _row(key: str, start: date, end: date, value: Fraction) -> Derived:

@@ -28,10 +28,20 @@ class Raw:
         return value if isinstance(value, date) else _iso_day(value)
 
     def rows(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
-        return list(self.conn.exec_driver_sql(self.sql(statement), tuple(params)).all())
+        """Plain tuples from the driver's own cursor, in the connection's transaction:
+        SQLAlchemy's result rows cost more than the read itself on the bulk paths."""
+        driver = self.conn.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        try:
+            cursor.execute(self.sql(statement), tuple(params))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
     def scalar(self, statement: str, params: Sequence[Any] = ()) -> Any:
-        return self.conn.exec_driver_sql(self.sql(statement), tuple(params)).scalar()
+        found = self.rows(statement, params)
+        return found[0][0] if found else None
 
     def many(self, statement: str, params: list[tuple[Any, ...]]) -> None:
         if params:
