@@ -68,9 +68,7 @@ def _moved_rows(account: Account) -> dict[str, list[Derived]]:
     moved = list(MrrSteps.of(account).movements())
     found: dict[str, list[Derived]] = defaultdict(list)
     for movement in moved:
-        found[movement.kind].append(
-            _row(NO_SUBSCRIPTION, movement.day, OPEN_END, movement.amount)
-        )
+        found[movement.kind].append(_row(NO_SUBSCRIPTION, movement.day, OPEN_END, movement.amount))
     found["pieces"] = list(_pieces(moved))
     for last, a, b in _month_moves(moved):
         # the month's last day alone; December 9999's is the open end, which no query asks

@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 
 class Raw:
@@ -30,12 +31,17 @@ class Raw:
     def rows(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         """Plain tuples from the driver's own cursor, in the connection's transaction:
         SQLAlchemy's result rows cost more than the read itself on the bulk paths."""
-        driver = self.conn.connection.driver_connection
+        driver, errors = (
+            self.conn.connection.driver_connection,
+            self.conn.dialect.loaded_dbapi.Error,
+        )
         assert driver is not None
         cursor = driver.cursor()
         try:
             cursor.execute(self.sql(statement), tuple(params))
             return list(cursor.fetchall())
+        except errors as exc:  # as SQLAlchemy says it, which every caller handles
+            raise DBAPIError.instance(statement, params, exc, errors) from exc
         finally:
             cursor.close()
 
