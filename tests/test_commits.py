@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 from ledger import Ledger
 from ledger.app import ledger as application
-from ledger.domain.errors import Refused
 from ledger.cli.main import app
+from ledger.domain.errors import Refused
 from ledger.intake.rows import Row
 from projections.figures.movements import movements_over
 from projections.figures.report import report

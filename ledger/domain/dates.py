@@ -18,6 +18,7 @@ FIRST_QUERY_DAY, LAST_QUERY_DAY = date.min + DAY, date.max - DAY
 
 
 @lru_cache(maxsize=1 << 16)  # pure, and called for every term end and anchor year
+@lru_cache(maxsize=1 << 16)  # folds, terms and fee years ask the same few thousand days
 def add_months(day: date, months: int) -> date:
     """Month arithmetic clamping to the month's last day: 2024-01-31 + 1 = 2024-02-29.
 
