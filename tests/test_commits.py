@@ -13,6 +13,7 @@ append (4) and a backdated import (5-6). By hand, MRR as of 2024-03-31:
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -129,3 +130,27 @@ def test_rows_follow_positions_a_rolled_back_import_skipped(
     written = model.rows()
     model.rebuild()
     assert model.rows() == written
+
+
+def test_a_refused_import_leaves_the_read_model_as_it_was(ledger: Ledger) -> None:
+    history(ledger)
+    model = ledger.read_model()
+    before = model.rows()
+    refused = [
+        new("epsilon", "s5", "2024-01-01", "10"),
+        event("churn", "acme", "2023-01-01", subscription_id="s1"),  # before it started
+    ]
+    with pytest.raises(Refused, match=re.escape("file.csv:3: churn on 2023-01-01")):
+        imported(ledger, *refused)
+    assert model.rows() == before
+    assert model.status().as_json() == {"tracked": 6, "head": 6, "lag": 0}
+
+
+def test_an_import_into_a_lagging_read_model_leaves_it_to_the_next_query(
+    ledger: Ledger, lagging: None
+) -> None:
+    history(ledger)  # imports that wrote nothing inline, as an earlier version's did
+    model = ledger.read_model()
+    assert model.status().as_json() == {"tracked": 0, "head": 6, "lag": 6}
+    assert ledger.report(AS_OF).as_json()["mrr"] == "1500.00"  # caught up first
+    assert model.status().as_json() == {"tracked": 6, "head": 6, "lag": 0}
