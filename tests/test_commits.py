@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from ledger import Ledger
 from ledger.app import ledger as application
+from ledger.app.sample import sample_events
 from ledger.cli.main import app
 from ledger.domain.errors import Refused
 from ledger.intake.rows import Row
@@ -154,3 +155,17 @@ def test_an_import_into_a_lagging_read_model_leaves_it_to_the_next_query(
     assert model.status().as_json() == {"tracked": 0, "head": 6, "lag": 6}
     assert ledger.report(AS_OF).as_json()["mrr"] == "1500.00"  # caught up first
     assert model.status().as_json() == {"tracked": 6, "head": 6, "lag": 0}
+
+
+def test_a_large_import_derives_its_rows_in_worker_processes_as_a_rebuild_would(
+    ledger: Ledger,
+) -> None:
+    """2,100 new customers: a full chunk of them is handed to worker processes."""
+    events = sample_events(customers=2_100, years=1)
+    ledger.import_rows(Row(f"big.csv:{n}", e) for n, e in enumerate(events, start=2))
+    model = ledger.read_model()
+    assert model.status().as_json()["lag"] == 0
+    written = model.rows()
+    model.rebuild()
+    assert model.rows() == written
+    assert ledger.report(AS_OF) == report(ledger.book(), AS_OF)

@@ -172,15 +172,15 @@ class Ledger:
         try:
             with _acyclic(), self.store.writing() as transaction:
                 inline = Inline.begin(
-                    transaction.cursor,
-                    self.store.location.is_sqlite,
-                    self.store.location.url.query.get("schema"),  # type: ignore[arg-type]
-                    transaction.since,
+                    transaction.cursor, self.store.location.url, transaction.since
                 )
                 return _import(transaction, rows, self.currency, recorded, inline)
         except PersistenceError as exc:
             wrote = transaction is not None and (transaction.wrote or bool(inline and inline.wrote))
             raise _unavailable(self.store.location, exc, transaction is not None, wrote) from None
+        finally:
+            if inline is not None:
+                inline.close()
 
     # Reading.
 

@@ -26,8 +26,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
 
 from ledger.domain.errors import StoreUnavailable, first_line
-from projections.read_model.derive import EventSql, Writes, derive
-from projections.read_model.sql import Raw
+from ledger.domain.timeline import Timeline
+from projections.read_model.derive import EventSql, Writes, derive, follow, no_beliefs
+from projections.read_model.sql import CursorRaw, Raw
 from projections.read_model.tables import engine
 
 PARALLEL = 60_000
@@ -88,17 +89,64 @@ def serve() -> None:
     database = engine(make_url(pickle.load(sys.stdin.buffer)))
     while True:
         try:
-            sql, customers, done, ends = pickle.load(sys.stdin.buffer)
+            job = pickle.load(sys.stdin.buffer)
         except EOFError:
             return
         result: Writes | _Failed
-        try:
-            with database.connect() as conn:
-                result = derive(Raw(conn), sql, customers, done, ends)
-        except DBAPIError as exc:
-            result = _Failed(f"cannot read the ledger: {first_line(exc.orig or exc)}")
+        if isinstance(job, Folded):
+            result = job.writes()
+        else:
+            sql, customers, done, ends = job
+            try:
+                with database.connect() as conn:
+                    result = derive(Raw(conn), sql, customers, done, ends)
+            except DBAPIError as exc:
+                result = _Failed(f"cannot read the ledger: {first_line(exc.orig or exc)}")
         pickle.dump(result, out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
+
+
+@dataclass(frozen=True)
+class Folded:
+    """New customers' timelines an import folded, to derive rows from (`read_model_inline`):
+    they have no rows yet, and their rows are believed from `stop`."""
+
+    timelines: list[tuple[str, Timeline]]
+    stop: int
+    sqlite: bool
+
+    def writes(self) -> Writes:
+        writes, days = Writes(), CursorRaw(None, self.sqlite)  # only its dates are used
+        for customer, timeline in self.timelines:
+            follow(customer, timeline, no_beliefs([customer])[customer], self.stop, writes, days)
+        return writes
+
+
+class Helpers:
+    """Worker processes deriving the rows of `Folded` jobs while an import folds on; the
+    results come back in the order the jobs went out."""
+
+    def __init__(self, url: URL, count: int) -> None:
+        address = url.render_as_string(hide_password=False)
+        self.processes = [_start(address) for _ in range(count)]
+        self.sent = self.received = 0
+
+    def send(self, job: Folded) -> None:
+        _send(self.processes[self.sent % len(self.processes)], job)
+        self.sent += 1
+
+    @property
+    def waiting(self) -> int:
+        return self.sent - self.received
+
+    def receive(self) -> Writes:
+        result = _receive(self.processes[self.received % len(self.processes)])
+        self.received += 1
+        return result
+
+    def close(self) -> None:
+        for process in self.processes:
+            _stop(process, self.waiting == 0)
 
 
 def _start(address: str) -> subprocess.Popen[bytes]:
