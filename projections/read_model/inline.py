@@ -97,14 +97,14 @@ class Inline:
         """Hands a full chunk of new customers to worker processes, which derive its rows
         while the import folds on (the fold is the import's; the rows' derivation the
         workers'); writes what they have sent back. False: derive them here."""
+        if any(existed for _, _, existed in timelines):
+            return False  # their believed rows are read here, in the import's transaction
         if self.helpers is None:
-            full = len(timelines) >= HANDED and not any(existed for _, _, existed in timelines)
-            count = parallel.workers(self.url, parallel.PARALLEL) if full else 0
+            # as many workers as a catch-up over this many positions would start
+            count = parallel.workers(self.url, parallel.PARALLEL) if len(timelines) >= HANDED else 0
             if not count:
                 return False
             self.helpers = parallel.Helpers(self.url, count)
-        if any(existed for _, _, existed in timelines):
-            return False
         # One job per worker at a time: the worker next in turn hands its result back
         # first, so it never blocks writing it while being sent the next.
         while self.helpers.waiting >= len(self.helpers.processes):
@@ -126,7 +126,7 @@ class Inline:
         if self.since == 0:
             dialect = sqlite.dialect() if self.raw.sqlite else postgresql.dialect()  # type: ignore[no-untyped-call]
             for index in indexes():
-                self.raw.cursor.execute(str(CreateIndex(index).compile(dialect=dialect)))
+                self.raw.transaction.execute(str(CreateIndex(index).compile(dialect=dialect)))
         snapshots.take(self.raw, self.since, stop, [stop])  # one commit
         if self.raw.count(_MOVE, (stop, TRACK, self.since)) != 1:
             raise RuntimeError("the read model's tracked position moved during an import")

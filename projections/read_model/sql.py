@@ -4,7 +4,8 @@ adapted to the driver (SQLite keeps SQLAlchemy's `Date` as ISO text)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -28,30 +29,41 @@ class Raw:
     def to_day(value: Any) -> date:
         return value if isinstance(value, date) else _iso_day(value)
 
-    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
-        """Plain tuples from the driver's own cursor, in the connection's transaction:
-        SQLAlchemy's result rows cost more than the read itself on the bulk paths."""
-        driver, errors = (
-            self.conn.connection.driver_connection,
-            self.conn.dialect.loaded_dbapi.Error,
-        )
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        """The driver's own cursor, in the connection's transaction (SQLAlchemy's result
+        rows cost more than the read itself on the bulk paths); its errors are raised as
+        SQLAlchemy's, which every caller handles."""
+        driver = self.conn.connection.driver_connection
+        errors = self.conn.dialect.loaded_dbapi.Error
         assert driver is not None
         cursor = driver.cursor()
         try:
-            cursor.execute(self.sql(statement), tuple(params))
-            return list(cursor.fetchall())
-        except errors as exc:  # as SQLAlchemy says it, which every caller handles
-            raise DBAPIError.instance(statement, params, exc, errors) from exc
+            yield cursor
+        except errors as exc:
+            raise DBAPIError.instance(None, None, exc, errors) from exc
         finally:
             cursor.close()
+
+    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self.cursor() as cursor:
+            cursor.execute(self.sql(statement), tuple(params))
+            return list(cursor.fetchall())
 
     def scalar(self, statement: str, params: Sequence[Any] = ()) -> Any:
         found = self.rows(statement, params)
         return found[0][0] if found else None
 
+    def count(self, statement: str, params: Sequence[Any] = ()) -> int:
+        """The number of rows a write changed."""
+        with self.cursor() as cursor:
+            cursor.execute(self.sql(statement), tuple(params))
+            return int(cursor.rowcount)
+
     def many(self, statement: str, params: list[tuple[Any, ...]]) -> None:
         if params:
-            self.conn.exec_driver_sql(self.sql(statement), params)
+            with self.cursor() as cursor:
+                cursor.executemany(self.sql(statement), params)
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         """Appends rows: PostgreSQL's COPY, many times faster there than `executemany`."""
@@ -62,9 +74,7 @@ class Raw:
             marks_ = ", ".join("?" * len(columns))
             self.many(f"INSERT INTO {table} ({names}) VALUES ({marks_})", rows)
             return
-        driver = self.conn.connection.driver_connection
-        assert driver is not None
-        with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        with self.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 
@@ -74,35 +84,11 @@ class CursorRaw(Raw):
     an import writes the read model in its own transaction (`read_model_inline`)."""
 
     def __init__(self, cursor: Any, sqlite: bool) -> None:  # no SQLAlchemy connection
-        self.cursor, self.sqlite = cursor, sqlite
+        self.transaction, self.sqlite = cursor, sqlite
 
-    def rows(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
-        self.cursor.execute(self.sql(statement), tuple(params))
-        return list(self.cursor.fetchall())
-
-    def scalar(self, statement: str, params: Sequence[Any] = ()) -> Any:
-        found = self.rows(statement, params)
-        return found[0][0] if found else None
-
-    def count(self, statement: str, params: Sequence[Any] = ()) -> int:
-        """The number of rows a write changed."""
-        self.cursor.execute(self.sql(statement), tuple(params))
-        return int(self.cursor.rowcount)
-
-    def many(self, statement: str, params: list[tuple[Any, ...]]) -> None:
-        if params:
-            self.cursor.executemany(self.sql(statement), params)
-
-    def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        if self.sqlite:
-            super().insert(table, columns, rows)
-            return
-        names = ", ".join(f'"{c}"' for c in columns)
-        with self.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+    @contextmanager
+    def cursor(self) -> Iterator[Any]:
+        yield self.transaction  # its errors are the store's transaction's to say
 
 
 def marks(count: int) -> str:
