@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from ledger import Ledger, LedgerError
@@ -56,8 +57,15 @@ CHROMIUM_FLAGS = (
 )
 
 
-def arr(db_url: str, command: str) -> Any:
+def arr(db_url: str, command: str) -> Result:
     return CliRunner().invoke(app, [*command.split(), "--db", db_url])
+
+
+def chart_q1(db_url: str, page: Path) -> Result:
+    """`arr chart` of 2024-Q1, every month, into `page`."""
+    result = arr(db_url, f"chart --from 2024-01-01 --to 2024-03-31 --every month -o {page}")
+    assert result.exit_code == 0, result.output
+    return result
 
 
 @pytest.fixture
@@ -71,9 +79,7 @@ def charted(db_url: str, tmp_path: Path) -> Path:
             event("churn", "bolt", "2024-03-01", subscription_id="b1"),
         )
     page = tmp_path / "report.html"
-    result = arr(db_url, f"chart --from 2024-01-01 --to 2024-03-31 --every month -o {page}")
-    assert result.exit_code == 0, result.output
-    assert result.stdout == f"wrote {page}: 3 periods, every month\n"
+    assert chart_q1(db_url, page).stdout == f"wrote {page}: 3 periods, every month\n"
     return page
 
 
@@ -95,8 +101,7 @@ def bridged(db_url: str, tmp_path: Path) -> Path:
             new("eve", "e1", "2024-03-15", "150"),
         )
     page = tmp_path / "bridged.html"
-    result = arr(db_url, f"chart --from 2024-01-01 --to 2024-03-31 --every month -o {page}")
-    assert result.exit_code == 0, result.output
+    chart_q1(db_url, page)
     return page
 
 

@@ -178,13 +178,18 @@ def test_restatement_csv_holds_the_figures_and_their_causes(ledger: Ledger, db_u
     ]
 
 
-def test_restatement_csv_cells_are_spreadsheet_safe(ledger: Ledger, db_url: str) -> None:
+def late_churn(ledger: Ledger, customer: str, churn_id: str) -> None:
+    """One customer's $1,000/month from 2024-01-01, recorded on 1 March; its churn
+    effective 2024-02-01, recorded on 5 March."""
     with freeze_time("2024-03-01 10:00:00"):
-        record(ledger, new("=acme", "s1", "2024-01-01", "1000"))
+        record(ledger, new(customer, "s1", "2024-01-01", "1000"))
     with freeze_time("2024-03-05 12:00:00"):
-        record(
-            ledger, event("churn", "=acme", "2024-02-01", subscription_id="s1") | {"event_id": "@c"}
-        )
+        churn = event("churn", customer, "2024-02-01", subscription_id="s1")
+        record(ledger, churn | {"event_id": churn_id})
+
+
+def test_restatement_csv_cells_are_spreadsheet_safe(ledger: Ledger, db_url: str) -> None:
+    late_churn(ledger, "=acme", "@c")
     asked = ["--as-of", "2024-02-15", "--known-at", K1, "--known-at-2", "2024-03-06"]
     result = runner.invoke(app, ["restatement", "--db", db_url, *asked, "--format", "csv"])
     assert result.stdout.splitlines()[-1] == (
@@ -195,12 +200,7 @@ def test_restatement_csv_cells_are_spreadsheet_safe(ledger: Ledger, db_url: str)
 def test_restatement_table_keeps_a_lone_causes_position(ledger: Ledger, db_url: str) -> None:
     """One event recorded in between: its position stays in its row, never a bare
     `position N` line under the table."""
-    with freeze_time("2024-03-01 10:00:00"):
-        record(ledger, new("acme", "s1", "2024-01-01", "1000"))
-    with freeze_time("2024-03-05 12:00:00"):
-        record(
-            ledger, event("churn", "acme", "2024-02-01", subscription_id="s1") | {"event_id": "c"}
-        )
+    late_churn(ledger, "acme", "c")
     asked = ["--as-of", "2024-02-15", "--known-at", K1, "--known-at-2", "2024-03-06"]
     result = runner.invoke(app, ["restatement", "--db", db_url, *asked])
     lines = [line.rstrip() for line in result.stdout.splitlines()]
