@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import date
 from typing import Any
 
@@ -169,3 +170,39 @@ def test_a_large_import_derives_its_rows_in_worker_processes_as_a_rebuild_would(
     model.rebuild()
     assert model.rows() == written
     assert ledger.report(AS_OF) == report(ledger.book(), AS_OF)
+
+
+def test_imports_written_inline_while_another_ledger_rebuilds_leave_it_exact(
+    ledger: Ledger, db_url: str
+) -> None:
+    """Readers and writers at once: each import writes its rows inline (or, while a
+    rebuild runs, leaves them to it) and the read model ends equal to the events."""
+    failures: list[BaseException] = []
+
+    def imports() -> None:
+        try:
+            with Ledger.open(db_url) as writer:
+                for batch in range(15):
+                    imported(
+                        writer,
+                        *(
+                            new(f"w{batch}-{n}", f"s{batch}-{n}", "2024-01-01", "10")
+                            for n in range(5)
+                        ),
+                    )
+        except BaseException as exc:
+            failures.append(exc)
+
+    writer = threading.Thread(target=imports)
+    writer.start()
+    with Ledger.open(db_url) as rebuilder:
+        while writer.is_alive():
+            rebuilder.read_model().rebuild()
+    writer.join()
+    assert not failures
+    assert not ledger.verify().findings
+    assert ledger.report(AS_OF).as_json()["mrr"] == "750.00"
+    model = ledger.read_model()
+    written = model.rows()
+    model.rebuild()
+    assert model.rows() == written
