@@ -47,7 +47,7 @@ def decode_and_fold(ledger: Ledger) -> float:
     for item in ledger.entries():
         histories[item.event.customer_id].append(item)
     for customer, history in histories.items():
-        fold(customer, history)
+        fold(customer, history, ledger.currency)
     return time.perf_counter() - clock
 
 

@@ -27,6 +27,7 @@ MOVEMENT_KEYS = [
     "to",
     "position",
     "currency",
+    "fx_policy",
     "start_mrr",
     "end_mrr",
     "new",
@@ -34,6 +35,7 @@ MOVEMENT_KEYS = [
     "contraction",
     "churn",
     "reactivation",
+    "fx",
     "net_new",
     "net_expansion",
     "nrr",
@@ -44,7 +46,7 @@ MOVEMENT_KEYS = [
     "bookings_tcv",
     "one_time_fees",
 ]
-ZEROS = dict.fromkeys((*KINDS, "net_new"), "0.00")
+ZEROS = dict.fromkeys((*KINDS, "fx", "net_new"), "0.00")
 
 
 def arr(db_url: str, command: str) -> Any:
@@ -59,8 +61,8 @@ def arr_json(db_url: str, command: str) -> Any:
 
 
 def moved(figures: dict[str, Any]) -> dict[str, Any]:
-    """The five movements and net new of a `movements` JSON object."""
-    return {k: figures[k] for k in (*KINDS, "net_new")}
+    """The five movements, fx and net new of a `movements` JSON object."""
+    return {k: figures[k] for k in (*KINDS, "fx", "net_new")}
 
 
 def import_all(ledger: Ledger, rows: list[dict[str, Any]]) -> None:
@@ -251,7 +253,7 @@ def test_by_customer_shows_who_churned_and_who_expanded(ledger: Ledger, db_url: 
     ]
     csv = arr(db_url, "movements --from 2024-01-31 --to 2024-02-29 --by customer --format csv")
     assert csv.stdout.splitlines()[1] == (
-        "gone,2024-01-31,2024-02-29,6,USD,100.00,0.00,0.00,0.00,0.00,100.00,0.00,-100.00"
+        "gone,2024-01-31,2024-02-29,6,USD,spot,100.00,0.00,0.00,0.00,0.00,100.00,0.00,0.00,-100.00"
     )
 
 
@@ -303,7 +305,7 @@ def test_series_rows_carry_report_and_movement_keys(ledger: Ledger, db_url: str)
     )
     rows = arr_json(db_url, "series --from 2024-01-01 --to 2024-03-10 --every month")
     report_keys = list(ledger.report(date(2024, 1, 1)).as_json())
-    assert list(rows[0]) == report_keys + MOVEMENT_KEYS[:2] + MOVEMENT_KEYS[4:]
+    assert list(rows[0]) == report_keys + MOVEMENT_KEYS[:2] + MOVEMENT_KEYS[5:]
     assert [(r["as_of"], r["from"], r["mrr"], r["new"], r["expansion"]) for r in rows] == [
         ("2024-01-31", "2023-12-31", "100.00", "100.00", "0.00"),
         ("2024-02-29", "2024-01-31", "130.00", "0.00", "30.00"),
@@ -312,7 +314,7 @@ def test_series_rows_carry_report_and_movement_keys(ledger: Ledger, db_url: str)
     csv = arr(
         db_url, "series --from 2024-01-01 --to 2024-03-10 --every month --format csv"
     ).stdout.splitlines()
-    assert len(csv) == 4 and csv[0].startswith("as_of,position,currency,mrr,arr,")
+    assert len(csv) == 4 and csv[0].startswith("as_of,position,currency,fx_policy,mrr,arr,")
 
 
 def test_a_series_reads_the_read_model_and_replays_nothing(

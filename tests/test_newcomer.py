@@ -77,10 +77,12 @@ def test_fields_lists_every_field_of_a_type_with_what_it_takes() -> None:
     assert out.splitlines()[1:] == [
         'void,event_id,yes,"your unique id, at most 200 characters; the same event again does '
         'nothing"',
-        'void,type,yes,"new, upgrade, downgrade, churn, renewal, one_time_fee, void"',
-        'void,customer_id,yes,"the account, at most 200 characters"',
+        'void,type,yes,"new, upgrade, downgrade, churn, renewal, one_time_fee, void, fx_rate"',
+        'void,customer_id,no,"the account, at most 200 characters (none on fx_rate, or on a '
+        'void of one)"',
         "void,target_event_id,yes,the event_id of the event this void cancels",
-        "void,currency,no,\"the ledger's currency code, when given (it must be the ledger's)\"",
+        "void,currency,no,\"ISO 4217 code (EUR); empty: the subscription's, or for a new one "
+        "the ledger's; on fx_rate, the currency rated\"",
     ]
     code, out, _ = arr("fields", "--format", "csv")
     fields = {tuple(line.split(",")[:3]) for line in out.splitlines()[1:]}
@@ -95,7 +97,7 @@ def test_fields_lists_every_field_of_a_type_with_what_it_takes() -> None:
     assert (code, err.strip()) == (
         2,
         "usage: TYPE: 'pause' is not one of new, upgrade, downgrade, churn, renewal, "
-        "one_time_fee, void",
+        "one_time_fee, void, fx_rate",
     )
 
 
@@ -104,7 +106,7 @@ def test_the_template_imports_as_it_is_and_is_shipped_in_docs(tmp_path: Path) ->
     assert code == 0 and out == (ROOT / "docs" / "template.csv").read_text()
     assert out.splitlines()[0] == (
         "event_id,type,customer_id,subscription_id,effective_date,amount,interval,term_months,"
-        "plan,quantity,description,target_event_id,currency"
+        "plan,quantity,description,target_event_id,currency,rate,source"
     )
     filled = tmp_path / "events.csv"
     filled.write_text(out)

@@ -323,7 +323,7 @@ def test_worker_processes_derive_the_rows_derived_in_process(
 def test_a_failing_worker_is_one_clear_error(tmp_path: Any) -> None:
     empty = make_url(f"sqlite:///{tmp_path / 'empty.db'}")  # no ledger tables at all
     sql = read_model_derive.EventSql(
-        touched="", commits="", commit_end="", histories="SELECT * FROM arr_entries"
+        touched="", commits="", commit_end="", histories="SELECT * FROM arr_entries", currency="USD"
     )
     with pytest.raises(StoreUnavailable, match="cannot read the ledger: no such table"):
         list(read_model_parallel.derived(empty, sql, [["c1"], ["c2"], ["c3"]], 0, [9], 2))

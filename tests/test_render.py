@@ -90,7 +90,7 @@ def test_json_and_csv_are_unchanged_for_machines(db_url: str) -> None:
     shown = json.loads(arr(db_url, "report --as-of 2024-06-30 --format json").stdout)
     assert (shown["mrr"], shown["arr"]) == ("1000.00", "12000.00")
     csv_lines = arr(db_url, "report --as-of 2024-06-30 --format csv").stdout.splitlines()
-    assert csv_lines[0].startswith("as_of,position,currency,mrr,arr,")
+    assert csv_lines[0].startswith("as_of,position,currency,fx_policy,mrr,arr,")
     assert ",1000.00,12000.00," in csv_lines[1]
 
 

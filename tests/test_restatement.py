@@ -87,7 +87,7 @@ def test_restatement_json_shape(ledger: Ledger, db_url: str) -> None:
         "2024-03-06T23:59:59.999999+00:00",
     )
     assert list(shown["figures"]) == [
-        "as_of", "position", "currency", "mrr", "arr", "active_customers",
+        "as_of", "position", "currency", "fx_policy", "mrr", "arr", "active_customers",
         "active_contracts", "arpa", "acv", "acv_policy", "acv_arr_ratio",
     ]  # fmt: skip
     void = shown["events"][1]
@@ -164,6 +164,7 @@ def test_restatement_csv_holds_the_figures_and_their_causes(ledger: Ledger, db_u
         "figure,as_of,2024-02-15,2024-02-15,,,,,,,,",
         "figure,position,3,8,5,,,,,,,",
         "figure,currency,USD,USD,,,,,,,,",
+        "figure,fx_policy,spot,spot,,,,,,,,",
         "figure,mrr,1800.00,450.00,-1350.00,,,,,,,",
         "figure,arr,21600.00,5400.00,-16200.00,,,,,,,",
         "figure,active_customers,3,1,-2,,,,,,,",

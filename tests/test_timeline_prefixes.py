@@ -28,9 +28,9 @@ def test_every_prefix_of_random_ledgers_folds_alike() -> None:
     rows = [*sample_events(customers=300, years=4, seed=7), *edge_events(customers=60, seed=3)]
     compared = 0
     for customer, history in histories(rows).items():
-        for count, (position, timeline) in enumerate(timelines(customer, history), start=1):
+        for count, (position, timeline) in enumerate(timelines(customer, history, "USD"), start=1):
             assert position == history[count - 1].position
-            assert timeline == fold(customer, history[:count])[0]
+            assert timeline == fold(customer, history[:count], "USD")[0]
             compared += 1
     assert compared == len(rows)
 
@@ -43,7 +43,7 @@ def test_a_backdated_downgrade_and_a_void_fold_again() -> None:
         event("downgrade", "acme", "2024-02-01", subscription_id="s1", amount="800"),
         {"event_id": "v", "type": "void", "customer_id": "acme", "target_event_id": "up"},
     ]
-    found = [timeline for _, timeline in timelines("acme", histories(rows)["acme"])]
+    found = [timeline for _, timeline in timelines("acme", histories(rows)["acme"], "USD")]
     assert [mrr_on(t, date(2024, 2, 15)) for t in found] == [1000, 1000, 1000, 800, 800]
     assert [mrr_on(t, date(2024, 3, 15)) for t in found] == [1000, 1500, 1500, 1500, 800]
     assert [mrr_on(t, date(2024, 6, 1)) for t in found] == [1000, 1500, 0, 0, 0]

@@ -60,10 +60,10 @@ def test_type_is_required(ledger: Ledger) -> None:
     assert refused(ledger, fields) == ["row1: type: missing"]
 
 
-def test_type_is_one_of_the_seven(ledger: Ledger) -> None:
+def test_type_is_one_of_the_eight(ledger: Ledger) -> None:
     expected = (
         "row1: type: 'refund' is not one of new, upgrade, downgrade, churn, renewal, "
-        "one_time_fee, void"
+        "one_time_fee, void, fx_rate"
     )
     assert refused(ledger, row("r1", "refund", "2024-01-01")) == [expected]
 
@@ -105,9 +105,9 @@ def test_effective_date_is_a_calendar_date(ledger: Ledger, day: str, message: st
     assert refused(ledger, monthly(day=day)) == [f"row1: effective_date: {message}"]
 
 
-def test_currency_must_be_the_ledgers(ledger: Ledger) -> None:
-    expected = "row1: currency: 'EUR' is not this ledger's currency 'USD'"
-    assert refused(ledger, monthly(currency="EUR")) == [expected]
+def test_currency_is_an_iso_code(ledger: Ledger) -> None:
+    expected = "row1: currency: 'Euro' is not a three-letter currency code (ISO 4217)"
+    assert refused(ledger, monthly(currency="Euro")) == [expected]
     accept(ledger, monthly(currency="USD"))
     assert ledger.head() == 1
 

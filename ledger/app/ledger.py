@@ -31,10 +31,11 @@ from ledger.store.event_store import EventStore, Transaction
 from ledger.store.location import Location
 from projections.figures.book import Book
 from projections.figures.contract_value import AcvPolicy
+from projections.figures.conversion import SPOT, FxPolicy
 from projections.figures.customer_log import CustomerLog, customer_log
 from projections.figures.movements import Movements, check_day, check_period
 from projections.figures.movements import movements_over as replayed_movements
-from projections.figures.report import Report, report
+from projections.figures.report import CurrencyLine, Report, by_currency, report
 from projections.figures.restatement import Restatement, restatement
 from projections.figures.results import Rows
 from projections.figures.series import Every, SeriesRow, period_ends
@@ -211,13 +212,18 @@ class Ledger:
         return head
 
     def _seen(self, known_at: datetime | None, position: int | None) -> tuple[int, Book | None]:
-        """The position a query sees, and, when no reader ever saw the ledger there (a
-        position inside one commit), the book replayed at it: the read model keeps only
-        what readers could see, from commit to commit (`read_model_derive`)."""
+        """The position a query sees, and the book replayed at it when the read model
+        cannot answer: when no reader ever saw the ledger there (a position inside one
+        commit: the model keeps only what readers could see, from commit to commit,
+        `read_model_derive`), or when a customer then had anything in another currency
+        (the model holds no rates)."""
         at = self.position(known_at, position)
-        if position is None or _guard(lambda: self.store.observed(at), self.store.location):
-            return at, None
-        return at, self.book(position=at)
+        inside = position is not None and not _guard(
+            lambda: self.store.observed(at), self.store.location
+        )
+        if inside or _guard(lambda: self.read_model().foreign(at), self.store.location):
+            return at, self.book(position=at)
+        return at, None
 
     def book(self, known_at: datetime | None = None, position: int | None = None) -> Book:
         """Every customer's timeline as the ledger knew it."""
@@ -236,10 +242,14 @@ class Ledger:
         known_at: datetime | None = None,
         position: int | None = None,
         acv_policy: AcvPolicy = "recurring",
+        fx: str | FxPolicy = SPOT,
     ) -> Report:
-        """Point-in-time figures as of the end of `as_of` (SPEC §4, §7), from the read
-        model (equal by construction and by test to `report(self.book(...))`, the replay)."""
-        return self.reports([as_of], known_at=known_at, position=position, acv_policy=acv_policy)[0]
+        """Point-in-time figures as of the end of `as_of` (SPEC §4, §7, §10), from the read
+        model (equal by construction and by test to `report(self.book(...))`, the replay).
+        `fx`: spot, booked or fixed:YYYY-MM-DD."""
+        return self.reports(
+            [as_of], known_at=known_at, position=position, acv_policy=acv_policy, fx=fx
+        )[0]
 
     def reports(
         self,
@@ -248,17 +258,31 @@ class Ledger:
         known_at: datetime | None = None,
         position: int | None = None,
         acv_policy: AcvPolicy = "recurring",
+        fx: str | FxPolicy = SPOT,
     ) -> list[Report]:
         """The `report` of each of `days`, as known at one moment."""
+        policy = FxPolicy.parse(fx)
         at, book = self._seen(known_at, position)
         if book is not None:
             for day in days:
                 check_day(day, "as_of")
-            return [report(book, day, acv_policy) for day in days]
+            return [report(book, day, acv_policy, policy) for day in days]
         model = self.read_model()
-        return _guard(
-            lambda: model.reports(days, at, self.currency, acv_policy), self.store.location
-        )
+        known = (at, self.currency, policy)
+        return _guard(lambda: model.reports(days, known, acv_policy), self.store.location)
+
+    def by_currency(
+        self,
+        as_of: date,
+        *,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        fx: str | FxPolicy = SPOT,
+    ) -> list[CurrencyLine]:
+        """One line per currency with subscriptions active on `as_of`: local MRR, the
+        rate used (none under `booked`) and MRR in the ledger's currency."""
+        check_day(as_of, "as_of")
+        return by_currency(self.book(known_at, position), as_of, FxPolicy.parse(fx))
 
     def movements(
         self,
@@ -268,11 +292,12 @@ class Ledger:
         known_at: datetime | None = None,
         position: int | None = None,
         acv_policy: AcvPolicy = "recurring",
+        fx: str | FxPolicy = SPOT,
     ) -> Movements:
-        """Movements, retention and bookings over `(start, end]` (SPEC §5-7)."""
+        """Movements, retention and bookings over `(start, end]` (SPEC §5-7, §10)."""
         bounds = [start, end]
         return self.movements_over(
-            bounds, known_at=known_at, position=position, acv_policy=acv_policy
+            bounds, known_at=known_at, position=position, acv_policy=acv_policy, fx=fx
         )[0]
 
     def movements_over(
@@ -282,19 +307,19 @@ class Ledger:
         known_at: datetime | None = None,
         position: int | None = None,
         acv_policy: AcvPolicy = "recurring",
+        fx: str | FxPolicy = SPOT,
     ) -> list[Movements]:
         """Movements over each period `(bounds[i], bounds[i + 1]]`, from the read model
         (equal by test to `projections.figures.movements.movements_over` of a replay)."""
         for start, end in pairwise(bounds):
             check_period(start, end)
+        policy = FxPolicy.parse(fx)
         at, book = self._seen(known_at, position)
         if book is not None:
-            return replayed_movements(book, bounds, acv_policy)
+            return replayed_movements(book, bounds, acv_policy, policy)
         model = self.read_model()
-        return _guard(
-            lambda: model.movements_over(bounds, at, self.currency, acv_policy),
-            self.store.location,
-        )
+        known = (at, self.currency, policy)
+        return _guard(lambda: model.movements_over(bounds, known, acv_policy), self.store.location)
 
     def series(
         self,
@@ -305,16 +330,18 @@ class Ledger:
         known_at: datetime | None = None,
         position: int | None = None,
         acv_policy: AcvPolicy = "recurring",
+        fx: str | FxPolicy = SPOT,
     ) -> Rows[SeriesRow]:
         """One report row per period end, with the movements since the previous row."""
         days = period_ends(start, end, every)
+        policy = FxPolicy.parse(fx)
         at, book = self._seen(known_at, position)
         if book is not None:
-            return Rows(replayed_series(book, start, end, every, acv_policy))
+            return Rows(replayed_series(book, start, end, every, acv_policy, policy))
         model = self.read_model()
+        known = (at, self.currency, policy)
         found = _guard(
-            lambda: model.series(start - DAY, days, at, self.currency, acv_policy),
-            self.store.location,
+            lambda: model.series(start - DAY, days, known, acv_policy), self.store.location
         )
         return Rows(found)
 
@@ -343,6 +370,7 @@ class Ledger:
         known_at_2: datetime | None = None,
         start: date | None = None,
         acv_policy: AcvPolicy = "recurring",
+        fx: str | FxPolicy = SPOT,
     ) -> Restatement:
         """How the figures as of `as_of` changed from K1 to K2 (default now), and why."""
         if start is not None:
@@ -356,7 +384,15 @@ class Ledger:
         known = [e for e in entries if e.position <= first]
         later = [e for e in entries if e.position > first]
         return restatement(
-            known, later, (first, second), moments, self.currency, as_of, start, acv_policy
+            known,
+            later,
+            (first, second),
+            moments,
+            self.currency,
+            as_of,
+            start,
+            acv_policy,
+            FxPolicy.parse(fx),
         )
 
     def customer_log(self, customer_id: str) -> CustomerLog:

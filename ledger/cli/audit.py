@@ -8,7 +8,18 @@ import typer
 from rich.console import JustifyMethod
 
 from ledger.app.ledger import Ledger
-from ledger.cli.options import AsOf, Db, FormatOption, Policy, out, output_format, policy, run
+from ledger.cli.options import (
+    AsOf,
+    Db,
+    FormatOption,
+    Fx,
+    Policy,
+    fx_policy,
+    out,
+    output_format,
+    policy,
+    run,
+)
 from ledger.cli.parse import parse_day, parse_known_at
 from ledger.domain.errors import LedgerError, UsageError
 from ledger.domain.text import inert
@@ -193,7 +204,7 @@ def _status(event: dict[str, Any]) -> str:
     return "live"
 
 
-NOT_QUANTITIES = {"as_of", "currency", "acv_policy", "from", "to"}
+NOT_QUANTITIES = {"as_of", "currency", "acv_policy", "fx_policy", "from", "to"}
 """Figures that are the same before and after: said in the title, not in the table."""
 
 KnownAt1 = Annotated[
@@ -224,6 +235,7 @@ def restatement(
     known_at_2: KnownAt2 = None,
     start: From = None,
     acv_policy: Policy = "recurring",
+    fx: Fx = "spot",
     format: FormatOption = "table",
 ) -> None:
     """How the figures for a date changed between two states of knowledge, and the events
@@ -238,7 +250,7 @@ def restatement(
         second = parse_known_at(known_at_2, "--known-at-2") if known_at_2 else None
         since = parse_day(start, "--from") if start else None
         with Ledger.open(db) as ledger:
-            found = ledger.restatement(day, first, second, since, policy(acv_policy))
+            found = ledger.restatement(day, first, second, since, policy(acv_policy), fx_policy(fx))
         shown = found.as_json()
         if fmt == "json":
             emit(out, fmt, "", shown)

@@ -15,7 +15,19 @@ import typer
 
 from ledger.app.ledger import Ledger
 from ledger.cli.movements import EveryOption, SeriesFrom, To, every_option, period
-from ledger.cli.options import Db, KnownAt, Policy, Position, choice, knowledge, out, policy, run
+from ledger.cli.options import (
+    Db,
+    Fx,
+    KnownAt,
+    Policy,
+    Position,
+    choice,
+    fx_policy,
+    knowledge,
+    out,
+    policy,
+    run,
+)
 from ledger.cli.progress import working
 from ledger.domain.errors import LedgerError, UsageError
 from ledger.store.location import Location
@@ -115,6 +127,7 @@ def chart_command(
     known_at: KnownAt = None,
     position: Position = None,
     acv_policy: Policy = "recurring",
+    fx: Fx = "spot",
 ) -> None:
     """Chart MRR, ARR, movements, customers, ARPA, NRR/GRR and the quick ratio per period.
 
@@ -129,6 +142,7 @@ def chart_command(
     def action() -> None:
         (start, end), step = period(from_, to), every_option(every, "--every")
         asked, chosen = knowledge(known_at, position), policy(acv_policy)
+        rates = fx_policy(fx)
         with Ledger.open(db) as ledger:
             not_the_ledger(output, ledger.store.location)
             kind = kind_of(output)
@@ -140,6 +154,7 @@ def chart_command(
                     acv_policy=chosen,
                     known_at=asked.known_at,
                     position=asked.position,
+                    fx=rates,
                 )
         rows = [r.as_json() for r in found]
         write(Path(output), kind, rows, start, step, asked.describe())

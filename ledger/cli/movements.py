@@ -12,10 +12,12 @@ from ledger.app.ledger import Ledger
 from ledger.cli.options import (
     Db,
     FormatOption,
+    Fx,
     KnownAt,
     Policy,
     Position,
     choice,
+    fx_policy,
     knowledge,
     out,
     output_format,
@@ -25,6 +27,7 @@ from ledger.cli.options import (
 from ledger.cli.parse import parse_day
 from ledger.cli.progress import working
 from projections.figures.contract_value import AcvPolicy
+from projections.figures.conversion import FxPolicy
 from projections.figures.keys import BRIDGE
 from projections.figures.movements import by_customer, check_period
 from projections.figures.series import EVERY, Every, bounds
@@ -85,6 +88,7 @@ def movements_command(
     known_at: KnownAt = None,
     position: Position = None,
     acv_policy: Policy = "recurring",
+    fx: Fx = "spot",
     by: By = None,
     format: FormatOption = "table",
 ) -> None:
@@ -96,16 +100,22 @@ def movements_command(
     def action() -> None:
         fmt, (start, end) = output_format(format), period(from_, to)
         asked, chosen = knowledge(known_at, position), policy(acv_policy)
+        rates = fx_policy(fx)
         grouping = None if by is None else choice(by, ("customer", *EVERY), "--by")
         with Ledger.open(db) as ledger:
             title = f"Movements over ({start}, {end}]"
             if grouping is None:
                 found = ledger.movements(
-                    start, end, acv_policy=chosen, known_at=asked.known_at, position=asked.position
+                    start,
+                    end,
+                    acv_policy=chosen,
+                    known_at=asked.known_at,
+                    position=asked.position,
+                    fx=rates,
                 )
                 emit(out, fmt, title, found.as_json())
             else:
-                rows, columns = grouped(ledger, (start, end), grouping, chosen, asked)
+                rows, columns = grouped(ledger, (start, end), grouping, (chosen, rates), asked)
                 show(fmt, f"{title} by {grouping}", rows, columns, ledger.currency)
 
     run(action)
@@ -115,20 +125,17 @@ def grouped(
     ledger: Ledger,
     span: tuple[date, date],
     grouping: str,
-    chosen: AcvPolicy,
+    chosen: tuple[AcvPolicy, FxPolicy],
     asked: Knowledge,
 ) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
     """One row per customer, or per period within `(start, end]`; and the table's columns."""
+    acv, rates = chosen
     if grouping == "customer":
-        return [
-            r.as_json()
-            for r in by_customer(
-                ledger.book(known_at=asked.known_at, position=asked.position), *span
-            )
-        ], CUSTOMER_TABLE
+        book = ledger.book(known_at=asked.known_at, position=asked.position)
+        return [r.as_json() for r in by_customer(book, *span, rates)], CUSTOMER_TABLE
     parts = bounds(*span, every_option(grouping, "--by"))
     found = ledger.movements_over(
-        parts, acv_policy=chosen, known_at=asked.known_at, position=asked.position
+        parts, acv_policy=acv, known_at=asked.known_at, position=asked.position, fx=rates
     )
     return [m.as_json() for m in found], PERIOD_TABLE
 
@@ -142,6 +149,7 @@ def series_command(
     known_at: KnownAt = None,
     position: Position = None,
     acv_policy: Policy = "recurring",
+    fx: Fx = "spot",
     format: FormatOption = "table",
 ) -> None:
     """One report row per period end, with that period's movements: the backfill.
@@ -160,6 +168,7 @@ def series_command(
                 acv_policy=policy(acv_policy),
                 known_at=asked.known_at,
                 position=asked.position,
+                fx=fx_policy(fx),
             )
             rows, currency = [r.as_json() for r in found], ledger.currency
         show(fmt, f"Series every {step} from {start} to {end}", rows, SERIES_TABLE, currency)

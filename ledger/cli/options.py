@@ -12,6 +12,7 @@ from ledger.app.knowledge import Knowledge
 from ledger.cli.parse import parse_known_at
 from ledger.domain.errors import LedgerError, Refused, UsageError
 from projections.figures.contract_value import ACV_POLICIES, AcvPolicy
+from projections.figures.conversion import FxPolicy
 from projections.render.text import FORMATS, Format
 
 T = TypeVar("T")
@@ -24,6 +25,7 @@ FLAGS = {
     "as_of": "--as-of",
     "url": "--db",
     "currency": "--currency",
+    "fx": "--fx",
 }
 """The Python API's parameter names as the command line's flags, for its messages."""
 out = Console()
@@ -62,6 +64,15 @@ Policy = Annotated[
     str, typer.Option("--acv-policy", help="recurring | including_fees", metavar="POLICY")
 ]
 FormatOption = Annotated[str, typer.Option("--format", help="table | json | csv", metavar="FORMAT")]
+Fx = Annotated[
+    str,
+    typer.Option(
+        "--fx",
+        help="How other currencies are converted: spot (the day's rate), booked (the rate "
+        "when the price was set) or fixed:YYYY-MM-DD (one day's rate throughout).",
+        metavar="POLICY",
+    ),
+]
 
 
 def run(action: Callable[[], T]) -> T:
@@ -96,6 +107,10 @@ def choice(value: str, options: tuple[str, ...], option: str) -> Any:
 def policy(value: str) -> AcvPolicy:
     result: AcvPolicy = choice(value, ACV_POLICIES, "--acv-policy")
     return result
+
+
+def fx_policy(value: str) -> FxPolicy:
+    return FxPolicy.parse(value)
 
 
 def output_format(value: str) -> Format:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from ledger.app.ledger import Ledger
@@ -9,9 +11,12 @@ from ledger.cli.options import (
     AsOf,
     Db,
     FormatOption,
+    Fx,
     KnownAt,
     Policy,
     Position,
+    choice,
+    fx_policy,
     knowledge,
     out,
     output_format,
@@ -22,6 +27,10 @@ from ledger.cli.parse import parse_day
 from projections.render.text import emit
 
 commands = typer.Typer()
+By = Annotated[
+    str | None,
+    typer.Option("--by", help="currency: one line per currency, with its rate", metavar="GROUP"),
+]
 
 
 @commands.command()
@@ -31,6 +40,8 @@ def report(
     known_at: KnownAt = None,
     position: Position = None,
     acv_policy: Policy = "recurring",
+    fx: Fx = "spot",
+    by: By = None,
     format: FormatOption = "table",
 ) -> None:
     """Point-in-time figures: MRR, ARR, customers, contracts, ARPA, ACV, ACV:ARR.
@@ -40,10 +51,22 @@ def report(
 
     def action() -> None:
         fmt, day = output_format(format), parse_day(as_of)
-        asked = knowledge(known_at, position)
+        asked, rates = knowledge(known_at, position), fx_policy(fx)
+        grouping = None if by is None else choice(by, ("currency",), "--by")
         with Ledger.open(db) as ledger:
+            if grouping == "currency":
+                lines = ledger.by_currency(
+                    day, known_at=asked.known_at, position=asked.position, fx=rates
+                )
+                title = f"Report as of {day} by currency ({rates}, into {ledger.currency})"
+                emit(out, fmt, title, [line.as_json() for line in lines])
+                return
             figures = ledger.report(
-                day, acv_policy=policy(acv_policy), known_at=asked.known_at, position=asked.position
+                day,
+                acv_policy=policy(acv_policy),
+                known_at=asked.known_at,
+                position=asked.position,
+                fx=rates,
             )
         emit(out, fmt, f"Report as of {day}", figures.as_json())
 

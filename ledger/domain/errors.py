@@ -49,6 +49,17 @@ class UsageError(LedgerError):
     """The request itself is malformed (exit code 2)."""
 
 
+class MissingRate(LedgerError):
+    """A figure needs a rate the ledger does not have (SPEC §10): never a silent 0."""
+
+    def __init__(self, currency: str, day: object, position: int, why: str = "") -> None:
+        self.currency, self.day, self.position = currency, day, position
+        super().__init__(
+            f"no {currency} rate on or before {day}{why}, as known at position {position}: "
+            f"record an fx_rate for {currency} effective on or before {day}"
+        )
+
+
 class StoreUnavailable(LedgerError):
     """The database could not be reached or written."""
 

@@ -14,7 +14,21 @@ from functools import lru_cache
 
 from ledger.domain.money import canonical
 
-EVENT_TYPES = ("new", "upgrade", "downgrade", "churn", "renewal", "one_time_fee", "void")
+EVENT_TYPES = (
+    "new",
+    "upgrade",
+    "downgrade",
+    "churn",
+    "renewal",
+    "one_time_fee",
+    "void",
+    "fx_rate",
+)
+RATES = ""
+"""The stream of every `fx_rate` (and every void of one): no customer id is empty, so it
+is nobody's. One stream, not one per currency: rates are checked together (one live rate
+per currency and day), every converting query reads them all, and they are few (a daily
+rate of ten currencies over ten years is 36,500 events)."""
 INTERVAL_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
@@ -34,6 +48,9 @@ class Event:
     quantity: int | None = None
     description: str | None = None
     target_event_id: str | None = None
+    currency: str | None = None  # as given: absent means the subscription's (SPEC §10)
+    rate: Decimal | None = None
+    source: str | None = None
 
     def entry(self) -> dict[str, str]:
         """The canonical stored form: strings only, absent fields left out."""
@@ -41,7 +58,7 @@ class Event:
         # Not `asdict`: its deep copy was a third of an import's time; fields are flat.
         for key in self.__slots__:
             value = getattr(self, key)
-            if value is None:
+            if value is None or (key == "customer_id" and value == RATES):
                 continue
             out[key] = canonical(value) if isinstance(value, Decimal) else str(value)
         return out
@@ -55,7 +72,7 @@ class Event:
         return cls(
             event_id=entry["event_id"],
             type=entry["type"],
-            customer_id=sys.intern(entry["customer_id"]),
+            customer_id=sys.intern(get("customer_id", RATES)),
             subscription_id=shared(get("subscription_id")),
             effective_date=day_of(day) if day else None,
             amount=decimal_of(amount) if amount else None,
@@ -65,6 +82,9 @@ class Event:
             quantity=int(quantity) if quantity else None,
             description=shared(get("description")),
             target_event_id=get("target_event_id"),
+            currency=shared(get("currency")),
+            rate=Decimal(rate) if (rate := get("rate")) else None,
+            source=get("source"),
         )
 
 

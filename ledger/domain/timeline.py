@@ -7,7 +7,7 @@ figures computed from it both come from it, so they can never disagree.
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -35,6 +35,8 @@ class Segment:
     start: date
     end: date | None
     mrr: Fraction
+    currency: str  # the subscription's: `mrr` is in it (SPEC §10)
+    priced: date  # when the event that set this price took effect: `booked`'s rate day
 
     def covers(self, day: date) -> bool:
         return self.start <= day and (self.end is None or day < self.end)
@@ -51,6 +53,7 @@ class Booking:
     price: Decimal
     interval: int
     term_months: int | None
+    currency: str
 
     @property
     def annualized(self) -> Fraction:
@@ -68,6 +71,7 @@ class Fee:
     day: date
     amount: Decimal
     subscription_id: str | None
+    currency: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,7 @@ class Timeline:
     segments: list[Segment] = field(default_factory=list)
     bookings: list[Booking] = field(default_factory=list)
     fees: list[Fee] = field(default_factory=list)
+    foreign: bool = False  # whether any of it is in another currency than the ledger's
 
 
 @dataclass
@@ -98,9 +103,12 @@ class _Subscription:
     lapsed_on: date | None = None
     active_since: date | None = None  # start of the current price segment, None if inactive
     mrr: Fraction = Fraction(0)  # kept with the price: Fraction arithmetic is the fold's cost
+    currency: str = ""
+    priced: date = date.min  # when the price in force was set (SPEC §10 `booked`)
 
-    def price(self, amount: Decimal, interval: int) -> None:
+    def price(self, amount: Decimal, interval: int, day: date) -> None:
         self.amount, self.interval, self.mrr = amount, interval, _mrr(amount, interval)
+        self.priced = day
 
 
 @lru_cache(maxsize=1 << 16)  # prices repeat across customers; Fraction(Decimal) is slow
@@ -109,7 +117,9 @@ def _mrr(amount: Decimal, interval: int) -> Fraction:
 
 
 class _Fold:
-    def __init__(self, customer_id: str) -> None:
+    def __init__(self, customer_id: str, currency: str) -> None:
+        self.reporting = currency  # the ledger's: that of a subscription that names none
+        self.currencies: dict[str, tuple[str, str]] = {}  # set by each one's first `new`
         self.timeline = Timeline(customer_id)
         self.subscriptions: dict[str, _Subscription] = {}
         self.invalid: list[Invalid] = []
@@ -118,14 +128,25 @@ class _Fold:
 
     def sub(self, subscription_id: str) -> _Subscription:
         if subscription_id not in self.subscriptions:
-            self.subscriptions[subscription_id] = _Subscription(subscription_id)
+            currency = self.currencies.get(subscription_id, (self.reporting, ""))[0]
+            self.subscriptions[subscription_id] = _Subscription(subscription_id, currency=currency)
         return self.subscriptions[subscription_id]
+
+    def expect(self, item: Recorded) -> None:
+        """A subscription's currency is that of its first recorded `new` (SPEC §10): seen
+        in recording order, before the fold applies events in effective order."""
+        event = item.event
+        if event.type == "new" and event.subscription_id is not None:
+            currency = event.currency or self.reporting
+            self.currencies.setdefault(event.subscription_id, (currency, event.event_id))
 
     def close(self, sub: _Subscription, day: date) -> None:
         assert sub.active_since is not None
         if day > sub.active_since:
             self.timeline.segments.append(
-                Segment(sub.subscription_id, sub.active_since, day, sub.mrr)
+                Segment(
+                    sub.subscription_id, sub.active_since, day, sub.mrr, sub.currency, sub.priced
+                )
             )
         sub.active_since = None
 
@@ -138,7 +159,7 @@ class _Fold:
 
     def reprice(self, sub: _Subscription, day: date, amount: Decimal, interval: int) -> None:
         self.close(sub, day)
-        sub.price(amount, interval)
+        sub.price(amount, interval, day)
         sub.active_since = day
 
     def book(self, item: Recorded, sub: _Subscription) -> None:
@@ -151,6 +172,7 @@ class _Fold:
                 sub.amount,
                 sub.interval,
                 sub.term_months,
+                sub.currency,
             )
         )
 
@@ -164,6 +186,8 @@ class _Fold:
             return self.fee(item, day)
         assert event.subscription_id is not None
         sub = self.sub(event.subscription_id)
+        if (other := self.other_currency(event, event.subscription_id)) is not None:
+            return other
         self.lapse(sub, day)
         handler = getattr(self, f"on_{event.type}")
         result: str | None = handler(item, sub, day)
@@ -176,7 +200,7 @@ class _Fold:
         if event.term_months and (beyond := _beyond(day, event.term_months)):
             return beyond
         assert event.amount is not None
-        sub.price(event.amount, event.interval or 1)
+        sub.price(event.amount, event.interval or 1, day)
         sub.term_months, sub.lapsed_on = event.term_months, None
         sub.term_end = add_months(day, event.term_months) if event.term_months else None
         sub.active_since = day
@@ -224,13 +248,18 @@ class _Fold:
         term_months = event.term_months or sub.term_months
         if term_months and (beyond := _beyond(day, term_months)):
             return beyond
+        # A renewal that gives a price sets it (`booked` converts at its date), even the
+        # same one; in the reporting currency that date converts nothing: no new segment.
+        priced = day if event.amount or event.interval else sub.priced
         if sub.active_since is None:
-            sub.price(amount, interval)
+            sub.price(amount, interval, priced)
             sub.active_since = day
-        elif _mrr(amount, interval) != sub.mrr:
+        elif _mrr(amount, interval) != sub.mrr or (
+            priced != sub.priced and sub.currency != self.reporting
+        ):
             self.reprice(sub, day, amount, interval)
         else:
-            sub.price(amount, interval)
+            sub.price(amount, interval, sub.priced)
         sub.term_months = term_months
         sub.term_end = add_months(day, term_months) if term_months else None
         sub.lapsed_on = None
@@ -240,41 +269,79 @@ class _Fold:
     def fee(self, item: Recorded, day: date) -> str | None:
         event = item.event
         assert event.amount is not None
+        if event.subscription_id is not None:
+            self.owned_fees.append(item)  # its currency is its subscription's: `result`
+        currency = event.currency or self.reporting
         self.timeline.fees.append(
-            Fee(event.event_id, item.position, day, event.amount, event.subscription_id)
+            Fee(event.event_id, item.position, day, event.amount, event.subscription_id, currency)
         )
         return None
 
+    def other_currency(self, event: Event, subscription_id: str) -> str | None:
+        """Why an event naming a currency may not: it is not its subscription's."""
+        if event.currency is None or subscription_id not in self.currencies:
+            return None
+        currency, first = self.currencies[subscription_id]
+        if event.currency == currency:
+            return None
+        return (
+            f"currency {event.currency!r} is not subscription {subscription_id!r}'s, "
+            f"{currency} (set by its first new, {first!r}): give {currency} or leave it empty"
+        )
+
     def step(self, item: Recorded) -> None:
+        self.expect(item)
         problem = self.apply(item)
         if problem is not None:
             self.invalid.append(
                 Invalid(item, f"{item.event.type} on {_day(item.event)}: {problem}")
             )
-        elif item.event.type == "one_time_fee" and item.event.subscription_id is not None:
-            self.owned_fees.append(item)
 
     def result(self) -> tuple[Timeline, list[Invalid]]:
         """The timeline of the events applied so far. The state is left as it is, so that
         later events can still be applied."""
         still_open = [
-            Segment(sub.subscription_id, sub.active_since, sub.term_end, sub.mrr)
+            Segment(
+                sub.subscription_id,
+                sub.active_since,
+                sub.term_end,
+                sub.mrr,
+                sub.currency,
+                sub.priced,
+            )
             for sub in self.subscriptions.values()
             if sub.active_since is not None
         ]
         segments = sorted(
             [*self.timeline.segments, *still_open], key=lambda s: (s.start, s.subscription_id)
         )
-        timeline = Timeline(
-            self.timeline.customer_id, segments, [*self.timeline.bookings], [*self.timeline.fees]
+        fees = [self._in_currency(fee) for fee in self.timeline.fees]
+        bookings = [*self.timeline.bookings]
+        ours = self.reporting
+        foreign = (
+            any(s.currency != ours for s in segments)
+            or any(b.currency != ours for b in bookings)
+            or any(f.currency != ours for f in fees)
         )
+        timeline = Timeline(self.timeline.customer_id, segments, bookings, fees, foreign)
         return timeline, [*self.invalid, *self._orphan_fees()]
+
+    def _in_currency(self, fee: Fee) -> Fee:
+        """A fee naming a subscription is in that subscription's currency."""
+        owner = self.currencies.get(fee.subscription_id or "")
+        return fee if owner is None or owner[0] == fee.currency else replace(fee, currency=owner[0])
 
     def _orphan_fees(self) -> Iterator[Invalid]:
         for item in self.owned_fees:
-            if item.event.subscription_id not in self.started:
-                message = f"subscription {item.event.subscription_id!r} has no live `new`"
-                yield Invalid(item, f"one_time_fee on {item.event.effective_date}: {message}")
+            event = item.event
+            assert event.subscription_id is not None
+            if event.subscription_id not in self.started:
+                message = f"subscription {event.subscription_id!r} has no live `new`"
+            elif (other := self.other_currency(event, event.subscription_id)) is not None:
+                message = other
+            else:
+                continue
+            yield Invalid(item, f"one_time_fee on {event.effective_date}: {message}")
 
 
 def _day(event: Event) -> date:
@@ -311,20 +378,26 @@ def live_events(history: Iterable[Recorded]) -> list[Recorded]:
     return live
 
 
-def fold(customer_id: str, history: Iterable[Recorded]) -> tuple[Timeline, list[Invalid]]:
-    """Folds a customer's recorded history into its timeline, collecting invalid events."""
-    return _refold(customer_id, history)[0].result()
+def fold(
+    customer_id: str, history: Iterable[Recorded], currency: str
+) -> tuple[Timeline, list[Invalid]]:
+    """Folds a customer's recorded history into its timeline, collecting invalid events.
+    `currency` is the ledger's: a subscription that names none is in it."""
+    return _refold(customer_id, history, currency)[0].result()
 
 
 def timelines(
-    customer_id: str, history: Iterable[Recorded], at: Container[int] | None = None
+    customer_id: str,
+    history: Iterable[Recorded],
+    currency: str,
+    at: Container[int] | None = None,
 ) -> Iterator[tuple[int, Timeline]]:
     """The customer's timeline as known after each of its events, by position: exactly
     `fold` of each prefix of the history (only of those ending at a position in `at`,
     when given). An event that comes after every live event in effective order just
     continues the fold; a backdated event or a void folds again, when it is next asked."""
     items = sorted(history, key=lambda r: r.position)
-    state, last, stale = _Fold(customer_id), (date.min, 0), False
+    state, last, stale = _Fold(customer_id, currency), (date.min, 0), False
     for count, item in enumerate(items, start=1):
         if stale:
             pass
@@ -335,15 +408,20 @@ def timelines(
             stale = True
         if at is None or item.position in at:
             if stale:
-                state, last = _refold(customer_id, items[:count])
+                state, last = _refold(customer_id, items[:count], currency)
                 stale = False
             yield item.position, state.result()[0]
 
 
-def _refold(customer_id: str, history: Iterable[Recorded]) -> tuple[_Fold, tuple[date, int]]:
+def _refold(
+    customer_id: str, history: Iterable[Recorded], currency: str
+) -> tuple[_Fold, tuple[date, int]]:
     """The fold of a history, and the (day, position) of its last live event."""
-    state, last = _Fold(customer_id), (date.min, 0)
-    for item in live_events(history):
+    state, last = _Fold(customer_id, currency), (date.min, 0)
+    live = live_events(history)
+    for item in sorted(live, key=lambda r: r.position):
+        state.expect(item)
+    for item in live:
         state.step(item)
         last = (_day(item.event), item.position)
     return state, last

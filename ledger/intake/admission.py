@@ -16,11 +16,12 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from ledger.domain.errors import Problem
-from ledger.domain.events import Event
+from ledger.domain.events import RATES, Event
+from ledger.domain.rates import rates_of
 from ledger.domain.timeline import Invalid, Recorded, Timeline, fold
 from ledger.intake.fields import parse_event
 from ledger.intake.rows import Row
@@ -108,7 +109,7 @@ class Import:
         self.problems.extend(problems)
         if self.problems:
             return
-        self.held = admit(self.view, locations, events, self.written.location)
+        self.held = admit(self.view, locations, events, self.currency, self.written.location)
         self.skipped += self.held.skipped
         self.problems.extend(self.held.problems)
         fresh = {e.customer_id for e in self.held.events} - self.versions.keys()
@@ -142,6 +143,10 @@ class Import:
             folded: list[tuple[str, Timeline, bool]] = []
             for customer in customers:
                 history = histories[customer]
+                if customer == RATES:
+                    yield from (problems := self._rates(history, pending.get(customer)))
+                    clean = clean and not problems
+                    continue
                 timeline, problems = self._timeline(customer, history, pending.get(customer))
                 yield from problems
                 clean = clean and not problems
@@ -153,8 +158,15 @@ class Import:
     def _timeline(
         self, customer: str, history: list[Recorded], new: list[tuple[str, Recorded]] | None
     ) -> tuple[Timeline, list[Problem]]:
-        timeline, invalid = fold(customer, [*history, *(r for _, r in new or ())])
+        timeline, invalid = fold(customer, [*history, *(r for _, r in new or ())], self.currency)
         return timeline, list(self._problems(history, new, invalid))
+
+    def _rates(
+        self, history: list[Recorded], new: list[tuple[str, Recorded]] | None
+    ) -> list[Problem]:
+        """The rates stream with the import's rates and voids of rates in it (SPEC §10)."""
+        invalid = rates_of([*history, *(r for _, r in new or ())])[1]
+        return list(self._problems(history, new, invalid))
 
     def _problems(
         self,
@@ -195,6 +207,7 @@ def admit(
     view: Queries,
     locations: Sequence[str],
     events: Sequence[Event],
+    currency: str,
     written: Callable[[int], str | None] = lambda _: None,
 ) -> Admission:
     """Checks parsed events against each other and against the ledger as `view` holds it:
@@ -202,7 +215,7 @@ def admit(
     where an event this import already wrote came from."""
     result = Admission()
     recorded = {r.event.event_id: r for r in view.recorded(e.event_id for e in events)}
-    fresh = _drop_repeats(locations, events, recorded, written, result)
+    fresh = _drop_repeats(locations, events, recorded, written, result, currency)
     _check_owners(view, fresh, result)
     _check_voids(view, fresh, result)
     for location, event in fresh:
@@ -217,6 +230,7 @@ def _drop_repeats(
     recorded: dict[str, Recorded],
     written: Callable[[int], str | None],
     result: Admission,
+    currency: str,
 ) -> list[tuple[str, Event]]:
     """Idempotent retries are skipped; an id reused with other content is a conflict,
     located at both of its places and naming the fields that differ."""
@@ -230,7 +244,7 @@ def _drop_repeats(
         if earlier is None:
             seen[event.event_id] = (location, event)
             fresh.append((location, event))
-        elif earlier == event:
+        elif _same(earlier, event, currency):
             result.skipped += 1
         elif stored is not None:
             where = f"is already recorded (position {stored.position})"
@@ -241,6 +255,17 @@ def _drop_repeats(
             said = f"event_id {event.event_id!r} {_twice(before[0], location)} with other content: "
             result.problems.append(Problem(location, said + _differ(earlier, event, "there")))
     return fresh
+
+
+def _same(earlier: Event, event: Event, currency: str) -> bool:
+    """The same content: naming the ledger's currency is naming none on a row that was
+    recorded before events could name currencies (they were then left out)."""
+    if earlier == event:
+        return True
+    explicit = [e.currency for e in (earlier, event)]
+    if None not in explicit or currency not in explicit:
+        return False
+    return replace(earlier, currency=None) == replace(event, currency=None)
 
 
 def _twice(first: str, second: str) -> str:
@@ -305,8 +330,16 @@ def _void_problem(
     target_id = void.target_event_id
     target = known.get(target_id or "")
     if target is None or target.customer_id != void.customer_id:
+        if elsewhere.get(target_id or "") == RATES:
+            said = "a void of a rate names no customer_id"
+            return f"target_event_id {target_id!r} is an fx_rate: {said}"
         if target_id in elsewhere:
             return f"target_event_id {target_id!r} belongs to customer {elsewhere[target_id]!r}"
+        if void.customer_id == RATES:
+            return (
+                f"target_event_id {target_id!r} is not a recorded fx_rate (a void that names "
+                "no customer_id voids a rate): give the customer_id of the event it voids"
+            )
         return f"target_event_id {target_id!r} is not a recorded event of this customer"
     if target.type == "void":
         return f"target_event_id {target_id!r} is itself a void; append the event again instead"

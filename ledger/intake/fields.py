@@ -13,7 +13,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ledger.domain.dates import LAST_DAY
-from ledger.domain.events import EVENT_TYPES, INTERVAL_MONTHS, Event, day_of, decimal_of, shared
+from ledger.domain.events import (
+    EVENT_TYPES,
+    INTERVAL_MONTHS,
+    RATES,
+    Event,
+    day_of,
+    decimal_of,
+    shared,
+)
 from ledger.domain.money import MAX_AMOUNT, parse_amount
 from ledger.domain.text import inert, shown
 
@@ -119,6 +127,40 @@ def _identifier(value: object) -> str:
     return _storable(text)
 
 
+_CURRENCY = re.compile(r"[A-Z]{3}")
+_RATE = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,10})?")
+
+
+def _currency(value: object) -> str:
+    """An ISO 4217 code: three upper-case letters (SPEC §10)."""
+    text = value.strip() if isinstance(value, str) else None
+    if text is None or not _CURRENCY.fullmatch(text):
+        hint = ""
+        if text is not None and len(text) == 3 and text.isascii() and text.isalpha():
+            hint = f": did you mean {text.upper()!r}?"
+        raise ValueError(f"{shown(value)} is not a three-letter currency code (ISO 4217){hint}")
+    return text
+
+
+def _rate(value: object) -> Decimal:
+    """Units of the reporting currency for one unit: a decimal > 0, at most 10 fraction
+    digits and 12 whole ones (SPEC §10)."""
+    if isinstance(value, float):
+        raise ValueError(f"{shown(value)} is a floating-point number; give a decimal string")
+    text = (
+        str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    )
+    if not _RATE.fullmatch(text):
+        raise ValueError(
+            f"{shown(value)} is not a decimal rate with at most 10 fraction digits "
+            "(units of the reporting currency for one unit of `currency`)"
+        )
+    rate = Decimal(text)
+    if rate <= 0:
+        raise ValueError(f"{shown(value)} is not greater than 0")
+    return rate
+
+
 def _positive_amount(value: object) -> Decimal:
     amount = parse_amount(value)
     if amount <= 0:
@@ -133,6 +175,8 @@ Amount = Annotated[Decimal, BeforeValidator(_positive_amount)]
 Interval = Annotated[int, BeforeValidator(_interval)]
 Term = Annotated[int, BeforeValidator(_term)]
 Quantity = Annotated[int, BeforeValidator(_quantity)]
+Currency = Annotated[str, BeforeValidator(_currency)]
+ExchangeRate = Annotated[Decimal, BeforeValidator(_rate)]
 
 
 class _Input(BaseModel):
@@ -140,7 +184,7 @@ class _Input(BaseModel):
 
     event_id: Identifier
     customer_id: Identifier
-    currency: Text | None = None
+    currency: Currency | None = None
 
 
 class _Priced(_Input):
@@ -190,9 +234,27 @@ class OneTimeFeeInput(_Input):
     description: Text | None = None
 
 
-class VoidInput(_Input):
+class VoidInput(BaseModel):
+    """A void names its target's customer; a void of an `fx_rate` names none."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
     type: Literal["void"]
+    event_id: Identifier
+    customer_id: Identifier | None = None
     target_event_id: Identifier
+    currency: Currency | None = None  # taken, as it always was; it changes nothing
+
+
+class FxRateInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["fx_rate"]
+    event_id: Identifier
+    currency: Currency
+    effective_date: Day
+    rate: ExchangeRate
+    source: Text | None = None
 
 
 EventInput = Annotated[
@@ -202,7 +264,8 @@ EventInput = Annotated[
     | RenewalInput
     | ChurnInput
     | OneTimeFeeInput
-    | VoidInput,
+    | VoidInput
+    | FxRateInput,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[EventInput] = TypeAdapter(EventInput)
@@ -217,10 +280,10 @@ def _describe(error: Any) -> str:
         return f"{field}: missing"
     if kind == "extra_forbidden":
         tag = error["loc"][0] if error["loc"] else None
-        allowed = _FIELDS[tag][1] - {"type"} if tag in _FIELDS else FIELD_NAMES
+        allowed = _TYPES[tag][1] - {"type"} if tag in _TYPES else FIELD_NAMES
         hint = nearest(str(error["loc"][-1]), allowed)
         said = f"{field}: not a field of this event type (value {shown(value)})"
-        listed = f"arr fields {tag}" if tag in _FIELDS else "arr fields"
+        listed = f"arr fields {tag}" if tag in _TYPES else "arr fields"
         return said + (f"; did you mean {hint}?" if hint else f"; see `{listed}`")
     if kind == "union_tag_not_found":
         return "type: missing"
@@ -244,10 +307,13 @@ def parse_event(fields: dict[str, Any], currency: str) -> Event:
     except ValidationError as exc:
         problems = [_describe(e) for e in exc.errors()]
         raise ValueError("; ".join(problems)) from None
-    if model.currency is not None and model.currency != currency:
-        raise ValueError(f"currency: {model.currency!r} is not this ledger's currency {currency!r}")
-    data = model.model_dump(exclude_none=True, exclude={"currency"})
-    return Event(**data)
+    if isinstance(model, FxRateInput) and model.currency == currency:
+        raise ValueError(
+            f"currency: {currency!r} is the ledger's reporting currency, whose rate is always "
+            "1: give a rate of another currency"
+        )
+    data = model.model_dump(exclude_none=True)
+    return Event(**{"customer_id": RATES} | data)
 
 
 # The quick path: plain rows, as nearly every row of a large import is, are checked and
@@ -258,6 +324,7 @@ def parse_event(fields: dict[str, Any], currency: str) -> Event:
 
 _IDS = ("event_id", "customer_id", "subscription_id", "target_event_id")
 _COMMON = frozenset(("event_id", "customer_id", "currency", "type"))
+# (a void and a rate, which may name no customer, are left to the models)
 _PRICED = _COMMON | {"subscription_id", "effective_date", "plan", "quantity"}
 _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # type: (required, allowed)
@@ -285,8 +352,17 @@ _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset(("effective_date", "amount")),
         _COMMON | {"effective_date", "amount", "subscription_id", "description"},
     ),
-    "void": (frozenset(("target_event_id",)), _COMMON | {"target_event_id"}),
+    "void": (frozenset(("customer_id", "target_event_id")), _COMMON | {"target_event_id"}),
 }
+_TYPES = {
+    **_FIELDS,
+    "void": (frozenset(("target_event_id",)), _COMMON | {"target_event_id"}),
+    "fx_rate": (
+        frozenset(("currency", "effective_date", "rate")),
+        frozenset(("event_id", "type", "currency", "effective_date", "rate", "source")),
+    ),
+}
+"""What each type takes (`arr fields`); `_FIELDS` is what the quick path takes."""
 _QUICK_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]{1,4})?")
 _QUICK_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -305,7 +381,7 @@ def _quick_event(fields: dict[str, Any], currency: str) -> Event | None:
             return None
         values[key] = value
     required, allowed = spec
-    if not (required <= values.keys() <= allowed) or values.get("currency", currency) != currency:
+    if not (required <= values.keys() <= allowed) or not _customer_in(values):
         return None
     for key in _IDS:
         if key in values and (not values[key].strip() or len(values[key]) > MAX_ID):
@@ -324,9 +400,17 @@ def _quick_event(fields: dict[str, Any], currency: str) -> Event | None:
             quantity=_quick_whole(values.get("quantity")),
             description=shared(values.get("description")),
             target_event_id=values.get("target_event_id"),
+            currency=values.get("currency"),
         )
     except (KeyError, ValueError):
         return None
+
+
+def _customer_in(values: dict[str, str]) -> bool:
+    """Whether a plain row names a customer and, if any, a currency as the models take
+    it (an ISO code, as is)."""
+    code = values.get("currency")
+    return "customer_id" in values and (code is None or _CURRENCY.fullmatch(code) is not None)
 
 
 def _quick_day(value: str | None) -> date | None:
@@ -370,7 +454,7 @@ def _quick_whole(value: str | None) -> int | None:
     return whole
 
 
-FIELD_NAMES = frozenset().union(*(allowed for _, allowed in _FIELDS.values()))
+FIELD_NAMES = frozenset().union(*(allowed for _, allowed in _TYPES.values()))
 """Every field of every event type."""
 
 
@@ -403,12 +487,14 @@ FIELD_ORDER = (
     "description",
     "target_event_id",
     "currency",
+    "rate",
+    "source",
 )
 """The fields in the order people fill them in (`arr fields`, `arr template`)."""
 FIELD_RULES = {
     "event_id": "your unique id, at most 200 characters; the same event again does nothing",
     "type": ", ".join(EVENT_TYPES),
-    "customer_id": "the account, at most 200 characters",
+    "customer_id": "the account, at most 200 characters (none on fx_rate, or on a void of one)",
     "subscription_id": "one contract line, at most 200 characters; owned by its first `new`",
     "effective_date": "YYYY-MM-DD up to 9998-12-31: when it happens in the business",
     "amount": "a decimal > 0, at most 4 fraction digits, up to 999999999999.9999",
@@ -418,13 +504,19 @@ FIELD_RULES = {
     "quantity": "a whole number 0-999999999999, descriptive",
     "description": "any text: what the fee is for",
     "target_event_id": "the event_id of the event this void cancels",
-    "currency": "the ledger's currency code, when given (it must be the ledger's)",
+    "currency": (
+        "ISO 4217 code (EUR); empty: the subscription's, or for a new one the ledger's; "
+        "on fx_rate, the currency rated"
+    ),
+    "rate": "units of the ledger's currency for one unit of `currency`: > 0, 10 fraction digits",
+    "source": "any text: where the rate comes from (ECB, your bank)",
 }
 """What each field takes: the rules above, in one line each."""
 
 
 def fields_of(kind: str) -> list[tuple[str, bool]]:
     """Each field an event type takes, in `FIELD_ORDER`, and whether it is required."""
-    required, allowed = _FIELDS[kind]
-    needed = required | {"event_id", "type", "customer_id"}
+    required, allowed = _TYPES[kind]
+    named = {"customer_id"} if kind not in ("void", "fx_rate") else set()
+    needed = required | {"event_id", "type"} | named
     return [(name, name in needed) for name in FIELD_ORDER if name in allowed]

@@ -1,4 +1,8 @@
-"""Contract value (SPEC §7): which booking a fee belongs to, ACV and TCV."""
+"""Contract value (SPEC §7): which booking a fee belongs to, ACV and TCV.
+
+Given a `Converter`, amounts are in the reporting currency: a booking's recurring value at
+the rate on its date, each fee at the rate on its own (SPEC §10); without one, they are in
+the contract's own currency."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Literal
 from ledger.domain.dates import add_months
 from ledger.domain.timeline import Booking, Fee
 from projections.figures.book import Contract
+from projections.figures.conversion import Converter
 
 AcvPolicy = Literal["recurring", "including_fees"]
 ACV_POLICIES: tuple[AcvPolicy, ...] = ("recurring", "including_fees")
@@ -25,12 +30,16 @@ def owning_booking(contract: Contract, fee: Fee) -> Booking | None:
     return after[0] if after else (before[-1] if before else None)
 
 
-def fees_of(contract: Contract, booking: Booking) -> list[tuple[date, Fraction]]:
-    """A booking's fees, each dated no earlier than the booking itself."""
+def fees_of(
+    contract: Contract, booking: Booking, rates: Converter | None = None
+) -> list[tuple[date, Fraction]]:
+    """A booking's fees, each dated no earlier than the booking itself (and converted at
+    the rate on that date)."""
     return [
-        (max(fee.day, booking.day), Fraction(fee.amount))
+        (day, Fraction(fee.amount) * (rates.dated(contract.currency, day) if rates else 1))
         for fee in contract.fees
         if owning_booking(contract, fee) == booking
+        for day in [max(fee.day, booking.day)]
     ]
 
 
@@ -44,10 +53,10 @@ def anchor_year(anchor: date, day: date) -> tuple[date, date]:
     return add_months(anchor, 12 * k), add_months(anchor, 12 * (k + 1))
 
 
-def fee_acv(contract: Contract, day: date) -> Fraction:
+def fee_acv(contract: Contract, day: date, rates: Converter | None = None) -> Fraction:
     """What a contract's fees add to its ACV on `day` under `including_fees` (SPEC §7)."""
     booking = contract.booking_on(day)
-    fees = fees_of(contract, booking) if booking is not None else []
+    fees = fees_of(contract, booking, rates) if booking is not None else []
     if booking is None or not fees:
         return Fraction(0)
     if booking.term_months:
@@ -56,25 +65,36 @@ def fee_acv(contract: Contract, day: date) -> Fraction:
     return sum((a for d, a in fees if start <= d < end), Fraction(0))
 
 
-def contract_acv(contract: Contract, day: date, policy: AcvPolicy) -> Fraction:
+def contract_acv(
+    contract: Contract, day: date, policy: AcvPolicy, rates: Converter | None = None
+) -> Fraction:
     """ACV of an active contract on `day`."""
-    recurring = contract.mrr_on(day) * 12
-    return recurring if policy == "recurring" else recurring + fee_acv(contract, day)
+    mrr = contract.converted_on(day, rates) if rates else contract.mrr_on(day)
+    recurring = mrr * 12
+    return recurring if policy == "recurring" else recurring + fee_acv(contract, day, rates)
 
 
-def booking_fees(contract: Contract, booking: Booking) -> Fraction:
+def booking_fees(contract: Contract, booking: Booking, rates: Converter | None = None) -> Fraction:
     """The fees counted in a booking's own value (evergreen: only those within its span)."""
-    fees = fees_of(contract, booking)
+    fees = fees_of(contract, booking, rates)
     if not booking.term_months:
         end = add_months(booking.day, booking.span_months)
         fees = [(d, a) for d, a in fees if d < end]
     return sum((a for _, a in fees), Fraction(0))
 
 
-def booking_values(contract: Contract, booking: Booking) -> tuple[Fraction, Fraction, Fraction]:
+def booking_values(
+    contract: Contract, booking: Booking, rates: Converter | None = None
+) -> tuple[Fraction, Fraction, Fraction]:
     """A booking's ACV under each policy, recurring then including fees, and its TCV."""
-    fees = booking_fees(contract, booking) if contract.fees else Fraction(0)
-    return fee_free_values(booking.price, booking.interval, booking.term_months, fees)
+    fees = booking_fees(contract, booking, rates) if contract.fees else Fraction(0)
+    if rates is None or contract.currency == rates.reporting:
+        return fee_free_values(booking.price, booking.interval, booking.term_months, fees)
+    rate = rates.dated(contract.currency, booking.day)
+    annualized, _, tcv = fee_free_values(booking.price, booking.interval, booking.term_months, 0)
+    term = booking.term_months
+    with_fees = annualized * rate + (fees * 12 / term if term else fees)
+    return annualized * rate, with_fees, tcv * rate + fees
 
 
 @lru_cache(maxsize=1 << 12)  # prices and terms repeat from customer to customer

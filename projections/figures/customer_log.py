@@ -143,7 +143,7 @@ def customer_log(
         Step(_day(item), item, item.event.subscription_id, _mrr_after(live[: n + 1], currency))
         for n, item in enumerate(live)
     ]
-    for day, ended in sorted(_lapses(customer_id, history).items()):
+    for day, ended in sorted(_lapses(customer_id, history, currency).items()):
         # A term ends at the start of its day, before any event of that day: the MRR after
         # it is that of the events before the day, less each lapse of the day in turn.
         before = [item for item in live if _day(item) < day]
@@ -155,9 +155,9 @@ def customer_log(
     return CustomerLog(customer_id, position, currency, tuple(history), voided_by, tuple(steps))
 
 
-def _lapses(customer_id: str, history: Sequence[Recorded]) -> Lapses:
+def _lapses(customer_id: str, history: Sequence[Recorded], currency: str) -> Lapses:
     """The terms of the customer that lapsed."""
-    timeline, invalid = fold(customer_id, history)
+    timeline, invalid = fold(customer_id, history, currency)
     refused = {problem.recorded.event.event_id for problem in invalid}
     churned = {
         (item.event.subscription_id, _day(item))

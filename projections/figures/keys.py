@@ -9,6 +9,7 @@ REPORT_KEYS = (
     "as_of",
     "position",
     "currency",
+    "fx_policy",
     "mrr",
     "arr",
     "active_customers",
@@ -26,7 +27,7 @@ MOVEMENT_KINDS: tuple[MovementKind, ...] = (
     "churn",
     "reactivation",
 )
-BRIDGE = ("start_mrr", *MOVEMENT_KINDS, "net_new")
+BRIDGE = ("start_mrr", *MOVEMENT_KINDS, "fx", "net_new")
 """The bridge, in the order people read it: where MRR started and what moved it."""
 RETENTION_KEYS = ("nrr", "grr", "logo_churn_rate")
 MOVEMENTS_KEYS = (
@@ -34,9 +35,11 @@ MOVEMENTS_KEYS = (
     "to",
     "position",
     "currency",
+    "fx_policy",
     "start_mrr",
     "end_mrr",
     *MOVEMENT_KINDS,
+    "fx",
     "net_new",
     "net_expansion",
     *RETENTION_KEYS,
@@ -54,6 +57,7 @@ MONEY_KEYS = frozenset(
         "start_mrr",
         "end_mrr",
         *MOVEMENT_KINDS,
+        "fx",
         "net_new",
         "net_expansion",
         "bookings_acv",
@@ -68,5 +72,5 @@ MONEY_KEYS = frozenset(
 RATIO_KEYS = frozenset({*RETENTION_KEYS, "acv_arr_ratio"})
 OUTFLOW_KEYS = frozenset({"contraction", "churn"})
 """Movements stated as positive amounts that reduce MRR."""
-CONTEXT_KEYS = ("currency", "position", "acv_policy")
+CONTEXT_KEYS = ("currency", "position", "acv_policy", "fx_policy")
 """Keys that say where a figure comes from rather than what it is."""

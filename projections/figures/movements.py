@@ -1,4 +1,12 @@
-"""Movements, retention and bookings over a period `(start, end]` (SPEC §5, §6, §7)."""
+"""Movements, retention and bookings over a period `(start, end]` (SPEC §5, §6, §7, §10).
+
+A customer all in the ledger's currency moves only on the days its MRR changes, and a
+customer that did not move keeps its MRR. A customer with anything in another currency
+(`Account.foreign`) is converted: its movements are classified at today's rates
+(`prev'`, SPEC §10), and its MRR at the ends of a period is converted there. What the
+rates themselves moved, `fx`, is then what the bridge leaves: `end - start - net`, which
+is exactly the sum of every customer's daily `prev' - prev`.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,12 @@ from fractions import Fraction
 from itertools import pairwise
 from typing import Any, ClassVar
 
-from ledger.domain.dates import FIRST_QUERY_DAY, LAST_QUERY_DAY
+from ledger.domain.dates import DAY, FIRST_QUERY_DAY, LAST_QUERY_DAY
 from ledger.domain.errors import UsageError
 from ledger.domain.money import Total, money, optional, ratio
 from projections.figures.book import Account, Book
-from projections.figures.contract_value import AcvPolicy, booking_values
+from projections.figures.contract_value import AcvPolicy, booking_values, owning_booking
+from projections.figures.conversion import SPOT, Converter, FxPolicy
 from projections.figures.keys import MOVEMENT_KINDS, MovementKind
 from projections.figures.report import share
 from projections.figures.results import Figures, MovementsModel, Result
@@ -163,21 +172,23 @@ def period_of(bounds: Sequence[date], day: date) -> int | None:
 
 def _flows(
     span: tuple[date, date],
-    position: int,
-    currency: str,
+    known: tuple[int, str, FxPolicy],
     mrrs: tuple[Fraction, Fraction],
     sums: dict[MovementKind, Fraction],
 ) -> dict[str, Any]:
-    """The keys every movements row begins with: the period, both MRRs, the flows."""
+    """The keys every movements row begins with: the period, both MRRs, the flows, and
+    `fx`, what the rates moved: all of `net_new` that the movements do not explain."""
     return {
         "from": span[0].isoformat(),
         "to": span[1].isoformat(),
-        "position": position,
-        "currency": currency,
+        "position": known[0],
+        "currency": known[1],
+        "fx_policy": str(known[2]),
         "start_mrr": money(mrrs[0]),
         "end_mrr": money(mrrs[1]),
         **{kind: money(amount) for kind, amount in sums.items()},
-        "net_new": money(net_new(sums)),
+        "fx": money(mrrs[1] - mrrs[0] - net_new(sums)),
+        "net_new": money(mrrs[1] - mrrs[0]),
     }
 
 
@@ -193,28 +204,62 @@ class CustomerMovements:
     start_mrr: Fraction
     end_mrr: Fraction
     sums: dict[MovementKind, Fraction]
+    fx_policy: FxPolicy = SPOT
 
     @property
     def net_new(self) -> Fraction:
-        return net_new(self.sums)
+        return self.end_mrr - self.start_mrr
+
+    @property
+    def fx(self) -> Fraction:
+        return self.net_new - net_new(self.sums)
 
     def as_json(self) -> dict[str, Any]:
         span, mrrs = (self.start, self.end), (self.start_mrr, self.end_mrr)
-        flows = _flows(span, self.position, self.currency, mrrs, self.sums)
+        flows = _flows(span, (self.position, self.currency, self.fx_policy), mrrs, self.sums)
         return {"customer_id": self.customer_id, **flows}
 
 
-def by_customer(book: Book, start: date, end: date) -> list[CustomerMovements]:
+def by_customer(book: Book, start: date, end: date, fx: FxPolicy = SPOT) -> list[CustomerMovements]:
     """Every customer active at either end of the period or moving within it."""
     check_period(start, end)
-    rows = []
-    for steps in map(MrrSteps.of, book.accounts):
-        sums = flows(steps.movements(), [start, end])[0]
-        ends = steps.mrr_on(start), steps.mrr_on(end)
+    rows, rates = [], book.converter(fx)
+    for account in book.accounts:
+        found = account_movements(account, rates)
+        sums = flows(found, [start, end])[0]
+        ends = account.converted_on(start, rates), account.converted_on(end, rates)
         if any(ends) or any(sums.values()):
             known = book.position, book.currency
-            rows.append(CustomerMovements(steps.customer_id, start, end, *known, *ends, sums))
+            customer = account.customer_id
+            rows.append(CustomerMovements(customer, start, end, *known, *ends, sums, fx))
     return rows
+
+
+def account_movements(account: Account, rates: Converter) -> Iterator[Movement]:
+    """A customer's movements, in the reporting currency."""
+    if account.foreign:
+        return converted_movements(account, rates)
+    return MrrSteps.of(account).movements()
+
+
+def converted_movements(account: Account, rates: Converter) -> Iterator[Movement]:
+    """SPEC §10: on each day d its local MRR changed, `prev'` (yesterday's business at
+    today's rates) against `cur`; a subscription with no price in force on d keeps the
+    rate it had (`of_segment` of its last segment). A rate is asked only for a non-zero
+    amount. Whether MRR was ever > 0 before does not depend on rates."""
+    seen = False
+    for day in sorted(account.change_days()):
+        before, prev, cur = day - DAY, Total(), Total()
+        for contract in account.contracts:
+            old, new = contract.segment_on(before), contract.segment_on(day)
+            if old is not None:
+                prev.add(old.mrr * rates.of_segment(new or old, day))
+            if new is not None:
+                cur.add(rates.segment_mrr(new, day))
+        found = classify(prev.value, cur.value, seen)
+        if found is not None:
+            yield Movement(account.customer_id, day, found[0], prev.value, cur.value, found[1])
+        seen = seen or bool(cur.parts)
 
 
 def flows(found: Iterator[Movement], bounds: Sequence[date]) -> list[dict[MovementKind, Fraction]]:
@@ -281,26 +326,45 @@ class Flows:
     moved: list[Movement] = field(default_factory=list)
     booked: list[Booked] = field(default_factory=list)
     charged: list[Charged] = field(default_factory=list)
+    converted: list[Movement] = field(default_factory=list)  # those of `foreign` accounts
+    foreign: list[Account] = field(default_factory=list)
+    rates: Converter | None = None
 
     @classmethod
-    def of(cls, accounts: Iterable[Account]) -> Flows:
-        found = cls()
+    def of(cls, accounts: Iterable[Account], rates: Converter | None = None) -> Flows:
+        found = cls(rates=rates)
         for account in accounts:
-            found.moved.extend(MrrSteps.of(account).movements())
-            found.booked.extend(account_bookings(account))
-            found.charged.extend(account_fees(account))
+            if account.foreign and rates is not None:
+                found.foreign.append(account)
+                found.converted.extend(converted_movements(account, rates))
+            else:
+                found.moved.extend(MrrSteps.of(account).movements())
+            found.booked.extend(account_bookings(account, rates))
+            found.charged.extend(account_fees(account, rates))
         return found
 
 
-def account_fees(account: Account) -> Iterator[Charged]:
-    for fee in (*account.fees, *(f for c in account.contracts for f in c.fees)):
-        yield Charged(fee.event_id, fee.day, Fraction(fee.amount))
+def account_fees(account: Account, rates: Converter | None = None) -> Iterator[Charged]:
+    """Each fee on its own date; converted at the rate on it, or on its booking's date
+    when it is dated before that booking (SPEC §10)."""
+    for fee in account.fees:
+        rate = rates.dated(fee.currency, fee.day) if rates else 1
+        yield Charged(fee.event_id, fee.day, Fraction(fee.amount) * rate)
+    for contract in account.contracts:
+        for fee in contract.fees:
+            rate = 1
+            if rates is not None and contract.currency != rates.reporting:
+                booking = owning_booking(contract, fee)
+                day = max(fee.day, booking.day) if booking else fee.day
+                rate = rates.dated(contract.currency, day)
+            yield Charged(fee.event_id, fee.day, Fraction(fee.amount) * rate)
 
 
-def account_bookings(account: Account) -> Iterator[Booked]:
+def account_bookings(account: Account, rates: Converter | None = None) -> Iterator[Booked]:
     for contract in account.contracts:
         for booking in contract.bookings:
-            yield Booked(booking.event_id, booking.day, *booking_values(contract, booking))
+            values = booking_values(contract, booking, rates)
+            yield Booked(booking.event_id, booking.day, *values)
 
 
 @dataclass
@@ -316,6 +380,13 @@ class _Period:
     one_time_fees: Total = field(default_factory=Total)
 
     def move(self, movement: Movement) -> None:
+        """Adds its amount, and the customer's MRR before its first movement of the period
+        and after its last (retention: the others keep theirs)."""
+        self.add(movement)
+        first = self.ends.get(movement.customer_id)
+        self.ends[movement.customer_id] = (first[0] if first else movement.prev, movement.cur)
+
+    def add(self, movement: Movement) -> None:
         """Adds its amount (SPEC §5 table) exactly, without making a `Fraction`."""
         total, prev, cur = self.sums[movement.kind], movement.prev, movement.cur
         if movement.kind in ("new", "reactivation"):
@@ -326,8 +397,6 @@ class _Period:
             sign = 1 if movement.kind == "expansion" else -1
             total.add(cur, sign)
             total.add(prev, -sign)
-        first = self.ends.get(movement.customer_id)
-        self.ends[movement.customer_id] = (first[0] if first else prev, cur)
 
 
 @dataclass(frozen=True)
@@ -368,6 +437,7 @@ class Movements(Result):
     bookings_acv: Fraction | None
     bookings_tcv: Fraction
     one_time_fees: Fraction
+    fx_policy: FxPolicy = SPOT
 
     @classmethod
     def of(
@@ -377,7 +447,7 @@ class Movements(Result):
         summed: PeriodSums,
         kept: Retention,
         policy: AcvPolicy,
-        known: tuple[int, str],
+        known: Known,
     ) -> Movements:
         """The figures over `(ends[0], ends[1]]` from the levels at both ends, what the
         period sums and its retention."""
@@ -386,6 +456,7 @@ class Movements(Result):
             end=ends[1],
             position=known[0],
             currency=known[1],
+            fx_policy=known[2],
             acv_policy=policy,
             start_mrr=levels[0].mrr,
             end_mrr=levels[1].mrr,
@@ -406,14 +477,20 @@ class Movements(Result):
 
     @property
     def net_new(self) -> Fraction:
-        return net_new({kind: getattr(self, kind) for kind in KINDS})
+        """All of the change of MRR (SPEC §10): the movements and `fx`."""
+        return self.end_mrr - self.start_mrr
+
+    @property
+    def fx(self) -> Fraction:
+        """What the rates moved: the change that the movements do not explain."""
+        return self.net_new - net_new({kind: getattr(self, kind) for kind in KINDS})
 
     def as_json(self) -> dict[str, Any]:
         """Exactly the SPEC §9 `movements` keys, in SPEC order."""
         sums = {kind: getattr(self, kind) for kind in KINDS}
         span, mrrs = (self.start, self.end), (self.start_mrr, self.end_mrr)
         return {
-            **_flows(span, self.position, self.currency, mrrs, sums),
+            **_flows(span, (self.position, self.currency, self.fx_policy), mrrs, sums),
             "net_expansion": money(self.net_expansion),
             "nrr": optional(ratio, self.nrr),
             "grr": optional(ratio, self.grr),
@@ -425,24 +502,31 @@ class Movements(Result):
         }
 
 
-def movements(book: Book, start: date, end: date, policy: AcvPolicy = "recurring") -> Movements:
+Known = tuple[int, str, FxPolicy]
+"""What a figure was computed with: the position, the reporting currency, the policy."""
+
+
+def movements(
+    book: Book, start: date, end: date, policy: AcvPolicy = "recurring", fx: FxPolicy = SPOT
+) -> Movements:
     """Movements, retention and bookings over `(start, end]` (SPEC §5-7)."""
-    return movements_over(book, [start, end], policy)[0]
+    return movements_over(book, [start, end], policy, fx)[0]
 
 
 def movements_over(
-    book: Book, bounds: Sequence[date], policy: AcvPolicy = "recurring"
+    book: Book, bounds: Sequence[date], policy: AcvPolicy = "recurring", fx: FxPolicy = SPOT
 ) -> list[Movements]:
     """Movements over each period `(bounds[i], bounds[i + 1]]`, from one pass over the book:
     every customer's steps are found once, however many periods are asked."""
-    flows = Flows.of(book.accounts)
-    known = (book.position, book.currency)
+    flows = Flows.of(book.accounts, book.converter(fx))
+    known = (book.position, book.currency, fx)
     return periods(bounds, levels(flows, bounds), flows, policy, known)
 
 
 def levels(flows: Flows, bounds: Sequence[date]) -> list[Level]:
     """MRR and active customers at each bound, from flows that go back to the ledger's
-    beginning: each movement changes MRR by `cur - prev`."""
+    beginning: each movement changes MRR by `cur - prev`; a foreign customer's MRR,
+    which the rates move every day, is converted at each bound."""
     mrr, customers, found = Total(), 0, list[Level]()
     for movement in sorted(flows.moved, key=lambda m: m.day):
         while len(found) < len(bounds) and bounds[len(found)] < movement.day:
@@ -450,7 +534,30 @@ def levels(flows: Flows, bounds: Sequence[date]) -> list[Level]:
         mrr.add(movement.cur)
         mrr.add(movement.prev, -1)
         customers += (movement.cur.numerator > 0) - (movement.prev.numerator > 0)
-    return [*found, *[Level(mrr.value, customers)] * (len(bounds) - len(found))]
+    found = [*found, *[Level(mrr.value, customers)] * (len(bounds) - len(found))]
+    if not flows.foreign:
+        return found
+    foreign = [Total() for _ in bounds]
+    counts = [0 for _ in bounds]
+    for values in _foreign_ends(flows, bounds).values():
+        for index, value in enumerate(values):
+            foreign[index].add(value)
+            counts[index] += value.numerator > 0
+    return [
+        Level(level.mrr + total.value, level.customers + count)
+        for level, total, count in zip(found, foreign, counts, strict=True)
+    ]
+
+
+def _foreign_ends(flows: Flows, bounds: Sequence[date]) -> dict[str, list[Fraction]]:
+    """Each foreign customer's converted MRR at each bound."""
+    assert flows.rates is not None or not flows.foreign
+    rates = flows.rates
+    return {
+        a.customer_id: [a.converted_on(b, rates) for b in bounds]
+        for a in flows.foreign
+        if rates is not None
+    }
 
 
 def periods(
@@ -458,7 +565,7 @@ def periods(
     levels: Sequence[Level],
     flows: Flows,
     policy: AcvPolicy,
-    known: tuple[int, str],
+    known: Known,
 ) -> list[Movements]:
     """Each period's figures from the levels at its bounds and the flows inside it (each
     customer's movements in day order)."""
@@ -468,6 +575,13 @@ def periods(
     for movement in flows.moved:
         if (index := period_of(bounds, movement.day)) is not None:
             found[index].move(movement)
+    for movement in flows.converted:
+        if (index := period_of(bounds, movement.day)) is not None:
+            found[index].add(movement)
+    for customer, values in _foreign_ends(flows, bounds).items():
+        for index, period in enumerate(found):
+            if values[index].numerator > 0:  # retention counts those active at the start
+                period.ends[customer] = (values[index], values[index + 1])
     for booked in flows.booked:
         if (index := period_of(bounds, booked.day)) is not None:
             found[index].acvs.append(booked.acv(policy))
@@ -486,7 +600,7 @@ def _movements(
     levels: Sequence[Level],
     period: _Period,
     policy: AcvPolicy,
-    known: tuple[int, str],
+    known: Known,
 ) -> Movements:
     summed = PeriodSums(
         moved={kind: total.value for kind, total in period.sums.items()},

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any, ClassVar
 
 from ledger.domain.money import money, optional, ratio
 from projections.figures.book import Book
 from projections.figures.contract_value import AcvPolicy, fee_acv
+from projections.figures.conversion import SPOT, FxPolicy
 from projections.figures.results import Figures, ReportModel, Result
 
 
@@ -32,6 +34,7 @@ class Report(Result):
     acv: Fraction | None
     acv_policy: AcvPolicy
     acv_arr_ratio: Fraction | None
+    fx_policy: FxPolicy = SPOT
 
     @property
     def arr(self) -> Fraction:
@@ -46,6 +49,7 @@ class Report(Result):
             "as_of": self.as_of.isoformat(),
             "position": self.position,
             "currency": self.currency,
+            "fx_policy": str(self.fx_policy),
             "mrr": money(self.mrr),
             "arr": money(self.arr),
             "active_customers": self.active_customers,
@@ -57,18 +61,19 @@ class Report(Result):
         }
 
 
-def report(book: Book, as_of: date, policy: AcvPolicy = "recurring") -> Report:
+def report(book: Book, as_of: date, policy: AcvPolicy = "recurring", fx: FxPolicy = SPOT) -> Report:
     # A contract's ACV is 12 × its MRR plus, under `including_fees`, its fee part: so the
     # sums below need only the total MRR and the (mostly zero) fee parts.
     mrr, customers, contracts, fees = Fraction(0), 0, 0, Fraction(0)
+    rates = book.converter(fx)
     for account in book.accounts:
-        customer_mrr = account.mrr_on(as_of)
+        customer_mrr = account.converted_on(as_of, rates)
         mrr += customer_mrr
         customers += customer_mrr > 0
         for contract in account.contracts:
             if contract.active_on(as_of):
                 contracts += 1
-                fees += fee_acv(contract, as_of)
+                fees += fee_acv(contract, as_of, rates)
     with_fees = mrr * 12 + fees
     total_acv = with_fees if policy == "including_fees" else mrr * 12
     return Report(
@@ -81,4 +86,51 @@ def report(book: Book, as_of: date, policy: AcvPolicy = "recurring") -> Report:
         acv=total_acv / contracts if contracts else None,
         acv_policy=policy,
         acv_arr_ratio=share(with_fees, mrr * 12),
+        fx_policy=fx,
     )
+
+
+@dataclass(frozen=True)
+class CurrencyLine:
+    """One currency's part of a report, with the rate that converted it (SPEC §10)."""
+
+    as_of: date
+    position: int
+    currency: str
+    local_mrr: Fraction
+    rate: Fraction | None  # None under `booked`: each price has its own
+    mrr: Fraction
+    fx_policy: FxPolicy
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "position": self.position,
+            "fx_policy": str(self.fx_policy),
+            "currency": self.currency,
+            "local_mrr": money(self.local_mrr),
+            "rate": None if self.rate is None else _rate(self.rate),
+            "mrr": money(self.mrr),
+        }
+
+
+def by_currency(book: Book, as_of: date, fx: FxPolicy = SPOT) -> list[CurrencyLine]:
+    """One line per currency with subscriptions active on `as_of`, in code order."""
+    rates = book.converter(fx)
+    local: dict[str, list[Fraction]] = {}
+    for account in book.accounts:
+        for contract in account.contracts:
+            if (segment := contract.segment_on(as_of)) is not None:
+                sums = local.setdefault(segment.currency, [Fraction(0), Fraction(0)])
+                sums[0] += segment.mrr
+                sums[1] += rates.segment_mrr(segment, as_of)
+    return [
+        CurrencyLine(as_of, book.position, code, sums[0], rate, sums[1], fx)
+        for code, sums in sorted(local.items())
+        for rate in [None if fx.kind == "booked" else rates.dated(code, as_of)]
+    ]
+
+
+def _rate(rate: Fraction) -> str:
+    """A rate as recorded: exact (it has at most 10 fraction digits), "1" for the ledger's."""
+    return format((Decimal(rate.numerator) / rate.denominator).normalize(), "f")

@@ -4,7 +4,10 @@ The ledger is replayed position by position from the first state (K1) to the sec
 (K2). Each event recorded in between is charged with the change of MRR as of the date
 that it caused: its customer's MRR after it minus before it. Only that customer's
 history changes at that step, so the charges telescope and add up exactly to the change
-of MRR between K1 and K2.
+of MRR between K1 and K2. A rate (SPEC §10) changes every customer in its currency: it
+is charged with what it changed of them all. A customer whose MRR cannot be converted
+yet (its currency has no rate at that step) counts as 0 there: its MRR is charged to the
+rate that makes it convertible.
 """
 
 from __future__ import annotations
@@ -16,10 +19,14 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any, ClassVar
 
+from ledger.domain.errors import MissingRate
+from ledger.domain.events import RATES
 from ledger.domain.money import money, ratio
+from ledger.domain.rates import rates_of
 from ledger.domain.timeline import Recorded
 from projections.figures.book import Account, Book
-from projections.figures.contract_value import AcvPolicy, contract_acv
+from projections.figures.contract_value import AcvPolicy, booking_values, contract_acv
+from projections.figures.conversion import SPOT, Converter, FxPolicy
 from projections.figures.keys import RATIO_KEYS
 from projections.figures.movements import Movements, movements
 from projections.figures.report import Report, report
@@ -51,7 +58,7 @@ class Cause:
         return {
             "event_id": event.event_id,
             "type": event.type,
-            "customer_id": event.customer_id,
+            "customer_id": event.customer_id if event.customer_id != RATES else None,
             "effective_date": self.effective_date.isoformat() if self.effective_date else None,
             "recorded_at": self.recorded.recorded_at.isoformat(),
             "position": self.recorded.position,
@@ -135,24 +142,41 @@ def _account(history: Sequence[Recorded], currency: str) -> Account | None:
     return accounts[0] if accounts else None
 
 
-def _footprint(account: Account | None, as_of: date, start: date | None) -> tuple[Any, ...]:
+def _footprint(
+    account: Account | None, as_of: date, start: date | None, rates: Converter
+) -> tuple[Any, ...]:
     """What of one customer the restated figures depend on: an event that leaves it
     unchanged did not cause any of the difference."""
     account = account or Account("", (), ())
     active = [c for c in account.contracts if c.active_on(as_of)]
     point = (
-        account.mrr_on(as_of),
+        _mrr(account, as_of, rates),
         len(active),
-        sum((contract_acv(c, as_of, "recurring") for c in active), ZERO),
-        sum((contract_acv(c, as_of, "including_fees") for c in active), ZERO),
+        _converted(lambda: sum((contract_acv(c, as_of, "recurring", rates) for c in active), ZERO)),
+        _converted(
+            lambda: sum((contract_acv(c, as_of, "including_fees", rates) for c in active), ZERO)
+        ),
     )
     if start is None:
         return point
     days = sorted({start} | {d for d in account.change_days() if start < d <= as_of})
-    daily = tuple((d, account.mrr_on(d)) for d in days)
-    booked = tuple(b for c in account.contracts for b in c.bookings if start < b.day <= as_of)
+    daily = tuple((d, _mrr(account, d, rates)) for d in days)
+    booked = tuple(
+        (b, _converted(lambda c=c, b=b: booking_values(c, b, rates)))
+        for c in account.contracts
+        for b in c.bookings
+        if start < b.day <= as_of
+    )
     fees = tuple(f for c in account.contracts for f in c.fees) + account.fees
     return (point, daily, booked, fees)
+
+
+def _converted(value: Any) -> Any:
+    """A converted value, or None while a rate it needs is not recorded yet."""
+    try:
+        return value()
+    except MissingRate:
+        return None
 
 
 def _effective_date(item: Recorded, targets: dict[str, Recorded]) -> date | None:
@@ -167,6 +191,7 @@ def causes(
     currency: str,
     as_of: date,
     start: date | None = None,
+    fx: FxPolicy = SPOT,
 ) -> tuple[Cause, ...]:
     """Each event of `later` that changed what the figures depend on, with its MRR effect."""
     histories: dict[str, list[Recorded]] = defaultdict(list)
@@ -175,21 +200,50 @@ def causes(
         histories[item.event.customer_id].append(item)
         targets[item.event.event_id] = item
     found, accounts = [], dict[str, Account | None]()
+
+    def account(customer: str) -> Account | None:
+        if customer not in accounts:
+            accounts[customer] = _account(histories[customer], currency)
+        return accounts[customer]
+
+    def converter() -> Converter:
+        return Converter(rates_of(histories[RATES])[0], fx, currency, 0)
+
+    rates = converter()
     for item in later:
         customer = item.event.customer_id
-        history = histories[customer]
-        was = accounts[customer] if customer in accounts else _account(history, currency)
-        history.append(item)
+        if customer == RATES:
+            foreign = [a for c in list(histories) if c != RATES and (a := account(c)) and a.foreign]
+            histories[RATES].append(item)
+            was_rates, rates = rates, converter()
+            before, after = (
+                [_footprint(a, as_of, start, r) for a in foreign] for r in (was_rates, rates)
+            )
+            effect = sum(
+                (_mrr(a, as_of, rates) - _mrr(a, as_of, was_rates) for a in foreign), ZERO
+            )
+            changed = before != after
+        else:
+            was = account(customer)
+            histories[customer].append(item)
+            accounts[customer] = now = _account(histories[customer], currency)
+            before_print, after_print = (_footprint(a, as_of, start, rates) for a in (was, now))
+            changed = before_print != after_print
+            effect = _mrr(now, as_of, rates) - _mrr(was, as_of, rates)
         targets[item.event.event_id] = item
-        accounts[customer] = now = _account(history, currency)
-        if _footprint(was, as_of, start) != _footprint(now, as_of, start):
-            effect = _mrr(now, as_of) - _mrr(was, as_of)
+        if changed:
             found.append(Cause(item, _effective_date(item, targets), effect))
     return tuple(found)
 
 
-def _mrr(account: Account | None, day: date) -> Fraction:
-    return account.mrr_on(day) if account is not None else ZERO
+def _mrr(account: Account | None, day: date, rates: Converter) -> Fraction:
+    """Its converted MRR, or 0 while a rate it needs is not recorded yet."""
+    if account is None:
+        return ZERO
+    try:
+        return account.converted_on(day, rates)
+    except MissingRate:
+        return ZERO
 
 
 def restatement(
@@ -201,13 +255,14 @@ def restatement(
     as_of: date,
     start: date | None = None,
     policy: AcvPolicy = "recurring",
+    fx: FxPolicy = SPOT,
 ) -> Restatement:
     """The restatement of the figures as of `as_of` (and over `(start, as_of]`) from the
     ledger up to `known` to the ledger up to `later`."""
     book_1 = Book.replay(known, positions[0], currency)
     book_2 = Book.replay([*known, *later], positions[1], currency)
     period = (
-        (movements(book_1, start, as_of, policy), movements(book_2, start, as_of, policy))
+        (movements(book_1, start, as_of, policy, fx), movements(book_2, start, as_of, policy, fx))
         if start is not None
         else (None, None)
     )
@@ -215,9 +270,9 @@ def restatement(
         as_of=as_of,
         known_at=moments[0],
         known_at_2=moments[1],
-        before=report(book_1, as_of, policy),
-        after=report(book_2, as_of, policy),
-        causes=causes(known, later, currency, as_of, start),
+        before=report(book_1, as_of, policy, fx),
+        after=report(book_2, as_of, policy, fx),
+        causes=causes(known, later, currency, as_of, start, fx),
         period_before=period[0],
         period_after=period[1],
     )

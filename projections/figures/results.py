@@ -29,6 +29,7 @@ class ReportModel(Figures):
     as_of: date
     position: int
     currency: str
+    fx_policy: str
     mrr: Decimal
     arr: Decimal
     active_customers: int
@@ -46,6 +47,7 @@ class MovementsModel(Figures):
     end: date = Field(alias="to")
     position: int
     currency: str
+    fx_policy: str
     start_mrr: Decimal
     end_mrr: Decimal
     new: Decimal
@@ -53,6 +55,7 @@ class MovementsModel(Figures):
     contraction: Decimal
     churn: Decimal
     reactivation: Decimal
+    fx: Decimal
     net_new: Decimal
     net_expansion: Decimal
     nrr: Decimal | None
@@ -81,7 +84,7 @@ class CauseModel(Figures):
 
     event_id: str
     type: str
-    customer_id: str
+    customer_id: str | None  # None: a rate's, which is no customer's
     effective_date: date | None
     recorded_at: datetime
     position: int

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 from ledger.domain.dates import DAY, months_end, week_end
 from projections.figures.book import Book
 from projections.figures.contract_value import AcvPolicy
+from projections.figures.conversion import SPOT, FxPolicy
 from projections.figures.movements import Movements, check_day, check_period, movements_over
 from projections.figures.report import Report, report
 from projections.figures.results import Figures, Result, SeriesRowModel
@@ -53,14 +54,19 @@ class SeriesRow(Result):
 
 
 def series(
-    book: Book, start: date, end: date, every: Every, policy: AcvPolicy = "recurring"
+    book: Book,
+    start: date,
+    end: date,
+    every: Every,
+    policy: AcvPolicy = "recurring",
+    fx: FxPolicy = SPOT,
 ) -> list[SeriesRow]:
     """Every row from one `Book`: the ledger is replayed once, not once per period, and
     each customer's movements are found once for all the periods."""
     days = period_ends(start, end, every)
-    moved = movements_over(book, [start - DAY, *days], policy)
+    moved = movements_over(book, [start - DAY, *days], policy, fx)
     return [
-        SeriesRow(report(book, day, policy), movements)
+        SeriesRow(report(book, day, policy, fx), movements)
         for day, movements in zip(days, moved, strict=True)
     ]
 

@@ -46,6 +46,7 @@ class EventSql:
     commits: str  # the last position of each commit's events in (?, ?]
     commit_end: str  # the last position of the commit that wrote position ?
     histories: str  # events of the customers in {keys} up to ?, by customer and position
+    currency: str  # the ledger's: the fold's, for subscriptions that name none
 
 
 @dataclass
@@ -80,7 +81,8 @@ def derive(
         writes = Writes()
         stop = ends[-1] if ends else done
         for customer, history in _histories(raw, sql, customers, stop).items():
-            _follow(customer, history, believed[customer], (done, ends), writes, raw)
+            commits = (done, ends)
+            _follow(customer, history, sql.currency, believed[customer], commits, writes, raw)
             writes.events += sum(1 for r in history if r.position > done)
         return writes
 
@@ -106,10 +108,11 @@ def follow(
         if kind.source not in sources:
             continue
         mine = believed[number]
+        derived = kind.derive(timeline) if timeline.foreign == kind.foreign else ()
         if not mine:  # a customer new to the model (every one, from 0): nothing to close
-            _open(customer, position, kind.derive(timeline), mine, writes.opened[number], raw)
+            _open(customer, position, derived, mine, writes.opened[number], raw)
             continue
-        now = set(kind.derive(timeline))
+        now = set(derived)
         if mine.keys() != now:  # most events leave most kinds as they were
             _diff(customer, position, now, mine, writes, number, raw)
 
@@ -142,6 +145,7 @@ def _histories(
 def _follow(
     customer: str,
     history: list[Recorded],
+    currency: str,
     believed: Believed,
     commits: tuple[int, Sequence[int]],
     writes: Writes,
@@ -152,7 +156,7 @@ def _follow(
     done, ends = commits
     points = _points([r.position for r in history], done, ends)
     before: Timeline | None = None
-    for position, timeline in timelines(customer, history, points):
+    for position, timeline in timelines(customer, history, currency, points):
         if position > done:
             follow(customer, timeline, believed, points[position], writes, raw, before)
         before = timeline

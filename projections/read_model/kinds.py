@@ -25,6 +25,7 @@ from projections.read_model.rows import (
     Source,
     customer_span_rows,
     fee_span_rows,
+    foreign_rows,
     segment_rows,
 )
 from projections.read_model.tables import belief_table
@@ -38,6 +39,7 @@ class RowKind:
     count: str | None = None  # the measure fed by the number of covering rows
     value: str | None = None  # the measure fed by the sum of their values
     source: Source = "segments"  # what of the timeline its rows depend on (`changed`)
+    foreign: bool = False  # whether its rows are those of foreign customers, or of the others
 
     @property
     def measured(self) -> bool:
@@ -86,6 +88,7 @@ KINDS: tuple[RowKind, ...] = (
     _flow("month_kept", "arr_rm_month_kept", value="kept"),
     _flow("month_lost", "arr_rm_month_lost", value="lost"),
     _flow("month_churned", "arr_rm_month_churned", count="churned", value="churned_mrr"),
+    RowKind("foreign", belief_table("arr_rm_foreign"), foreign_rows, foreign=True),
 )
 TABLES: dict[str, str] = {kind.name: kind.table.name for kind in KINDS}
 REPORTED: tuple[RowKind, ...] = KINDS[:3]

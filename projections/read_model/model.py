@@ -29,7 +29,7 @@ from ledger.domain.errors import LedgerError, StoreUnavailable
 from ledger.store.event_store import EventStore
 from ledger.store.recorders import chunks
 from projections.figures.contract_value import AcvPolicy
-from projections.figures.movements import Movements
+from projections.figures.movements import Known, Movements
 from projections.figures.report import Report
 from projections.figures.series import SeriesRow
 from projections.read_model import parallel, passes, periods, verify
@@ -166,36 +166,39 @@ class ReadModel:
         return found
 
     @_guarded
-    def reports(
-        self, days: Sequence[date], position: int, currency: str, policy: AcvPolicy
-    ) -> list[Report]:
-        """The figures on each day at `position`, catching up first when the model lags."""
-        self._reach(position)
+    def reports(self, days: Sequence[date], known: Known, policy: AcvPolicy) -> list[Report]:
+        """The figures on each day at `known[0]`, catching up first when the model lags."""
+        self._reach(known[0])
         with self.engine.connect() as conn:
-            return reports(conn, days, position, currency, policy)
+            return reports(conn, days, known, policy)
 
     @_guarded
     def movements_over(
-        self, bounds: Sequence[date], position: int, currency: str, policy: AcvPolicy
+        self, bounds: Sequence[date], known: Known, policy: AcvPolicy
     ) -> list[Movements]:
         """Movements, retention and bookings over each period `(bounds[i], bounds[i+1]]`."""
-        self._reach(position)
+        self._reach(known[0])
         with self.engine.connect() as conn:
-            return periods.movements_over(conn, bounds, (position, currency), policy)
+            return periods.movements_over(conn, bounds, known, policy)
 
     @_guarded
     def series(
-        self,
-        start: date,
-        days: Sequence[date],
-        position: int,
-        currency: str,
-        policy: AcvPolicy,
+        self, start: date, days: Sequence[date], known: Known, policy: AcvPolicy
     ) -> list[SeriesRow]:
         """A report on each of `days`, with the movements since the previous (or `start`)."""
-        self._reach(position)
+        self._reach(known[0])
         with self.engine.connect() as conn:
-            return periods.series(conn, start, days, (position, currency), policy)
+            return periods.series(conn, start, days, known, policy)
+
+    @_guarded
+    def foreign(self, position: int) -> bool:
+        """Whether any customer believed at `position` has anything in another currency
+        than the ledger's: its figures need rates, which the model does not hold."""
+        self._reach(position)
+        c = next(k for k in KINDS if k.foreign).table.c
+        believed = (c.recorded_from <= position) & (c.recorded_to > position)
+        with self.engine.connect() as conn:
+            return conn.execute(select(c.id).where(believed).limit(1)).first() is not None
 
     def _reach(self, position: int) -> None:
         if self.tracked() < position:
@@ -280,8 +283,9 @@ class ReadModel:
     def _event_sql(self) -> EventSql:
         q = self.store.recorder.q
         return EventSql(
-            touched=q(
-                "SELECT DISTINCT customer_id FROM {entries} WHERE position > ? AND position <= ?"
+            touched=q(  # not the rates' stream: it is no customer's (`RATES`)
+                "SELECT DISTINCT customer_id FROM {entries} WHERE position > ? AND position <= ? "
+                "AND customer_id <> ''"
             ),
             commit_end=q(
                 "SELECT MAX(position) FROM {entries} WHERE recorded_at = "
@@ -297,6 +301,7 @@ class ReadModel:
                 "WHERE a.customer_id IN ({{keys}}) AND a.position <= ? "
                 "ORDER BY a.customer_id, a.position"
             ),
+            currency=self.store.setting("currency") or "",
         )
 
 

@@ -20,6 +20,7 @@ from ledger.domain.dates import DAY, months_end
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.movements import (
     KINDS,
+    Known,
     Level,
     Movements,
     PeriodSums,
@@ -43,7 +44,7 @@ SELECT customer_id, num, big, den FROM {t} WHERE recorded_to > ? AND recorded_fr
 
 
 def movements_over(
-    conn: Connection, bounds: Sequence[date], known: tuple[int, str], policy: AcvPolicy
+    conn: Connection, bounds: Sequence[date], known: Known, policy: AcvPolicy
 ) -> list[Movements]:
     """Movements, retention and bookings over each period `(bounds[i], bounds[i + 1]]` as
     believed at position `known[0]`."""
@@ -51,14 +52,18 @@ def movements_over(
 
 
 def series(
-    conn: Connection, start: date, days: Sequence[date], known: tuple[int, str], policy: AcvPolicy
+    conn: Connection, start: date, days: Sequence[date], known: Known, policy: AcvPolicy
 ) -> list[SeriesRow]:
     """A `report` on each of `days` and the movements since the previous one (the first
     since `start`), from one reading of the measures at every bound."""
     bounds = [start, *days]
     found = measures(conn, bounds, known[0])
     moved = _periods(conn, bounds, found, known, policy)
-    reports = [report_of(m, day, *known, policy) for day, m in zip(days, found[1:], strict=True)]
+    position, currency, fx = known
+    reports = [
+        report_of(m, day, position, currency, policy, fx)
+        for day, m in zip(days, found[1:], strict=True)
+    ]
     return [SeriesRow(r, m) for r, m in zip(reports, moved, strict=True)]
 
 
@@ -66,7 +71,7 @@ def _periods(
     conn: Connection,
     bounds: Sequence[date],
     found: Sequence[Measures],
-    known: tuple[int, str],
+    known: Known,
     policy: AcvPolicy,
 ) -> list[Movements]:
     for low, high in pairwise(bounds):

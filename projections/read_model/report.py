@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from projections.figures.contract_value import AcvPolicy
-from projections.figures.movements import check_day
+from projections.figures.conversion import FxPolicy
+from projections.figures.movements import Known, check_day
 from projections.figures.report import Report, share
 from projections.read_model.kinds import KINDS, REPORTED, RowKind
 from projections.read_model.rows import OPEN_END
@@ -99,21 +100,29 @@ def _put(figures: Measures, kind: RowKind, count: int, value: Fraction) -> None:
 
 
 def reports(
-    conn: Connection, days: Sequence[date], position: int, currency: str, policy: AcvPolicy
+    conn: Connection, days: Sequence[date], known: Known, policy: AcvPolicy
 ) -> list[Report]:
-    """The `report` of each of `days` as believed at `position`."""
+    """The `report` of each of `days` as believed at `known[0]`, the position."""
     for day in days:  # the last day, OPEN_END, would read as after every row's end
         check_day(day, "as_of")
+    position, currency, fx = known
     found = measures(conn, days, position, REPORTED)
     return [
-        report_of(figures, day, position, currency, policy)
+        report_of(figures, day, position, currency, policy, fx)
         for day, figures in zip(days, found, strict=True)
     ]
 
 
 def report_of(
-    figures: Measures, as_of: date, position: int, currency: str, policy: AcvPolicy
+    figures: Measures,
+    as_of: date,
+    position: int,
+    currency: str,
+    policy: AcvPolicy,
+    fx: FxPolicy,
 ) -> Report:
+    """The read model holds only customers all in the ledger's currency: `fx` converts
+    nothing, and is said."""
     mrr, contracts = figures["mrr"], figures["active_contracts"]
     recurring, with_fees = mrr * 12, mrr * 12 + figures["fees"]
     return Report(
@@ -126,4 +135,5 @@ def report_of(
         acv=share(recurring if policy == "recurring" else with_fees, contracts),
         acv_policy=policy,
         acv_arr_ratio=share(with_fees, recurring),
+        fx_policy=fx,
     )

@@ -48,7 +48,7 @@ fee, and on which days a fee counts)."""
 def changed(before: Timeline | None, now: Timeline) -> set[Source]:
     """The sources whose rows may differ from one prefix of a history to the next: a
     price change leaves the bookings' rows as they were, a fee the movements'."""
-    if before is None:
+    if before is None or before.foreign != now.foreign:
         return {"segments", "books"}
     found: set[Source] = set()
     if before.segments != now.segments:
@@ -57,6 +57,12 @@ def changed(before: Timeline | None, now: Timeline) -> set[Source]:
     if fees or before.bookings != now.bookings:
         found.add("books")
     return found
+
+
+def foreign_rows(timeline: Timeline) -> Iterator[Derived]:
+    """A customer with anything in another currency than the ledger's: its figures need
+    rates, so it has this one row and no other (its figures are replayed, `Ledger`)."""
+    yield (NO_SUBSCRIPTION, date.min, OPEN_END, 1, 1)
 
 
 def segment_rows(timeline: Timeline) -> Iterator[Derived]:
@@ -138,7 +144,7 @@ def _contracts(timeline: Timeline) -> Iterator[Contract]:
         segments = tuple(s for s in timeline.segments if s.subscription_id == sid)
         bookings = [b for b in timeline.bookings if b.subscription_id == sid]
         bookings.sort(key=lambda b: (b.day, b.position))
-        yield Contract(sid, segments, tuple(bookings), tuple(fees[sid]))
+        yield Contract(sid, segments, tuple(bookings), tuple(fees[sid]), fees[sid][0].currency)
 
 
 def _spans(contract: Contract) -> Iterator[tuple[date, date, Fraction]]:
