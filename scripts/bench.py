@@ -54,6 +54,8 @@ from rich.table import Table
 from ledger import Ledger
 from ledger.app.sample import sample_events
 from ledger.domain.events import Event
+from projections.figures.conversion import FxPolicy
+from projections.figures.movements import movements_over
 from projections.figures.report import report
 
 FIELDS = tuple(field.name for field in dataclasses.fields(Event))  # the CSV header
@@ -71,6 +73,7 @@ GOALS = {
     "import_1000_and_report_s": ("≤ 3 s", lambda v: v <= 3),
     "import_peak_rss_mib": ("≤ 1024 MiB", lambda v: v <= 1024),
     "report_ms": ("≤ 50 ms", lambda v: v <= 50),
+    "report_booked_ms": ("≤ 50 ms", lambda v: v <= 50),
     "report_cli_s": ("≤ 1 s", lambda v: v <= 1),
     "report_earlier_ms": ("≤ 100 ms", lambda v: v <= 100),
     "series_s": ("≤ 1 s", lambda v: v <= 1),
@@ -84,10 +87,12 @@ FLOORS = {  # SQLite only (`floors`): what no import or rebuild could beat here
 ARR = str(Path(sys.executable).with_name("arr"))
 
 
-def generate(events: int, folder: Path) -> tuple[Path, list[tuple[str, ...]]]:
-    """A CSV of about `events` sample rows (valid by construction) and its rows."""
-    rows = sample_events(customers=round(events / EVENTS_PER_CUSTOMER), years=YEARS, start=START)
-    path = folder / f"ledger-{events}.csv"
+def generate(events: int, folder: Path, foreign: float = 0.0) -> tuple[Path, list[tuple[str, ...]]]:
+    """A CSV of about `events` sample rows (valid by construction) and its rows; with
+    `foreign`, that share of the customers bills in EUR or GBP, with daily rates."""
+    customers = round(events / EVENTS_PER_CUSTOMER)
+    rows = sample_events(customers=customers, years=YEARS, start=START, foreign=foreign)
+    path = folder / f"ledger-{events}-{foreign}.csv"
     with path.open("w", newline="") as out:
         writer = csv.DictWriter(out, FIELDS)
         writer.writeheader()
@@ -318,21 +323,74 @@ def growth(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     return grown
 
 
-def check(ledger: Ledger, positions: tuple[int, ...]) -> int:
+def check(ledger: Ledger, positions: tuple[int, ...], policies: tuple[str, ...] = ("spot",)) -> int:
     """Read-model figures must equal a full replay's; returns how many were compared."""
     compared = 0
     for position in positions:
         book = ledger.book(position=position)
         for day in CHECK_DAYS:
             for policy in ("recurring", "including_fees"):
-                replayed = report(book, day, policy)
-                modelled = ledger.report(day, position=position, acv_policy=policy)
-                if modelled != replayed:
-                    raise SystemExit(
-                        f"MISMATCH at {day} position {position}: {modelled} {replayed}"
-                    )
-                compared += 1
+                for fx in policies:
+                    rates = FxPolicy.parse(fx)
+                    replayed = report(book, day, policy, rates)
+                    modelled = ledger.report(day, position=position, acv_policy=policy, fx=rates)
+                    if modelled != replayed:
+                        raise SystemExit(
+                            f"MISMATCH at {day} position {position} {fx}: {modelled} {replayed}"
+                        )
+                    compared += 1
+        bounds = [START, AS_OF, CHECK_DAYS[-1]]
+        for fx in policies:
+            rates = FxPolicy.parse(fx)
+            if ledger.movements_over(bounds, position=position, fx=rates) != movements_over(
+                book, bounds, "recurring", rates
+            ):
+                raise SystemExit(f"MISMATCH of movements at position {position} {fx}")
+            compared += 1
     return compared
+
+
+FX_POLICIES = ("spot", "booked", f"fixed:{AS_OF}")
+
+
+def measure_currencies(
+    db: str, csv_path: Path, folder: Path, import_timeout: float
+) -> dict[str, Any]:
+    """The query latencies of a ledger in three currencies (`--foreign`): its customers
+    in EUR and GBP are replayed with the rates, the others read from the read model."""
+    url = fresh_url(db, folder)
+    subprocess.run([ARR, "init", "--db", url], check=True, stdout=subprocess.DEVNULL)
+    name = "sqlite" if db == "sqlite" else "postgresql"
+    result: dict[str, Any] = {"db": f"{name}, 3 currencies", "events": 0}
+    try:
+        import_s, rss = child([ARR, "import", str(csv_path), "--db", url], import_timeout)
+        first_series_s = child([*SERIES, "--db", url], import_timeout)[0]
+    except Stalled as exc:
+        drop(db, url)
+        return result | {"error": str(exc)}
+    result |= {
+        "import_s": round(import_s, 2),
+        "first_series_s": round(first_series_s, 2),
+        "import_peak_rss_mib": round(rss / 1024),
+    }
+    with Ledger.open(url) as ledger:
+        imported = result["events"] = ledger.head()
+        customers = ledger.read_model().foreign(imported)
+        result["foreign_customers"] = len(customers)
+    result |= steady(url, folder)
+    with Ledger.open(url) as ledger:
+        head = ledger.head()
+        result["report_ms"] = round(best_ms(lambda: ledger.report(AS_OF)), 1)
+        result["report_booked_ms"] = round(best_ms(lambda: ledger.report(AS_OF, fx="booked")), 1)
+        result["report_earlier_ms"] = round(
+            best_ms(lambda: ledger.report(AS_OF, position=imported)), 1
+        )
+        result["series_s"] = series_seconds(ledger)
+        result["checked"] = check(ledger, (imported, head), FX_POLICIES)
+    cli = [ARR, "report", "--as-of", AS_OF.isoformat(), "--db", url, "--format", "json"]
+    result["report_cli_s"] = round(min(child(cli)[0] for _ in range(3)), 2)
+    drop(db, url)
+    return result
 
 
 def drop(db: str, url: str) -> None:
@@ -358,7 +416,8 @@ def show(results: list[dict[str, Any]]) -> None:
         *("events", "import_s", "first_series_s", "first_answer_s", "saas_metrics_s"),
         *("duckdb_floor_s", "first_answer_over_duckdb", "months"),
         *("months_agreeing_with_saas_metrics", "months_agreeing_with_duckdb"),
-        *("baseline_s", "import_ratio", "checked", "report_inside_import_s", *GOALS),
+        *("baseline_s", "import_ratio", "checked", "report_inside_import_s", "foreign_customers"),
+        *GOALS,
     )
     for key in (*keys, *FLOORS, "error"):
         goal, met = GOALS.get(key, (FLOORS.get(key, ""), None))
@@ -389,6 +448,12 @@ def main() -> None:
     parser.add_argument(
         "--import-timeout", type=float, default=1800, help="seconds before an import is given up"
     )
+    parser.add_argument(
+        "--foreign",
+        type=float,
+        default=0.2,
+        help="share of the customers in EUR or GBP in the multi-currency ledger (0: none)",
+    )
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as name:
@@ -398,6 +463,14 @@ def main() -> None:
             for db in args.db or ["sqlite"]:
                 print(f"measuring {db} at {events:,} events...", file=sys.stderr, flush=True)
                 found = measure(db, csv_path, rows, folder, args.series_max, args.import_timeout)
+                print(json.dumps(found), file=sys.stderr, flush=True)
+                results.append(found)
+            if not args.foreign:
+                continue
+            csv_path, rows = generate(events, folder, args.foreign)
+            for db in args.db or ["sqlite"]:
+                print(f"measuring {db} at {events:,} events, 3 currencies...", file=sys.stderr)
+                found = measure_currencies(db, csv_path, folder, args.import_timeout)
                 print(json.dumps(found), file=sys.stderr, flush=True)
                 results.append(found)
     show(results)

@@ -330,12 +330,12 @@ def test_rates_are_sealed_in_the_chains(ledger: Ledger) -> None:
     assert found.findings == []
 
 
-def test_a_one_currency_ledger_still_answers_from_the_read_model(ledger: Ledger) -> None:
+def test_the_read_model_holds_the_customers_in_the_ledgers_currency(ledger: Ledger) -> None:
     record(ledger, new("bolt", "s2", "2024-01-01", "300"))
     at = ledger.head()
     eur_subscription(ledger)
     model = ledger.read_model()
-    assert not model.foreign(at)
-    assert model.foreign(ledger.head())
+    assert model.foreign(at) == []
+    assert model.foreign(ledger.head()) == ["acme"]
     assert mrr(ledger, "2024-02-29", position=at) == "300.00"
     assert mrr(ledger, "2024-02-29") == "1500.00"

@@ -79,7 +79,7 @@ def test_every_suggested_command_runs_against_the_sample(
     shown, _folder = demo
     after = shown.split("Try next, against the sample:")[1].splitlines()
     suggested = [line for line in after if line.startswith("  arr ")]
-    assert len(suggested) == 6
+    assert len(suggested) == 7
     monkeypatch.chdir(tmp_path)
     for line in suggested:
         words = shlex.split(line)

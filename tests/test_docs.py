@@ -9,7 +9,10 @@ from pathlib import Path
 from tests.help_text import options_of
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = ("README.md", "events.md", "figures.md", "commands.md", "auditing.md", "limits.md")
+PAGES = (
+    *("README.md", "events.md", "figures.md", "currencies.md", "commands.md", "auditing.md"),
+    "limits.md",
+)
 
 
 def test_every_page_is_there_and_no_page_points_outside_the_repository() -> None:

@@ -32,13 +32,13 @@ from tests.oracle import Oracle, add_months, period_ends
 UNTIL = date(2025, 3, 31)  # past the sample's 4-year horizon (2021-01-01 .. 2025-01-01)
 POLICIES = ("recurring", "including_fees")
 REPORT_KEYS = [
-    "as_of", "position", "currency", "mrr", "arr", "active_customers", "active_contracts",
-    "arpa", "acv", "acv_policy", "acv_arr_ratio",
+    "as_of", "position", "currency", "fx_policy", "mrr", "arr", "active_customers",
+    "active_contracts", "arpa", "acv", "acv_policy", "acv_arr_ratio",
 ]  # fmt: skip
 MOVEMENTS_KEYS = [
-    "from", "to", "position", "currency", "start_mrr", "end_mrr", "new", "expansion",
-    "contraction", "churn", "reactivation", "net_new", "net_expansion", "nrr", "grr",
-    "logo_churn_rate", "bookings", "bookings_acv", "bookings_tcv", "one_time_fees",
+    "from", "to", "position", "currency", "fx_policy", "start_mrr", "end_mrr", "new",
+    "expansion", "contraction", "churn", "reactivation", "fx", "net_new", "net_expansion",
+    "nrr", "grr", "logo_churn_rate", "bookings", "bookings_acv", "bookings_tcv", "one_time_fees",
 ]  # fmt: skip
 
 

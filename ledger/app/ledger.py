@@ -23,6 +23,7 @@ from ledger.domain.errors import (
     UsageError,
     first_line,
 )
+from ledger.domain.events import RATES
 from ledger.domain.timeline import Recorded
 from ledger.store import audit, layout
 from ledger.store.audit import Verification
@@ -35,6 +36,7 @@ from projections.figures.conversion import SPOT, FxPolicy
 from projections.figures.customer_log import CustomerLog, customer_log
 from projections.figures.movements import Movements, check_day, check_period
 from projections.figures.movements import movements_over as replayed_movements
+from projections.figures.parts import BookPart
 from projections.figures.report import CurrencyLine, Report, by_currency, report
 from projections.figures.restatement import Restatement, restatement
 from projections.figures.results import Rows
@@ -212,18 +214,26 @@ class Ledger:
         return head
 
     def _seen(self, known_at: datetime | None, position: int | None) -> tuple[int, Book | None]:
-        """The position a query sees, and the book replayed at it when the read model
-        cannot answer: when no reader ever saw the ledger there (a position inside one
-        commit: the model keeps only what readers could see, from commit to commit,
-        `read_model_derive`), or when a customer then had anything in another currency
-        (the model holds no rates)."""
+        """The position a query sees, and, when no reader ever saw the ledger there (a
+        position inside one commit), the book replayed at it: the read model keeps only
+        what readers could see, from commit to commit (`read_model_derive`)."""
         at = self.position(known_at, position)
-        inside = position is not None and not _guard(
-            lambda: self.store.observed(at), self.store.location
+        if position is None or _guard(lambda: self.store.observed(at), self.store.location):
+            return at, None
+        return at, self.book(position=at)
+
+    def _foreign(self, at: int, fx: FxPolicy) -> BookPart | None:
+        """The customers the read model does not hold at `at` (anything of theirs is in
+        another currency: their figures need rates), replayed with the rates: their
+        figures add up with the model's."""
+        customers = _guard(lambda: self.read_model().foreign(at), self.store.location)
+        if not customers:
+            return None
+        found = _guard(
+            lambda: self.store.histories([*customers, RATES], times=False), self.store.location
         )
-        if inside or _guard(lambda: self.read_model().foreign(at), self.store.location):
-            return at, self.book(position=at)
-        return at, None
+        entries = [item for history in found.values() for item in history if item.position <= at]
+        return BookPart(Book.replay(entries, at, self.currency), fx)
 
     def book(self, known_at: datetime | None = None, position: int | None = None) -> Book:
         """Every customer's timeline as the ledger knew it."""
@@ -267,9 +277,9 @@ class Ledger:
             for day in days:
                 check_day(day, "as_of")
             return [report(book, day, acv_policy, policy) for day in days]
-        model = self.read_model()
+        model, foreign = self.read_model(), self._foreign(at, policy)
         known = (at, self.currency, policy)
-        return _guard(lambda: model.reports(days, known, acv_policy), self.store.location)
+        return _guard(lambda: model.reports(days, known, acv_policy, foreign), self.store.location)
 
     def by_currency(
         self,
@@ -317,9 +327,11 @@ class Ledger:
         at, book = self._seen(known_at, position)
         if book is not None:
             return replayed_movements(book, bounds, acv_policy, policy)
-        model = self.read_model()
+        model, foreign = self.read_model(), self._foreign(at, policy)
         known = (at, self.currency, policy)
-        return _guard(lambda: model.movements_over(bounds, known, acv_policy), self.store.location)
+        return _guard(
+            lambda: model.movements_over(bounds, known, acv_policy, foreign), self.store.location
+        )
 
     def series(
         self,
@@ -338,10 +350,11 @@ class Ledger:
         at, book = self._seen(known_at, position)
         if book is not None:
             return Rows(replayed_series(book, start, end, every, acv_policy, policy))
-        model = self.read_model()
+        model, foreign = self.read_model(), self._foreign(at, policy)
         known = (at, self.currency, policy)
         found = _guard(
-            lambda: model.series(start - DAY, days, known, acv_policy), self.store.location
+            lambda: model.series(start - DAY, days, known, acv_policy, foreign),
+            self.store.location,
         )
         return Rows(found)
 

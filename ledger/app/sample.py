@@ -3,7 +3,8 @@
 Customers start over the years on monthly, annual or multi-year contracts; they upgrade,
 downgrade, renew (sometimes at a new price), let terms lapse, churn and come back, and
 pay setup fees. A few churns are recorded late (backdated) and a few fees are entered
-twice by mistake and then voided, as in real ledgers.
+twice by mistake and then voided, as in real ledgers. With `foreign`, that share of the
+customers bills in EUR or GBP, and a rate of each is recorded every day.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from decimal import Decimal
 from ledger.domain.dates import add_months
 
 PLANS = (("starter", 49, 1), ("team", 299, 1), ("business", 12_000, 12), ("enterprise", 60_000, 12))
+RATES = {"EUR": Decimal("1.0850"), "GBP": Decimal("1.2650")}
+"""The foreign currencies of the sample, at their first rate (US dollars for one unit)."""
 
 
 @dataclass
@@ -37,8 +40,14 @@ def _price(rng: random.Random, base: int) -> Decimal:
 
 
 def _subscription(
-    rng: random.Random, out: _Writer, customer: str, sub: str, start: date, horizon: date
+    rng: random.Random,
+    out: _Writer,
+    customer: str,
+    sub: str,
+    span: tuple[date, date],
+    currency: str | None = None,
 ) -> None:
+    start, horizon = span
     plan, base, interval = rng.choice(PLANS)
     amount = _price(rng, base)
     term = rng.choice((None, 12, 12, 24, 36)) if interval == 12 else rng.choice((None, None, 12))
@@ -51,6 +60,7 @@ def _subscription(
             "amount": str(amount),
             "interval": str(interval),
             "plan": plan,
+            **({"currency": currency} if currency else {}),
         }
         out.add(day, fields | ({"term_months": str(term)} if term else {}))
         if rng.random() < 0.35:
@@ -129,18 +139,47 @@ def _life(
 
 
 def sample_events(
-    customers: int = 300, years: int = 4, seed: int = 7, start: date = date(2021, 1, 1)
+    customers: int = 300,
+    years: int = 4,
+    seed: int = 7,
+    start: date = date(2021, 1, 1),
+    foreign: float = 0.0,
 ) -> list[dict[str, str]]:
-    """Event rows in recording order: effective order, except late-recorded churns and voids."""
+    """Event rows in recording order: effective order, except late-recorded churns and
+    voids. A share `foreign` of the customers bills in EUR or GBP (drawn apart, so that
+    the events are otherwise those of the same seed), with a rate of each every day."""
     rng, out = random.Random(seed), _Writer()
+    billing = random.Random(seed + 1)
     horizon = add_months(start, 12 * years)
     span = (horizon - start).days
     for number in range(1, customers + 1):
         customer = f"C{number:06d}"
         first = start + timedelta(days=rng.randrange(span - 30))
+        currency = billing.choice(sorted(RATES)) if billing.random() < foreign else None
         for line in range(1, 1 + rng.choice((1, 1, 1, 2, 3))):
             begin = first + timedelta(days=rng.randrange(0, 200) if line > 1 else 0)
             if begin < horizon:
-                _subscription(rng, out, customer, f"{customer}-S{line}", begin, horizon)
+                within = (begin, horizon)
+                _subscription(rng, out, customer, f"{customer}-S{line}", within, currency)
+    if foreign:
+        out.rows.extend(_daily_rates(random.Random(seed + 2), start - timedelta(days=30), horizon))
     out.rows.sort(key=lambda item: (item[0], item[1]))
     return [row for _, _, row in out.rows]
+
+
+def _daily_rates(
+    rng: random.Random, first: date, horizon: date
+) -> list[tuple[date, int, dict[str, str]]]:
+    """A rate of each foreign currency every day from `first` to `horizon`, recorded
+    that day before anything else (so every event finds its rate), moving a little."""
+    found, rates, day = [], dict(RATES), first
+    step = Decimal("0.0000000001")
+    while day <= horizon:
+        for currency, rate in rates.items():
+            row = {"event_id": f"FX-{currency}-{day.isoformat()}", "type": "fx_rate"}
+            row |= {"currency": currency, "effective_date": day.isoformat()}
+            found.append((day, -1, row | {"rate": str(rate), "source": "sample"}))
+            drift = Decimal(rng.randint(-40_000_000, 40_000_000)) * step
+            rates[currency] = (rate * (1 + drift)).quantize(step)
+        day += timedelta(days=1)
+    return found

@@ -2,8 +2,10 @@
 the commands to try next.
 
 The sample is recorded in two sittings, as books are: four years of events up to the
-close, then a late churn backdated into November. The demo shows the report, the last 12
-months of movements, and how November's figures were restated when the late event arrived.
+close, then a late churn backdated into November. A fifth of its customers bill in EUR or
+GBP, converted at a rate recorded every day. The demo shows the report and its parts by
+currency, the last 12 months of movements (`fx` is what the rates moved), and how
+November's figures were restated when the late event arrived.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ LATE_CHURN = date(2024, 11, 1)
 RESTATED = date(2024, 11, 30)
 PYTHON_DATE = "%Y, %-m, %-d"  # date(2024, 1, 1)
 RESTATED_FIGURES = ("mrr", "arr", "active_customers", "active_contracts", "arpa")
+FOREIGN = 0.2
+"""The share of the sample's customers that bill in EUR or GBP."""
 
 
 def run_demo(console: Console, customers: int, folder: str | None) -> str:
@@ -46,7 +50,8 @@ def run_demo(console: Console, customers: int, folder: str | None) -> str:
         close = closed_at(ledger)
         late = record_late_churn(ledger)
         say(console, f"Built a sample ledger at {url}")
-        say(console, f"  {customers} customers, {count} events from {SAMPLE_START} to {AS_OF},")
+        say(console, f"  {customers} customers, {count} events from {SAMPLE_START} to {AS_OF}")
+        say(console, "  (a fifth of the customers bill in EUR or GBP: a rate of each every day),")
         say(console, f"  then a churn for {late}, backdated to {LATE_CHURN}, arrived late.\n")
         show_report(console, ledger)
         show_movements(console, ledger)
@@ -63,7 +68,7 @@ def say(console: Console, text: str) -> None:
 
 
 def record_sample(ledger: Ledger, customers: int) -> int:
-    rows = sample_events(customers, SAMPLE_YEARS, seed=7, start=SAMPLE_START)
+    rows = sample_events(customers, SAMPLE_YEARS, seed=7, start=SAMPLE_START, foreign=FOREIGN)
     from ledger.intake.rows import Row
 
     located = (Row(f"sample:{n}", r) for n, r in enumerate(rows, start=1))
@@ -108,6 +113,9 @@ def record_late_churn(ledger: Ledger) -> str:
 def show_report(console: Console, ledger: Ledger) -> None:
     shown = ledger.report(AS_OF).as_json()
     show(console, figures(f"Report as of {AS_OF}", shown, shown["currency"]))
+    lines = [line.as_json() for line in ledger.by_currency(AS_OF)]
+    parts = [{k: line[k] for k in ("currency", "local_mrr", "rate", "mrr")} for line in lines]
+    show(console, table(f"MRR by currency, at the rate of {AS_OF} ({ledger.currency})", parts))
 
 
 def show_movements(console: Console, ledger: Ledger) -> None:
@@ -140,6 +148,7 @@ def show_next(console: Console, url: str, close: datetime) -> None:
     say(console, "Try next, against the sample:")
     for command in (
         f"arr report --db {url} --as-of {RESTATED} --known-at {known}",
+        f"arr report --db {url} --as-of {AS_OF} --fx booked --by currency",
         f"arr restatement --db {url} --as-of {RESTATED} --known-at {known}",
         f"arr movements --db {url} --from 2023-12-31 --to {AS_OF} --by customer",
         f"arr series --db {url} --from {YEAR_START} --to {AS_OF} --every month --format csv",

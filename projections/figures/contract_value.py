@@ -19,6 +19,7 @@ from projections.figures.conversion import Converter
 
 AcvPolicy = Literal["recurring", "including_fees"]
 ACV_POLICIES: tuple[AcvPolicy, ...] = ("recurring", "including_fees")
+ZERO = Fraction(0)
 
 
 def owning_booking(contract: Contract, fee: Fee) -> Booking | None:
@@ -30,17 +31,23 @@ def owning_booking(contract: Contract, fee: Fee) -> Booking | None:
     return after[0] if after else (before[-1] if before else None)
 
 
-def fees_of(
-    contract: Contract, booking: Booking, rates: Converter | None = None
-) -> list[tuple[date, Fraction]]:
-    """A booking's fees, each dated no earlier than the booking itself (and converted at
-    the rate on that date)."""
+def fees_of(contract: Contract, booking: Booking) -> list[tuple[date, Fraction]]:
+    """A booking's fees, each dated no earlier than the booking itself."""
     return [
-        (day, Fraction(fee.amount) * (rates.dated(contract.currency, day) if rates else 1))
+        (max(fee.day, booking.day), Fraction(fee.amount))
         for fee in contract.fees
         if owning_booking(contract, fee) == booking
-        for day in [max(fee.day, booking.day)]
     ]
+
+
+def converted(
+    contract: Contract, fees: list[tuple[date, Fraction]], rates: Converter | None
+) -> Fraction:
+    """The sum of fees, each converted at the rate on its date (asked only of the fees
+    that count: a rate is needed only for an amount that is used)."""
+    if rates is None or contract.currency == rates.reporting:
+        return sum((a for _, a in fees), Fraction(0))
+    return sum((a * rates.dated(contract.currency, d) for d, a in fees), Fraction(0))
 
 
 def anchor_year(anchor: date, day: date) -> tuple[date, date]:
@@ -56,13 +63,13 @@ def anchor_year(anchor: date, day: date) -> tuple[date, date]:
 def fee_acv(contract: Contract, day: date, rates: Converter | None = None) -> Fraction:
     """What a contract's fees add to its ACV on `day` under `including_fees` (SPEC §7)."""
     booking = contract.booking_on(day)
-    fees = fees_of(contract, booking, rates) if booking is not None else []
+    fees = fees_of(contract, booking) if booking is not None else []
     if booking is None or not fees:
         return Fraction(0)
     if booking.term_months:
-        return sum((a for _, a in fees), Fraction(0)) * 12 / booking.term_months
+        return converted(contract, fees, rates) * 12 / booking.term_months
     start, end = anchor_year(booking.day, day)
-    return sum((a for d, a in fees if start <= d < end), Fraction(0))
+    return converted(contract, [(d, a) for d, a in fees if start <= d < end], rates)
 
 
 def contract_acv(
@@ -76,11 +83,11 @@ def contract_acv(
 
 def booking_fees(contract: Contract, booking: Booking, rates: Converter | None = None) -> Fraction:
     """The fees counted in a booking's own value (evergreen: only those within its span)."""
-    fees = fees_of(contract, booking, rates)
+    fees = fees_of(contract, booking)
     if not booking.term_months:
         end = add_months(booking.day, booking.span_months)
         fees = [(d, a) for d, a in fees if d < end]
-    return sum((a for _, a in fees), Fraction(0))
+    return converted(contract, fees, rates)
 
 
 def booking_values(
@@ -91,7 +98,7 @@ def booking_values(
     if rates is None or contract.currency == rates.reporting:
         return fee_free_values(booking.price, booking.interval, booking.term_months, fees)
     rate = rates.dated(contract.currency, booking.day)
-    annualized, _, tcv = fee_free_values(booking.price, booking.interval, booking.term_months, 0)
+    annualized, _, tcv = fee_free_values(booking.price, booking.interval, booking.term_months, ZERO)
     term = booking.term_months
     with_fees = annualized * rate + (fees * 12 / term if term else fees)
     return annualized * rate, with_fees, tcv * rate + fees

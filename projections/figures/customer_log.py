@@ -152,7 +152,17 @@ def customer_log(
         for n, (sub, lapsed) in enumerate(sorted(ended)):
             mrr -= lapsed
             steps.insert(at + n, Step(day, None, sub, mrr))
-    return CustomerLog(customer_id, position, currency, tuple(history), voided_by, tuple(steps))
+    shown = _amounts_in(customer_id, history, currency)
+    return CustomerLog(customer_id, position, shown, tuple(history), voided_by, tuple(steps))
+
+
+def _amounts_in(customer_id: str, history: Sequence[Recorded], currency: str) -> str:
+    """The currency of the customer's amounts, as recorded (not converted): its
+    subscriptions' and fees'; `EUR+USD` when they are in several, whose MRR adds them."""
+    timeline = fold(customer_id, history, currency)[0]
+    found = {x.currency for x in timeline.segments} | {b.currency for b in timeline.bookings}
+    found |= {fee.currency for fee in timeline.fees}
+    return "+".join(sorted(found)) or currency
 
 
 def _lapses(customer_id: str, history: Sequence[Recorded], currency: str) -> Lapses:

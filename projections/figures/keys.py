@@ -64,6 +64,7 @@ MONEY_KEYS = frozenset(
         "bookings_tcv",
         "one_time_fees",
         "mrr_effect",
+        "local_mrr",
         "before",
         "after",
         "change",

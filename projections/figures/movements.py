@@ -75,6 +75,9 @@ class Level:
     mrr: Fraction
     customers: int
 
+    def __add__(self, other: Level) -> Level:
+        return Level(self.mrr + other.mrr, self.customers + other.customers)
+
 
 """The days a figure can be asked on: the calendar's last day is the read model's open
 end, and a figure on a day needs the day before (movements run from its end)."""
@@ -225,7 +228,7 @@ def by_customer(book: Book, start: date, end: date, fx: FxPolicy = SPOT) -> list
     check_period(start, end)
     rows, rates = [], book.converter(fx)
     for account in book.accounts:
-        found = account_movements(account, rates)
+        found = account_movements(account, rates, (start, end))
         sums = flows(found, [start, end])[0]
         ends = account.converted_on(start, rates), account.converted_on(end, rates)
         if any(ends) or any(sums.values()):
@@ -235,20 +238,27 @@ def by_customer(book: Book, start: date, end: date, fx: FxPolicy = SPOT) -> list
     return rows
 
 
-def account_movements(account: Account, rates: Converter) -> Iterator[Movement]:
-    """A customer's movements, in the reporting currency."""
+Span = tuple[date, date]
+"""The days `(first, last]` some periods cover: rates are asked for no other day."""
+
+
+def account_movements(account: Account, rates: Converter, span: Span) -> Iterator[Movement]:
+    """A customer's movements, in the reporting currency (a foreign one's, in `span`)."""
     if account.foreign:
-        return converted_movements(account, rates)
+        return converted_movements(account, rates, span)
     return MrrSteps.of(account).movements()
 
 
-def converted_movements(account: Account, rates: Converter) -> Iterator[Movement]:
-    """SPEC §10: on each day d its local MRR changed, `prev'` (yesterday's business at
-    today's rates) against `cur`; a subscription with no price in force on d keeps the
-    rate it had (`of_segment` of its last segment). A rate is asked only for a non-zero
-    amount. Whether MRR was ever > 0 before does not depend on rates."""
-    seen = False
-    for day in sorted(account.change_days()):
+def converted_movements(account: Account, rates: Converter, span: Span) -> Iterator[Movement]:
+    """SPEC §10: on each day d in `span` its local MRR changed, `prev'` (yesterday's
+    business at today's rates) against `cur`; a subscription with no price in force on d
+    keeps the rate it had (`of_segment` of its last segment). A rate is asked only for a
+    non-zero amount. Whether MRR was ever > 0 before (at the end of an earlier day: a
+    segment began before) does not depend on rates."""
+    starts = [s.start for c in account.contracts for s in c.segments]
+    first = min(starts, default=None)
+    for day in sorted(d for d in account.change_days() if span[0] < d <= span[1]):
+        seen = first is not None and first < day
         before, prev, cur = day - DAY, Total(), Total()
         for contract in account.contracts:
             old, new = contract.segment_on(before), contract.segment_on(day)
@@ -259,7 +269,6 @@ def converted_movements(account: Account, rates: Converter) -> Iterator[Movement
         found = classify(prev.value, cur.value, seen)
         if found is not None:
             yield Movement(account.customer_id, day, found[0], prev.value, cur.value, found[1])
-        seen = seen or bool(cur.parts)
 
 
 def flows(found: Iterator[Movement], bounds: Sequence[date]) -> list[dict[MovementKind, Fraction]]:
@@ -296,10 +305,37 @@ class Retention:
         )
 
 
+@dataclass(frozen=True)
+class Kept:
+    """What the customers active at a period's start changed (`Retention.of`): sums over
+    customers, so those of two sets of customers add up."""
+
+    kept: Fraction = ZERO
+    lost: Fraction = ZERO
+    grown: Fraction = ZERO
+    churned: int = 0
+
+    def __add__(self, other: Kept) -> Kept:
+        return Kept(
+            self.kept + other.kept,
+            self.lost + other.lost,
+            self.grown + other.grown,
+            self.churned + other.churned,
+        )
+
+    def of(self, start: Level) -> Retention:
+        return Retention.of(start, self.kept, self.lost, self.grown, self.churned)
+
+
 def retention(start: Level, moved: Iterable[tuple[Fraction, Fraction]]) -> Retention:
     """From the level at the start and, for each customer that moved in the period, its
     MRR at the start and at the end: a customer that did not move keeps its MRR, so
     NRR and GRR are the start MRR plus what the movers changed."""
+    return kept_by(moved).of(start)
+
+
+def kept_by(moved: Iterable[tuple[Fraction, Fraction]]) -> Kept:
+    """What the movers active at the start changed: their MRR at the start and end."""
     kept, lost = Total(), Total()
     grown, churned = Total(), 0
     for a, b in moved:
@@ -315,7 +351,7 @@ def retention(start: Level, moved: Iterable[tuple[Fraction, Fraction]]) -> Reten
         if b < a:
             lost.add(b)
             lost.add(a, -1)
-    return Retention.of(start, kept.value, lost.value, grown.value, churned)
+    return Kept(kept.value, lost.value, grown.value, churned)
 
 
 @dataclass
@@ -331,27 +367,42 @@ class Flows:
     rates: Converter | None = None
 
     @classmethod
-    def of(cls, accounts: Iterable[Account], rates: Converter | None = None) -> Flows:
+    def of(
+        cls, accounts: Iterable[Account], rates: Converter | None = None, span: Span | None = None
+    ) -> Flows:
+        """The flows of `accounts`; of a foreign account, those in `span` (converted with
+        `rates`), and its MRR at the bounds is converted there (`levels`)."""
         found = cls(rates=rates)
         for account in accounts:
-            if account.foreign and rates is not None:
+            if account.foreign and rates is not None and span is not None:
                 found.foreign.append(account)
-                found.converted.extend(converted_movements(account, rates))
-            else:
-                found.moved.extend(MrrSteps.of(account).movements())
-            found.booked.extend(account_bookings(account, rates))
-            found.charged.extend(account_fees(account, rates))
+                found.converted.extend(converted_movements(account, rates, span))
+                found.booked.extend(account_bookings(account, rates, span))
+                found.charged.extend(account_fees(account, rates, span))
+                continue
+            found.moved.extend(MrrSteps.of(account).movements())
+            found.booked.extend(account_bookings(account))
+            found.charged.extend(account_fees(account))
         return found
 
 
-def account_fees(account: Account, rates: Converter | None = None) -> Iterator[Charged]:
-    """Each fee on its own date; converted at the rate on it, or on its booking's date
-    when it is dated before that booking (SPEC §10)."""
+def _within(span: Span | None, day: date) -> bool:
+    return span is None or span[0] < day <= span[1]
+
+
+def account_fees(
+    account: Account, rates: Converter | None = None, span: Span | None = None
+) -> Iterator[Charged]:
+    """Each fee on its own date (those in `span`); converted at the rate on it, or on its
+    booking's date when it is dated before that booking (SPEC §10)."""
     for fee in account.fees:
-        rate = rates.dated(fee.currency, fee.day) if rates else 1
-        yield Charged(fee.event_id, fee.day, Fraction(fee.amount) * rate)
+        if _within(span, fee.day):
+            rate = rates.dated(fee.currency, fee.day) if rates else 1
+            yield Charged(fee.event_id, fee.day, Fraction(fee.amount) * rate)
     for contract in account.contracts:
         for fee in contract.fees:
+            if not _within(span, fee.day):
+                continue
             rate = 1
             if rates is not None and contract.currency != rates.reporting:
                 booking = owning_booking(contract, fee)
@@ -360,11 +411,15 @@ def account_fees(account: Account, rates: Converter | None = None) -> Iterator[C
             yield Charged(fee.event_id, fee.day, Fraction(fee.amount) * rate)
 
 
-def account_bookings(account: Account, rates: Converter | None = None) -> Iterator[Booked]:
+def account_bookings(
+    account: Account, rates: Converter | None = None, span: Span | None = None
+) -> Iterator[Booked]:
+    """Each booking's values (those in `span`), converted with `rates` when given."""
     for contract in account.contracts:
         for booking in contract.bookings:
-            values = booking_values(contract, booking, rates)
-            yield Booked(booking.event_id, booking.day, *values)
+            if _within(span, booking.day):
+                values = booking_values(contract, booking, rates)
+                yield Booked(booking.event_id, booking.day, *values)
 
 
 @dataclass
@@ -378,6 +433,15 @@ class _Period:
     acvs: list[Fraction] = field(default_factory=list)
     tcv: Total = field(default_factory=Total)
     one_time_fees: Total = field(default_factory=Total)
+
+    def summed(self) -> PeriodSums:
+        return PeriodSums(
+            moved={kind: total.value for kind, total in self.sums.items()},
+            bookings=len(self.acvs),
+            acv=sum(self.acvs, ZERO),
+            tcv=self.tcv.value,
+            one_time_fees=self.one_time_fees.value,
+        )
 
     def move(self, movement: Movement) -> None:
         """Adds its amount, and the customer's MRR before its first movement of the period
@@ -409,6 +473,15 @@ class PeriodSums:
     acv: Fraction
     tcv: Fraction
     one_time_fees: Fraction
+
+    def __add__(self, other: PeriodSums) -> PeriodSums:
+        return PeriodSums(
+            {kind: amount + other.moved[kind] for kind, amount in self.moved.items()},
+            self.bookings + other.bookings,
+            self.acv + other.acv,
+            self.tcv + other.tcv,
+            self.one_time_fees + other.one_time_fees,
+        )
 
 
 @dataclass(frozen=True)
@@ -518,9 +591,9 @@ def movements_over(
 ) -> list[Movements]:
     """Movements over each period `(bounds[i], bounds[i + 1]]`, from one pass over the book:
     every customer's steps are found once, however many periods are asked."""
-    flows = Flows.of(book.accounts, book.converter(fx))
+    parts = parts_of(book, bounds, policy, fx)
     known = (book.position, book.currency, fx)
-    return periods(bounds, levels(flows, bounds), flows, policy, known)
+    return assembled(bounds, parts.levels, parts.periods, policy, known)
 
 
 def levels(flows: Flows, bounds: Sequence[date]) -> list[Level]:
@@ -560,15 +633,13 @@ def _foreign_ends(flows: Flows, bounds: Sequence[date]) -> dict[str, list[Fracti
     }
 
 
-def periods(
-    bounds: Sequence[date],
-    levels: Sequence[Level],
-    flows: Flows,
-    policy: AcvPolicy,
-    known: Known,
-) -> list[Movements]:
-    """Each period's figures from the levels at its bounds and the flows inside it (each
-    customer's movements in day order)."""
+Part = tuple[PeriodSums, Kept]
+"""What one period summed: its movements, bookings and fees, and what retention needs."""
+
+
+def periods(bounds: Sequence[date], flows: Flows, policy: AcvPolicy) -> list[Part]:
+    """What each period sums of the flows inside it (each customer's movements in day
+    order)."""
     for start, end in pairwise(bounds):
         check_period(start, end)
     found = [_Period() for _ in bounds[1:]]
@@ -589,26 +660,41 @@ def periods(
     for charged in flows.charged:
         if (index := period_of(bounds, charged.day)) is not None:
             found[index].one_time_fees.add(charged.amount)
+    return [(period.summed(), kept_by(period.ends.values())) for period in found]
+
+
+def assembled(
+    bounds: Sequence[date],
+    levels: Sequence[Level],
+    parts: Sequence[Part],
+    policy: AcvPolicy,
+    known: Known,
+) -> list[Movements]:
+    """Each period's figures from the levels at its bounds and what it summed."""
     return [
-        _movements(bounds[i : i + 2], levels[i : i + 2], found[i], policy, known)
-        for i in range(len(found))
+        Movements.of(ends, levels[i : i + 2], summed, kept.of(levels[i]), policy, known)
+        for i, (ends, (summed, kept)) in enumerate(zip(pairwise(bounds), parts, strict=True))
     ]
 
 
-def _movements(
-    ends: Sequence[date],
-    levels: Sequence[Level],
-    period: _Period,
-    policy: AcvPolicy,
-    known: Known,
-) -> Movements:
-    summed = PeriodSums(
-        moved={kind: total.value for kind, total in period.sums.items()},
-        bookings=len(period.acvs),
-        acv=sum(period.acvs, ZERO),
-        tcv=period.tcv.value,
-        one_time_fees=period.one_time_fees.value,
-    )
-    return Movements.of(
-        ends, levels, summed, retention(levels[0], period.ends.values()), policy, known
-    )
+@dataclass(frozen=True)
+class Parts:
+    """A set of customers' part of the figures over periods: their levels at each bound
+    and what each period summed. The parts of two sets of customers add up."""
+
+    levels: list[Level]
+    periods: list[Part]
+
+    def __add__(self, other: Parts) -> Parts:
+        return Parts(
+            [a + b for a, b in zip(self.levels, other.levels, strict=True)],
+            [(a[0] + b[0], a[1] + b[1]) for a, b in zip(self.periods, other.periods, strict=True)],
+        )
+
+
+def parts_of(
+    book: Book, bounds: Sequence[date], policy: AcvPolicy = "recurring", fx: FxPolicy = SPOT
+) -> Parts:
+    """The book's customers' part of the figures over each period between `bounds`."""
+    flows = Flows.of(book.accounts, book.converter(fx), (bounds[0], bounds[-1]))
+    return Parts(levels(flows, bounds), periods(bounds, flows, policy))

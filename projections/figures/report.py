@@ -61,9 +61,20 @@ class Report(Result):
         }
 
 
+Measures = dict[str, Fraction]
+"""The sums a report is made of (`report_of`): `mrr`, `active_customers`,
+`active_contracts` and `fees`, the fee parts of the contracts' ACV. Sums over customers:
+those of two sets of customers add up."""
+
+
 def report(book: Book, as_of: date, policy: AcvPolicy = "recurring", fx: FxPolicy = SPOT) -> Report:
-    # A contract's ACV is 12 × its MRR plus, under `including_fees`, its fee part: so the
-    # sums below need only the total MRR and the (mostly zero) fee parts.
+    figures = measures_of(book, as_of, fx)
+    return report_of(figures, as_of, book.position, book.currency, policy, fx)
+
+
+def measures_of(book: Book, as_of: date, fx: FxPolicy = SPOT) -> Measures:
+    """A contract's ACV is 12 × its MRR plus, under `including_fees`, its fee part: so a
+    report needs only the total MRR and the (mostly zero) fee parts."""
     mrr, customers, contracts, fees = Fraction(0), 0, 0, Fraction(0)
     rates = book.converter(fx)
     for account in book.accounts:
@@ -74,18 +85,30 @@ def report(book: Book, as_of: date, policy: AcvPolicy = "recurring", fx: FxPolic
             if contract.active_on(as_of):
                 contracts += 1
                 fees += fee_acv(contract, as_of, rates)
-    with_fees = mrr * 12 + fees
-    total_acv = with_fees if policy == "including_fees" else mrr * 12
+    counts = {"active_customers": Fraction(customers), "active_contracts": Fraction(contracts)}
+    return {"mrr": mrr, **counts, "fees": fees}
+
+
+def report_of(
+    figures: Measures,
+    as_of: date,
+    position: int,
+    currency: str,
+    policy: AcvPolicy,
+    fx: FxPolicy,
+) -> Report:
+    mrr, contracts = figures["mrr"], figures["active_contracts"]
+    recurring, with_fees = mrr * 12, mrr * 12 + figures["fees"]
     return Report(
         as_of=as_of,
-        position=book.position,
-        currency=book.currency,
+        position=position,
+        currency=currency,
         mrr=mrr,
-        active_customers=customers,
-        active_contracts=contracts,
-        acv=total_acv / contracts if contracts else None,
+        active_customers=int(figures["active_customers"]),
+        active_contracts=int(contracts),
+        acv=share(recurring if policy == "recurring" else with_fees, contracts),
         acv_policy=policy,
-        acv_arr_ratio=share(with_fees, mrr * 12),
+        acv_arr_ratio=share(with_fees, recurring),
         fx_policy=fx,
     )
 

@@ -219,9 +219,7 @@ def causes(
             before, after = (
                 [_footprint(a, as_of, start, r) for a in foreign] for r in (was_rates, rates)
             )
-            effect = sum(
-                (_mrr(a, as_of, rates) - _mrr(a, as_of, was_rates) for a in foreign), ZERO
-            )
+            effect = sum((_mrr(a, as_of, rates) - _mrr(a, as_of, was_rates) for a in foreign), ZERO)
             changed = before != after
         else:
             was = account(customer)

@@ -30,6 +30,7 @@ from ledger.store.event_store import EventStore
 from ledger.store.recorders import chunks
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.movements import Known, Movements
+from projections.figures.parts import BookPart
 from projections.figures.report import Report
 from projections.figures.series import SeriesRow
 from projections.read_model import parallel, passes, periods, verify
@@ -166,39 +167,56 @@ class ReadModel:
         return found
 
     @_guarded
-    def reports(self, days: Sequence[date], known: Known, policy: AcvPolicy) -> list[Report]:
-        """The figures on each day at `known[0]`, catching up first when the model lags."""
+    def reports(
+        self,
+        days: Sequence[date],
+        known: Known,
+        policy: AcvPolicy,
+        foreign: BookPart | None = None,
+    ) -> list[Report]:
+        """The figures on each day at `known[0]`, catching up first when the model lags;
+        with those of `foreign`, the customers it does not hold."""
         self._reach(known[0])
         with self.engine.connect() as conn:
-            return reports(conn, days, known, policy)
+            return reports(conn, days, known, policy, foreign)
 
     @_guarded
     def movements_over(
-        self, bounds: Sequence[date], known: Known, policy: AcvPolicy
+        self,
+        bounds: Sequence[date],
+        known: Known,
+        policy: AcvPolicy,
+        foreign: BookPart | None = None,
     ) -> list[Movements]:
         """Movements, retention and bookings over each period `(bounds[i], bounds[i+1]]`."""
         self._reach(known[0])
         with self.engine.connect() as conn:
-            return periods.movements_over(conn, bounds, known, policy)
+            return periods.movements_over(conn, bounds, known, policy, foreign)
 
     @_guarded
     def series(
-        self, start: date, days: Sequence[date], known: Known, policy: AcvPolicy
+        self,
+        start: date,
+        days: Sequence[date],
+        known: Known,
+        policy: AcvPolicy,
+        foreign: BookPart | None = None,
     ) -> list[SeriesRow]:
         """A report on each of `days`, with the movements since the previous (or `start`)."""
         self._reach(known[0])
         with self.engine.connect() as conn:
-            return periods.series(conn, start, days, known, policy)
+            return periods.series(conn, start, days, known, policy, foreign)
 
     @_guarded
-    def foreign(self, position: int) -> bool:
-        """Whether any customer believed at `position` has anything in another currency
-        than the ledger's: its figures need rates, which the model does not hold."""
+    def foreign(self, position: int) -> list[str]:
+        """The customers believed at `position` to have anything in another currency than
+        the ledger's: their figures need rates, which the model does not hold."""
         self._reach(position)
         c = next(k for k in KINDS if k.foreign).table.c
         believed = (c.recorded_from <= position) & (c.recorded_to > position)
         with self.engine.connect() as conn:
-            return conn.execute(select(c.id).where(believed).limit(1)).first() is not None
+            found = conn.execute(select(c.customer_id).where(believed).order_by(c.customer_id))
+            return [str(customer) for (customer,) in found]
 
     def _reach(self, position: int) -> None:
         if self.tracked() < position:

@@ -20,17 +20,21 @@ from ledger.domain.dates import DAY, months_end
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.movements import (
     KINDS,
+    Kept,
     Known,
     Level,
     Movements,
+    Parts,
     PeriodSums,
-    Retention,
+    assembled,
     check_period,
-    retention,
+    kept_by,
 )
+from projections.figures.parts import BookPart
+from projections.figures.report import Measures, report_of
 from projections.figures.series import SeriesRow
 from projections.read_model.kinds import TABLES
-from projections.read_model.report import Measures, measures, report_of
+from projections.read_model.report import added, measures
 from projections.read_model.sql import Raw
 
 _LEAVING = """
@@ -44,21 +48,43 @@ SELECT customer_id, num, big, den FROM {t} WHERE recorded_to > ? AND recorded_fr
 
 
 def movements_over(
-    conn: Connection, bounds: Sequence[date], known: Known, policy: AcvPolicy
+    conn: Connection,
+    bounds: Sequence[date],
+    known: Known,
+    policy: AcvPolicy,
+    foreign: BookPart | None = None,
 ) -> list[Movements]:
     """Movements, retention and bookings over each period `(bounds[i], bounds[i + 1]]` as
-    believed at position `known[0]`."""
-    return _periods(conn, bounds, measures(conn, bounds, known[0]), known, policy)
+    believed at position `known[0]` (and, given `foreign`, of the customers it holds)."""
+    for low, high in pairwise(bounds):
+        check_period(low, high)
+    found = measures(conn, bounds, known[0])
+    parts = _parts(conn, bounds, found, known[0], policy)
+    if foreign is not None:
+        parts = parts + foreign.parts(bounds, policy)
+    return assembled(bounds, parts.levels, parts.periods, policy, known)
 
 
 def series(
-    conn: Connection, start: date, days: Sequence[date], known: Known, policy: AcvPolicy
+    conn: Connection,
+    start: date,
+    days: Sequence[date],
+    known: Known,
+    policy: AcvPolicy,
+    foreign: BookPart | None = None,
 ) -> list[SeriesRow]:
     """A `report` on each of `days` and the movements since the previous one (the first
     since `start`), from one reading of the measures at every bound."""
     bounds = [start, *days]
+    for low, high in pairwise(bounds):
+        check_period(low, high)
     found = measures(conn, bounds, known[0])
-    moved = _periods(conn, bounds, found, known, policy)
+    parts = _parts(conn, bounds, found, known[0], policy)
+    if foreign is not None:
+        others = foreign.measures(bounds)
+        found = [added(a, b) for a, b in zip(found, others, strict=True)]
+        parts = parts + foreign.parts(bounds, policy)
+    moved = assembled(bounds, parts.levels, parts.periods, policy, known)
     position, currency, fx = known
     reports = [
         report_of(m, day, position, currency, policy, fx)
@@ -67,28 +93,16 @@ def series(
     return [SeriesRow(r, m) for r, m in zip(reports, moved, strict=True)]
 
 
-def _periods(
-    conn: Connection,
-    bounds: Sequence[date],
-    found: Sequence[Measures],
-    known: Known,
-    policy: AcvPolicy,
-) -> list[Movements]:
-    for low, high in pairwise(bounds):
-        check_period(low, high)
+def _parts(
+    conn: Connection, bounds: Sequence[date], found: Sequence[Measures], at: int, policy: AcvPolicy
+) -> Parts:
     raw = Raw(conn)
     levels = [Level(m["mrr"], int(m["active_customers"])) for m in found]
-    return [
-        Movements.of(
-            ends,
-            levels[i : i + 2],
-            _sums(found[i], found[i + 1], policy),
-            _retention(raw, ends, levels[i], found[i + 1], known[0]),
-            policy,
-            known,
-        )
+    periods = [
+        (_sums(found[i], found[i + 1], policy), _kept(raw, ends, found[i + 1], at))
         for i, ends in enumerate(pairwise(bounds))
     ]
+    return Parts(levels, periods)
 
 
 def _sums(before: Measures, after: Measures, policy: AcvPolicy) -> PeriodSums:
@@ -104,14 +118,12 @@ def _sums(before: Measures, after: Measures, policy: AcvPolicy) -> PeriodSums:
     )
 
 
-def _retention(
-    raw: Raw, ends: tuple[date, date], start: Level, after: Measures, at: int
-) -> Retention:
+def _kept(raw: Raw, ends: tuple[date, date], after: Measures, at: int) -> Kept:
     low, high = ends
     if low == months_end(low) and high == months_end(low + DAY):
         kept, churned_mrr = after["kept"], after["churned_mrr"]
-        return Retention.of(start, kept, after["lost"], kept + churned_mrr, int(after["churned"]))
-    return retention(start, _moved(raw, low, high, at))
+        return Kept(kept, after["lost"], kept + churned_mrr, int(after["churned"]))
+    return kept_by(_moved(raw, low, high, at))
 
 
 def _moved(raw: Raw, low: date, high: date, at: int) -> list[tuple[Fraction, Fraction]]:

@@ -17,16 +17,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from projections.figures.contract_value import AcvPolicy
-from projections.figures.conversion import FxPolicy
 from projections.figures.movements import Known, check_day
-from projections.figures.report import Report, share
+from projections.figures.parts import BookPart
+from projections.figures.report import Measures, Report, report_of
 from projections.read_model.kinds import KINDS, REPORTED, RowKind
 from projections.read_model.rows import OPEN_END
 from projections.read_model.snapshots import StepFunction, at_day, latest
 from projections.read_model.sql import Raw
 from projections.read_model.tables import CLOSED
-
-Measures = dict[str, Fraction]
 
 _RECENT = """
 SELECT CASE WHEN start < ? THEN ? ELSE start END AS low,
@@ -100,40 +98,26 @@ def _put(figures: Measures, kind: RowKind, count: int, value: Fraction) -> None:
 
 
 def reports(
-    conn: Connection, days: Sequence[date], known: Known, policy: AcvPolicy
+    conn: Connection,
+    days: Sequence[date],
+    known: Known,
+    policy: AcvPolicy,
+    foreign: BookPart | None = None,
 ) -> list[Report]:
-    """The `report` of each of `days` as believed at `known[0]`, the position."""
+    """The `report` of each of `days` as believed at `known[0]`, the position (and, given
+    `foreign`, of the customers it holds)."""
     for day in days:  # the last day, OPEN_END, would read as after every row's end
         check_day(day, "as_of")
     position, currency, fx = known
     found = measures(conn, days, position, REPORTED)
+    if foreign is not None:
+        found = [added(a, b) for a, b in zip(found, foreign.measures(days), strict=True)]
     return [
         report_of(figures, day, position, currency, policy, fx)
         for day, figures in zip(days, found, strict=True)
     ]
 
 
-def report_of(
-    figures: Measures,
-    as_of: date,
-    position: int,
-    currency: str,
-    policy: AcvPolicy,
-    fx: FxPolicy,
-) -> Report:
-    """The read model holds only customers all in the ledger's currency: `fx` converts
-    nothing, and is said."""
-    mrr, contracts = figures["mrr"], figures["active_contracts"]
-    recurring, with_fees = mrr * 12, mrr * 12 + figures["fees"]
-    return Report(
-        as_of=as_of,
-        position=position,
-        currency=currency,
-        mrr=mrr,
-        active_customers=int(figures["active_customers"]),
-        active_contracts=int(contracts),
-        acv=share(recurring if policy == "recurring" else with_fees, contracts),
-        acv_policy=policy,
-        acv_arr_ratio=share(with_fees, recurring),
-        fx_policy=fx,
-    )
+def added(mine: Measures, theirs: Measures) -> Measures:
+    """The measures of two sets of customers together (`theirs`: those a report reads)."""
+    return {**mine, **{name: mine[name] + value for name, value in theirs.items()}}

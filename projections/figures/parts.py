@@ -1,0 +1,31 @@
+"""The figures of some of the customers, in parts that add up with the others'.
+
+The read model holds the customers all in the ledger's currency; those with anything in
+another currency are replayed (their figures need rates). Every figure is made of sums
+over customers (`Measures`, `Parts`), so the two add up to the ledger's."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from projections.figures.book import Book
+from projections.figures.contract_value import AcvPolicy
+from projections.figures.conversion import FxPolicy
+from projections.figures.movements import Parts, parts_of
+from projections.figures.report import Measures, measures_of
+
+
+@dataclass(frozen=True)
+class BookPart:
+    """The customers of `book`, converted under `fx`."""
+
+    book: Book
+    fx: FxPolicy
+
+    def measures(self, days: Sequence[date]) -> list[Measures]:
+        return [measures_of(self.book, day, self.fx) for day in days]
+
+    def parts(self, bounds: Sequence[date], policy: AcvPolicy) -> Parts:
+        return parts_of(self.book, bounds, policy, self.fx)
