@@ -6,6 +6,7 @@ the contract's own currency."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -60,11 +61,19 @@ def anchor_year(anchor: date, day: date) -> tuple[date, date]:
     return add_months(anchor, 12 * k), add_months(anchor, 12 * (k + 1))
 
 
-def fee_acv(contract: Contract, day: date, rates: Converter | None = None) -> Fraction:
-    """What a contract's fees add to its ACV on `day` under `including_fees` (SPEC §7)."""
+def fee_acv(
+    contract: Contract,
+    day: date,
+    rates: Converter | None = None,
+    owned: Callable[[Booking], list[tuple[date, Fraction]]] | None = None,
+) -> Fraction:
+    """What a contract's fees add to its ACV on `day` under `including_fees` (SPEC §7).
+    `owned` gives a booking's fees (`fees_of`), when they are known already."""
     booking = contract.booking_on(day)
-    fees = fees_of(contract, booking) if booking is not None else []
-    if booking is None or not fees:
+    if booking is None:
+        return Fraction(0)
+    fees = owned(booking) if owned is not None else fees_of(contract, booking)
+    if not fees:
         return Fraction(0)
     if booking.term_months:
         return converted(contract, fees, rates) * 12 / booking.term_months

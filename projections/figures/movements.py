@@ -362,20 +362,17 @@ class Flows:
     moved: list[Movement] = field(default_factory=list)
     booked: list[Booked] = field(default_factory=list)
     charged: list[Charged] = field(default_factory=list)
-    converted: list[Movement] = field(default_factory=list)  # those of `foreign` accounts
-    foreign: list[Account] = field(default_factory=list)
-    rates: Converter | None = None
+    converted: list[Movement] = field(default_factory=list)  # of foreign accounts
 
     @classmethod
     def of(
         cls, accounts: Iterable[Account], rates: Converter | None = None, span: Span | None = None
     ) -> Flows:
         """The flows of `accounts`; of a foreign account, those in `span` (converted with
-        `rates`), and its MRR at the bounds is converted there (`levels`)."""
-        found = cls(rates=rates)
+        `rates`: its MRR at the bounds and its retention, `converted.parts`)."""
+        found = cls()
         for account in accounts:
             if account.foreign and rates is not None and span is not None:
-                found.foreign.append(account)
                 found.converted.extend(converted_movements(account, rates, span))
                 found.booked.extend(account_bookings(account, rates, span))
                 found.charged.extend(account_fees(account, rates, span))
@@ -607,30 +604,7 @@ def levels(flows: Flows, bounds: Sequence[date]) -> list[Level]:
         mrr.add(movement.cur)
         mrr.add(movement.prev, -1)
         customers += (movement.cur.numerator > 0) - (movement.prev.numerator > 0)
-    found = [*found, *[Level(mrr.value, customers)] * (len(bounds) - len(found))]
-    if not flows.foreign:
-        return found
-    foreign = [Total() for _ in bounds]
-    counts = [0 for _ in bounds]
-    for values in _foreign_ends(flows, bounds).values():
-        for index, value in enumerate(values):
-            foreign[index].add(value)
-            counts[index] += value.numerator > 0
-    return [
-        Level(level.mrr + total.value, level.customers + count)
-        for level, total, count in zip(found, foreign, counts, strict=True)
-    ]
-
-
-def _foreign_ends(flows: Flows, bounds: Sequence[date]) -> dict[str, list[Fraction]]:
-    """Each foreign customer's converted MRR at each bound."""
-    assert flows.rates is not None or not flows.foreign
-    rates = flows.rates
-    return {
-        a.customer_id: [a.converted_on(b, rates) for b in bounds]
-        for a in flows.foreign
-        if rates is not None
-    }
+    return [*found, *[Level(mrr.value, customers)] * (len(bounds) - len(found))]
 
 
 Part = tuple[PeriodSums, Kept]
@@ -646,13 +620,9 @@ def periods(bounds: Sequence[date], flows: Flows, policy: AcvPolicy) -> list[Par
     for movement in flows.moved:
         if (index := period_of(bounds, movement.day)) is not None:
             found[index].move(movement)
-    for movement in flows.converted:
+    for movement in flows.converted:  # their retention: `converted.parts`
         if (index := period_of(bounds, movement.day)) is not None:
             found[index].add(movement)
-    for customer, values in _foreign_ends(flows, bounds).items():
-        for index, period in enumerate(found):
-            if values[index].numerator > 0:  # retention counts those active at the start
-                period.ends[customer] = (values[index], values[index + 1])
     for booked in flows.booked:
         if (index := period_of(bounds, booked.day)) is not None:
             found[index].acvs.append(booked.acv(policy))
@@ -695,6 +665,13 @@ class Parts:
 def parts_of(
     book: Book, bounds: Sequence[date], policy: AcvPolicy = "recurring", fx: FxPolicy = SPOT
 ) -> Parts:
-    """The book's customers' part of the figures over each period between `bounds`."""
-    flows = Flows.of(book.accounts, book.converter(fx), (bounds[0], bounds[-1]))
-    return Parts(levels(flows, bounds), periods(bounds, flows, policy))
+    """The book's customers' part of the figures over each period between `bounds`: of
+    those all in the ledger's currency from their movements, of the others converted."""
+    flows = Flows.of(a for a in book.accounts if not a.foreign)
+    found = Parts(levels(flows, bounds), periods(bounds, flows, policy))
+    foreign = [a for a in book.accounts if a.foreign]
+    if foreign:
+        from projections.figures import converted  # it builds on this module
+
+        found = found + converted.parts(foreign, bounds, policy, book.converter(fx))
+    return found

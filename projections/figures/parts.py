@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from projections.figures import converted
 from projections.figures.book import Book
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import FxPolicy
-from projections.figures.movements import Parts, parts_of
-from projections.figures.report import Measures, measures_of
+from projections.figures.movements import Parts
+from projections.figures.report import Measures
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,9 @@ class BookPart:
     fx: FxPolicy
 
     def measures(self, days: Sequence[date]) -> list[Measures]:
-        return [measures_of(self.book, day, self.fx) for day in days]
+        rates = self.book.converter(self.fx)
+        return converted.measures(self.book.accounts, days, rates)
 
     def parts(self, bounds: Sequence[date], policy: AcvPolicy) -> Parts:
-        return parts_of(self.book, bounds, policy, self.fx)
+        rates = self.book.converter(self.fx)
+        return converted.parts(self.book.accounts, bounds, policy, rates)

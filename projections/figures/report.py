@@ -77,16 +77,23 @@ def measures_of(book: Book, as_of: date, fx: FxPolicy = SPOT) -> Measures:
     report needs only the total MRR and the (mostly zero) fee parts."""
     mrr, customers, contracts, fees = Fraction(0), 0, 0, Fraction(0)
     rates = book.converter(fx)
-    for account in book.accounts:
-        customer_mrr = account.converted_on(as_of, rates)
+    foreign = [a for a in book.accounts if a.foreign]
+    for account in (a for a in book.accounts if not a.foreign):
+        customer_mrr = account.mrr_on(as_of)
         mrr += customer_mrr
         customers += customer_mrr > 0
         for contract in account.contracts:
             if contract.active_on(as_of):
                 contracts += 1
-                fees += fee_acv(contract, as_of, rates)
+                fees += fee_acv(contract, as_of)
     counts = {"active_customers": Fraction(customers), "active_contracts": Fraction(contracts)}
-    return {"mrr": mrr, **counts, "fees": fees}
+    found = {"mrr": mrr, **counts, "fees": fees}
+    if foreign:
+        from projections.figures import converted  # it builds on this module
+
+        theirs = converted.measures(foreign, [as_of], rates)[0]
+        found = {name: value + theirs[name] for name, value in found.items()}
+    return found
 
 
 def report_of(
