@@ -339,3 +339,10 @@ def test_the_read_model_holds_the_customers_in_the_ledgers_currency(ledger: Ledg
     assert model.foreign(ledger.head()) == ["acme"]
     assert mrr(ledger, "2024-02-29", position=at) == "300.00"
     assert mrr(ledger, "2024-02-29") == "1500.00"
+
+
+def test_the_rates_stream_is_no_customers_log(ledger: Ledger, db_url: str) -> None:
+    eur_subscription(ledger)
+    result = runner.invoke(app, ["audit", "log", "--customer", "", "--db", db_url])
+    assert result.exit_code == 1
+    assert result.stderr == "error: customer_id: give a customer's id; an empty one names none\n"

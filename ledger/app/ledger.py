@@ -410,6 +410,8 @@ class Ledger:
 
     def customer_log(self, customer_id: str) -> CustomerLog:
         """Every event of one customer with both clocks, and its MRR after each."""
+        if customer_id == RATES:  # the rates' stream is no customer's
+            raise LedgerError("customer_id: give a customer's id; an empty one names none")
         at = self.head()
         found = _guard(lambda: self.store.histories([customer_id]), self.store.location)
         history = [item for item in found[customer_id] if item.position <= at]
