@@ -24,6 +24,7 @@ from ledger.domain.errors import (
     first_line,
 )
 from ledger.domain.events import RATES
+from ledger.domain.rates import rates_of
 from ledger.domain.timeline import Recorded
 from ledger.store import audit, layout
 from ledger.store.audit import Verification
@@ -32,7 +33,7 @@ from ledger.store.event_store import EventStore, Transaction
 from ledger.store.location import Location
 from projections.figures.book import Book
 from projections.figures.contract_value import AcvPolicy
-from projections.figures.conversion import SPOT, FxPolicy
+from projections.figures.conversion import SPOT, Converter, FxPolicy
 from projections.figures.customer_log import CustomerLog, customer_log
 from projections.figures.movements import Movements, check_day, check_period
 from projections.figures.movements import movements_over as replayed_movements
@@ -222,6 +223,12 @@ class Ledger:
             return at, None
         return at, self.book(position=at)
 
+    def _rates(self, at: int, fx: FxPolicy) -> Converter:
+        """The rates as known at `at`, applied under `fx`."""
+        found = _guard(lambda: self.store.histories([RATES], times=False), self.store.location)
+        table = rates_of(r for r in found[RATES] if r.position <= at)[0]
+        return Converter(table, fx, self.currency, at)
+
     def _foreign(self, at: int, fx: FxPolicy) -> BookPart | None:
         """The customers the read model does not hold at `at` (anything of theirs is in
         another currency: their figures need rates), replayed with the rates: their
@@ -277,9 +284,10 @@ class Ledger:
             for day in days:
                 check_day(day, "as_of")
             return [report(book, day, acv_policy, policy) for day in days]
-        model, foreign = self.read_model(), self._foreign(at, policy)
-        known = (at, self.currency, policy)
-        return _guard(lambda: model.reports(days, known, acv_policy, foreign), self.store.location)
+        model, known = self.read_model(), (at, self.currency, policy)
+        customers = _guard(lambda: model.foreign(at), self.store.location)
+        rates = self._rates(at, policy) if customers else None
+        return _guard(lambda: model.reports(days, known, acv_policy, rates), self.store.location)
 
     def by_currency(
         self,

@@ -27,6 +27,8 @@ from projections.read_model.rows import (
     fee_span_rows,
     foreign_rows,
     segment_rows,
+    unit_fee_span_rows,
+    unit_segment_rows,
 )
 from projections.read_model.tables import belief_table
 
@@ -88,7 +90,23 @@ KINDS: tuple[RowKind, ...] = (
     _flow("month_kept", "arr_rm_month_kept", value="kept"),
     _flow("month_lost", "arr_rm_month_lost", value="lost"),
     _flow("month_churned", "arr_rm_month_churned", count="churned", value="churned_mrr"),
+    # The customers with anything in another currency (`foreign`): their rows in their
+    # own currencies, by unit, which a report converts (`read_model_foreign`)
     RowKind("foreign", belief_table("arr_rm_foreign"), foreign_rows, foreign=True),
+    RowKind("unit_segment", belief_table("arr_rm_unit_segments"), unit_segment_rows, foreign=True),
+    RowKind(
+        "unit_customer_span",
+        belief_table("arr_rm_unit_customer_spans"),
+        customer_span_rows,
+        foreign=True,
+    ),
+    RowKind(
+        "unit_fee_span",
+        belief_table("arr_rm_unit_fee_spans"),
+        unit_fee_span_rows,
+        source="books",
+        foreign=True,
+    ),
 )
 TABLES: dict[str, str] = {kind.name: kind.table.name for kind in KINDS}
 REPORTED: tuple[RowKind, ...] = KINDS[:3]

@@ -29,6 +29,7 @@ from ledger.domain.errors import LedgerError, StoreUnavailable
 from ledger.store.event_store import EventStore
 from ledger.store.recorders import chunks
 from projections.figures.contract_value import AcvPolicy
+from projections.figures.conversion import Converter
 from projections.figures.movements import Known, Movements
 from projections.figures.parts import BookPart
 from projections.figures.report import Report
@@ -172,13 +173,13 @@ class ReadModel:
         days: Sequence[date],
         known: Known,
         policy: AcvPolicy,
-        foreign: BookPart | None = None,
+        rates: Converter | None = None,
     ) -> list[Report]:
         """The figures on each day at `known[0]`, catching up first when the model lags;
-        with those of `foreign`, the customers it does not hold."""
+        with the rates then, those of the customers in other currencies too."""
         self._reach(known[0])
         with self.engine.connect() as conn:
-            return reports(conn, days, known, policy, foreign)
+            return reports(conn, days, known, policy, rates)
 
     @_guarded
     def movements_over(

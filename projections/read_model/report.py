@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import Connection
 
 from projections.figures.contract_value import AcvPolicy
+from projections.figures.conversion import Converter
 from projections.figures.movements import Known, check_day
-from projections.figures.parts import BookPart
 from projections.figures.report import Measures, Report, report_of
+from projections.read_model import foreign
 from projections.read_model.kinds import KINDS, REPORTED, RowKind
 from projections.read_model.rows import OPEN_END
 from projections.read_model.snapshots import StepFunction, at_day, latest
@@ -102,16 +103,17 @@ def reports(
     days: Sequence[date],
     known: Known,
     policy: AcvPolicy,
-    foreign: BookPart | None = None,
+    rates: Converter | None = None,
 ) -> list[Report]:
-    """The `report` of each of `days` as believed at `known[0]`, the position (and, given
-    `foreign`, of the customers it holds)."""
+    """The `report` of each of `days` as believed at `known[0]`, the position; with the
+    `rates` then, of the customers in other currencies too (`read_model_foreign`)."""
     for day in days:  # the last day, OPEN_END, would read as after every row's end
         check_day(day, "as_of")
     position, currency, fx = known
     found = measures(conn, days, position, REPORTED)
-    if foreign is not None:
-        found = [added(a, b) for a, b in zip(found, foreign.measures(days), strict=True)]
+    if rates is not None:
+        theirs = foreign.measures(conn, days, position, rates)
+        found = [added(a, b) for a, b in zip(found, theirs, strict=True)]
     return [
         report_of(figures, day, position, currency, policy, fx)
         for day, figures in zip(days, found, strict=True)

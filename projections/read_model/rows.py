@@ -65,6 +65,34 @@ def foreign_rows(timeline: Timeline) -> Iterator[Derived]:
     yield (NO_SUBSCRIPTION, date.min, OPEN_END, 1, 1)
 
 
+UNIT = 14
+"""The length of a unit's tag, `EUR|2024-01-01`, that leads the `subscription_id` of a
+foreign customer's unit rows: a currency and the day its price (or its fee's rate) is
+dated. A report sums these rows by tag and converts each sum with one rate."""
+
+
+def unit_segment_rows(timeline: Timeline) -> Iterator[Derived]:
+    """A foreign customer's segments, in their own currency, tagged with their unit."""
+    for segment in timeline.segments:
+        mrr, tag = segment.mrr, f"{segment.currency}|{segment.priced.isoformat()}"
+        key = f"{tag}|{segment.subscription_id}"
+        yield (key, segment.start, _end(segment), mrr.numerator, mrr.denominator)
+
+
+def unit_fee_span_rows(timeline: Timeline) -> Iterator[Derived]:
+    """A foreign customer's fee spans (as `fee_span_rows`), per currency and the day each
+    fee is converted at: its own, or its booking's when it is dated before it."""
+    for contract in _contracts(timeline):
+        active = _merged((s.start, _end(s)) for s in contract.segments)
+        totals: dict[tuple[str, Span], Fraction] = defaultdict(Fraction)
+        for start, end, amount, day in _dated_spans(contract):
+            for span in _clip(start, end, active):
+                totals[(f"{contract.currency}|{day.isoformat()}", span)] += amount
+        for (tag, (start, end)), amount in sorted(totals.items()):
+            key = f"{tag}|{contract.subscription_id}"
+            yield (key, start, end, amount.numerator, amount.denominator)
+
+
 def segment_rows(timeline: Timeline) -> Iterator[Derived]:
     for segment in timeline.segments:
         mrr = segment.mrr
@@ -150,6 +178,12 @@ def _contracts(timeline: Timeline) -> Iterator[Contract]:
 def _spans(contract: Contract) -> Iterator[tuple[date, date, Fraction]]:
     """What each booking's fees add to ACV while it is current (SPEC §7): from its day
     until the next booking on a later day."""
+    for start, end, amount, _ in _dated_spans(contract):
+        yield start, end, amount
+
+
+def _dated_spans(contract: Contract) -> Iterator[tuple[date, date, Fraction, date]]:
+    """`_spans`, each fee's part apart, with the day it is dated (the rate's day)."""
     bookings = contract.bookings
     owners = [(owning_booking(contract, fee), fee) for fee in contract.fees]
     for number, booking in enumerate(bookings):
@@ -158,16 +192,12 @@ def _spans(contract: Contract) -> Iterator[tuple[date, date, Fraction]]:
         fees = [(max(f.day, booking.day), _exact(f.amount)) for b, f in owners if b is booking]
         if not fees or not booking.day < until:
             continue
-        if booking.term_months:
-            yield (
-                booking.day,
-                until,
-                sum((a for _, a in fees), Fraction(0)) * 12 / booking.term_months,
-            )
-            continue
         for day, amount in fees:
+            if booking.term_months:
+                yield booking.day, until, amount * 12 / booking.term_months, day
+                continue
             start, end = anchor_year(booking.day, day)
-            yield max(start, booking.day), min(end, until), amount
+            yield max(start, booking.day), min(end, until), amount, day
 
 
 @lru_cache(maxsize=1 << 12)  # fee amounts repeat; Fraction(Decimal) is slow

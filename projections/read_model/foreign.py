@@ -1,0 +1,86 @@
+"""A report's sums of the customers with anything in another currency (SPEC §10).
+
+Their rows are kept in their own currencies, tagged with their unit (`rows.UNIT`): a
+currency and the day its price was set (a segment) or its fee is dated (a fee span).
+On a day, the rows believed at the position that cover it are summed by tag in SQL, and
+each sum is converted with one rate: under `spot` the day's, under `booked` the tag's
+day's, under `fixed` the fixed day's; fees at their own day's (`fixed`: the fixed day's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from fractions import Fraction
+
+from sqlalchemy import Connection
+
+from projections.figures.conversion import Converter
+from projections.figures.report import Measures
+from projections.read_model.kinds import KINDS
+from projections.read_model.rows import UNIT
+from projections.read_model.sql import Raw
+
+_BY_UNIT = f"""
+SELECT substr(subscription_id, 1, {UNIT}), den, SUM(num), COUNT(*), COUNT(big) FROM {{t}}
+ WHERE recorded_from <= ? AND recorded_to > ? AND start <= ? AND "end" > ?
+ GROUP BY substr(subscription_id, 1, {UNIT}), den
+"""
+_BIG = f"""
+SELECT substr(subscription_id, 1, {UNIT}), den, big FROM {{t}}
+ WHERE recorded_from <= ? AND recorded_to > ? AND start <= ? AND "end" > ? AND big IS NOT NULL
+"""
+_COUNT = """
+SELECT COUNT(*) FROM {t} WHERE recorded_from <= ? AND recorded_to > ? AND start <= ? AND "end" > ?
+"""
+_TABLES = {kind.name: kind.table.name for kind in KINDS}
+
+
+def measures(
+    conn: Connection, days: Sequence[date], position: int, rates: Converter
+) -> list[Measures]:
+    """The report's sums (`report.measures_of`) of the foreign customers on each day."""
+    raw = Raw(conn)
+    found = []
+    for day in days:
+        params = (position, position, raw.day(day), raw.day(day))
+        segments, contracts = _by_unit(raw, "unit_segment", params)
+        fees, _ = _by_unit(raw, "unit_fee_span", params)
+        customers = raw.scalar(_COUNT.format(t=_TABLES["unit_customer_span"]), params)
+        found.append(
+            {
+                "mrr": sum((v * _mrr_rate(u, day, rates) for u, v in segments.items()), _ZERO),
+                "active_customers": Fraction(int(customers or 0)),
+                "active_contracts": Fraction(contracts),
+                "fees": sum((v * _fee_rate(u, rates) for u, v in fees.items()), _ZERO),
+            }
+        )
+    return found
+
+
+_ZERO = Fraction(0)
+
+
+def _by_unit(raw: Raw, kind: str, params: tuple[object, ...]) -> tuple[dict[str, Fraction], int]:
+    """The rows of `kind` covering the day, summed by unit; and how many there are."""
+    table = _TABLES[kind]
+    totals: dict[str, Fraction] = {}
+    count = bigs = 0
+    for unit, den, num, rows, big in raw.rows(_BY_UNIT.format(t=table), params):
+        totals[unit] = totals.get(unit, _ZERO) + Fraction(int(num or 0), int(den))
+        count, bigs = count + int(rows), bigs + int(big)
+    if bigs:  # a numerator too large for SQL sums is kept as text, `num` 0 (rare)
+        for unit, den, big in raw.rows(_BIG.format(t=table), params):
+            totals[unit] = totals.get(unit, _ZERO) + Fraction(int(big), int(den))
+    return {u: v for u, v in totals.items() if v}, count
+
+
+def _mrr_rate(unit: str, day: date, rates: Converter) -> Fraction:
+    currency, priced = unit[:3], date.fromisoformat(unit[4:])
+    if rates.policy.kind == "booked":
+        return rates.rate(currency, priced, " (the date its price was set)")
+    return rates.dated(currency, day)
+
+
+def _fee_rate(unit: str, rates: Converter) -> Fraction:
+    return rates.dated(unit[:3], date.fromisoformat(unit[4:]))
