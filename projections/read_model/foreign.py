@@ -16,6 +16,7 @@ from fractions import Fraction
 from sqlalchemy import Connection
 
 from projections.figures.conversion import Converter
+from projections.figures.converted import unit_rate
 from projections.figures.report import Measures
 from projections.read_model.kinds import KINDS
 from projections.read_model.rows import UNIT
@@ -75,11 +76,10 @@ def _by_unit(raw: Raw, kind: str, params: tuple[object, ...]) -> tuple[dict[str,
     return {u: v for u, v in totals.items() if v}, count
 
 
-def _mrr_rate(unit: str, day: date, rates: Converter) -> Fraction:
-    currency, priced = unit[:3], date.fromisoformat(unit[4:])
-    if rates.policy.kind == "booked":
-        return rates.rate(currency, priced, " (the date its price was set)")
-    return rates.dated(currency, day)
+def _mrr_rate(tag: str, day: date, rates: Converter) -> Fraction:
+    """A segment's tag is its unit under `booked`; under the others its currency alone."""
+    priced = date.fromisoformat(tag[4:]) if rates.policy.kind == "booked" else None
+    return unit_rate((tag[:3], priced), day, rates)
 
 
 def _fee_rate(unit: str, rates: Converter) -> Fraction:
