@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,14 @@ from ledger.app.sample import sample_events
 from ledger.cli.main import app
 from ledger.cli.options import run
 from ledger.intake.rows import Row
+from projections.figures.conversion import FxPolicy
+from projections.figures.report import report
 from tests.conftest import POSTGRES, _drop_schema, _postgres_dsn, new, record
 
 FIELDS = [
     *("event_id", "type", "customer_id", "subscription_id", "effective_date", "amount"),
     *("interval", "term_months", "plan", "quantity", "description", "target_event_id"),
+    *("currency", "rate", "source"),
 ]
 SECRET = "Pa55-w0rd-never-shown"
 
@@ -65,8 +69,8 @@ def _arr(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 
 
-def _big_file(folder: Path, customers: int = 1500) -> tuple[Path, int]:
-    rows = sample_events(customers=customers, years=4, seed=5)
+def _big_file(folder: Path, customers: int = 1500, foreign: float = 0.0) -> tuple[Path, int]:
+    rows = sample_events(customers=customers, years=4, seed=5, foreign=foreign)
     path = folder / "big.csv"
     with path.open("w", newline="") as out:
         writer = csv.DictWriter(out, FIELDS)
@@ -116,6 +120,33 @@ def test_sigkill_in_the_middle_of_a_large_import_leaves_none_of_it(
         assert len(list(ledger.entries())) == events + 1
     verified = _arr("audit", "verify", "--db", db_url)
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_sigkill_in_an_import_of_rates_and_foreign_customers_leaves_none_of_it(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A fifth of the customers in EUR or GBP, a rate of each every day (SPEC §10)."""
+    with Ledger.init(db_url) as ledger:
+        record(ledger, new("before", "s-before", "2024-01-01", "100"))
+        head = ledger.head()
+    path, events = _big_file(tmp_path, customers=400, foreign=0.2)
+
+    _kill_mid_import(db_url, path, events, tmp_path / "inside-transaction")
+
+    with Ledger.open(db_url) as ledger:
+        assert ledger.head() == head
+        assert ledger.read_model().foreign(head) == []
+        assert ledger.report(date(2024, 6, 30)).as_json()["mrr"] == "100.00"
+    again = _arr("import", str(path), "--db", db_url)
+    assert again.returncode == 0, again.stderr
+    with Ledger.open(db_url) as ledger:
+        book = ledger.book()
+        for fx in ("spot", "booked"):
+            policy = FxPolicy.parse(fx)
+            assert ledger.report(date(2024, 6, 30), fx=policy) == report(
+                book, date(2024, 6, 30), "recurring", policy
+            )
+        assert ledger.verify().findings == []
 
 
 # Runs a read-model catch-up in batches of 200 events; inside the third batch's open
