@@ -20,7 +20,7 @@ from typing import Any
 
 from ledger.domain.events import INTERVAL_MONTHS
 from ledger.domain.money import money
-from ledger.domain.timeline import Recorded, Timeline, fold, live_events
+from ledger.domain.timeline import Invalid, Recorded, Timeline, fold, live_events
 from projections.figures.book import Book
 
 INTERVAL_NAMES = {months: name for name, months in INTERVAL_MONTHS.items()}
@@ -143,7 +143,8 @@ def customer_log(
         Step(_day(item), item, item.event.subscription_id, _mrr_after(live[: n + 1], currency))
         for n, item in enumerate(live)
     ]
-    for day, ended in sorted(_lapses(customer_id, history, currency).items()):
+    timeline, invalid = fold(customer_id, history, currency)
+    for day, ended in sorted(_lapses(timeline, invalid, history).items()):
         # A term ends at the start of its day, before any event of that day: the MRR after
         # it is that of the events before the day, less each lapse of the day in turn.
         before = [item for item in live if _day(item) < day]
@@ -152,22 +153,20 @@ def customer_log(
         for n, (sub, lapsed) in enumerate(sorted(ended)):
             mrr -= lapsed
             steps.insert(at + n, Step(day, None, sub, mrr))
-    shown = _amounts_in(customer_id, history, currency)
+    shown = _amounts_in(timeline, currency)
     return CustomerLog(customer_id, position, shown, tuple(history), voided_by, tuple(steps))
 
 
-def _amounts_in(customer_id: str, history: Sequence[Recorded], currency: str) -> str:
+def _amounts_in(timeline: Timeline, currency: str) -> str:
     """The currency of the customer's amounts, as recorded (not converted): its
     subscriptions' and fees'; `EUR+USD` when they are in several, whose MRR adds them."""
-    timeline = fold(customer_id, history, currency)[0]
     found = {x.currency for x in timeline.segments} | {b.currency for b in timeline.bookings}
     found |= {fee.currency for fee in timeline.fees}
     return "+".join(sorted(found)) or currency
 
 
-def _lapses(customer_id: str, history: Sequence[Recorded], currency: str) -> Lapses:
+def _lapses(timeline: Timeline, invalid: Sequence[Invalid], history: Sequence[Recorded]) -> Lapses:
     """The terms of the customer that lapsed."""
-    timeline, invalid = fold(customer_id, history, currency)
     refused = {problem.recorded.event.event_id for problem in invalid}
     churned = {
         (item.event.subscription_id, _day(item))
