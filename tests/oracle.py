@@ -1,4 +1,4 @@
-"""A naive, independent reading of SPEC §1-§10, used to check the ledger's figures.
+"""A naive, independent reading of SPEC §1-§12, used to check the ledger's figures.
 
 Written from the SPEC alone: it imports nothing from `ledger` or `projections`. It takes
 raw event rows in recording order (plain dicts, as `ledger.app.sample.sample_events` makes
@@ -7,8 +7,18 @@ them) and a position cutoff, and simulates every subscription DAY BY DAY, keepin
 in force was set. Every figure is then computed by the SPEC's literal definition: a
 subscription's MRR on a day is converted at its rate for that day under the query's FX
 policy (§10), and movements compare every customer's day with the day before, with `prev`,
-`prev'` and `cur` exactly as §10 defines them. It trusts its input to be a valid ledger: it
-does not validate, the ledger does.
+`prev'` and `cur` exactly as §10 defines them.
+
+§11 and §12 are read the same way: every subscription has a status at the end of every day
+(trialing, active, paused, ended), its MRR is its list price net of the discount in force, a
+customer's day splits off `paused` and `resumed` before §5's table classifies the rest, and
+every churn and contraction is put down to a `reason`. Trial expiry, `resume_date`, a
+discount's `duration_months` and a term's end happen at the start of their day, before that
+day's events. `Oracle(..., lifecycle_keys=True)` adds §11's keys to `report`, `movements` and
+`series` (off by default: the ledger's output is compared key for key).
+
+It trusts its input to be a valid ledger: it does not validate, the ledger does. Where the SPEC
+is silent, the choice made is written as a `# Decision:` comment next to the code.
 """
 
 from __future__ import annotations
@@ -28,6 +38,11 @@ ZERO = Fraction(0)
 ONE = Fraction(1)
 KINDS = ("new", "expansion", "contraction", "churn", "reactivation", "fx")
 """What a customer's day can move (SPEC §5, and §10's `fx`)."""
+LIFECYCLE_KINDS = ("paused", "resumed")
+"""And §11's two movements of their own."""
+ALL_KINDS = KINDS + LIFECYCLE_KINDS
+LAPSED, UNSPECIFIED = "lapsed", "unspecified"
+"""SPEC §12's reserved reasons: a lapse at term end, and an event that gave none."""
 
 
 class MissingRate(Exception):
@@ -89,6 +104,10 @@ def amount_of(text: Any) -> Fraction | None:
     return None if text is None or text == "" else Fraction(str(text))
 
 
+def date_of(text: Any) -> date | None:
+    return None if text is None or text == "" else date.fromisoformat(str(text))
+
+
 def days(first: date, last: date) -> list[date]:
     """Every day from `first` to `last`, both included."""
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
@@ -112,6 +131,10 @@ def _unconverted(_day: date) -> Fraction:
     return ONE
 
 
+def _add(split: dict[tuple[str, str], Fraction], key: tuple[str, str], amount: Fraction) -> None:
+    split[key] = split.get(key, ZERO) + amount
+
+
 @dataclass
 class Booking:
     """SPEC §7: a live `new` or `renewal`, with the price and term it sets."""
@@ -124,6 +147,7 @@ class Booking:
     term_months: int | None
     currency: str = ""
     fees: list[tuple[date, Fraction]] = field(default_factory=list)  # (dated, local amount)
+    list_price: Fraction | None = None  # before the discount; `price` is net of it (§11)
 
     def annualized(self) -> Fraction:
         return self.price * 12 / self.interval
@@ -161,19 +185,60 @@ class Fee:
     converted_on: date  # its date, or its booking's when it is dated before it
 
 
+TRIALING, ACTIVE, PAUSED, ENDED = "trialing", "active", "paused", "ended"
+"""A subscription's status at the end of a day (SPEC §4, §11); "" before it ever started."""
+
+
+@dataclass
+class _Discount:
+    """SPEC §11: the discount in force: a percentage of the price, or a monthly amount off
+    (`amount_off / interval_months` of the price in force when it was given), until `end`."""
+
+    percent_off: Fraction | None = None
+    monthly_off: Fraction | None = None
+    end: date | None = None  # effective date + duration_months: not in force from that day
+
+    def net(self, price: Fraction, interval: int) -> Fraction:
+        """A price per `interval` months, net of this discount (never below 0)."""
+        if self.percent_off is not None:
+            return price * (1 - self.percent_off / 100)
+        if self.monthly_off is not None:
+            return price - min(self.monthly_off * interval, price)
+        return price
+
+
 @dataclass
 class _State:
     """One subscription's state while the days go by."""
 
-    active: bool = False
-    amount: Fraction = ZERO
+    status: str = ""
+    amount: Fraction = ZERO  # the list price per interval in force (kept while paused)
     interval: int = 1
     term_months: int | None = None
     term_end: date | None = None
     priced: date | None = None  # the effective date of the event that set the price
+    trial_end: date | None = None
+    resume_date: date | None = None
+    discount: _Discount | None = None
+    paused_mrr: Fraction = ZERO  # the (net, local) MRR its pause took away
+    # What today's automatic ends undid, for a `new` or `renewal` later that same day:
+    trial_expired_today: bool = False
+    lapsed_today: tuple[str, _Discount | None, date | None] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
+
+    def list_mrr(self) -> Fraction:
+        return self.amount / self.interval if self.active else ZERO
 
     def mrr(self) -> Fraction:
-        return self.amount / self.interval if self.active else ZERO
+        """SPEC §11: the price net of the discount in force, over `interval_months`."""
+        if not self.active:
+            return ZERO
+        if self.discount is None:
+            return self.amount / self.interval
+        return self.discount.net(self.amount, self.interval) / self.interval
 
 
 @dataclass
@@ -184,6 +249,23 @@ class _Daily:
     totals: dict[str, list[Fraction]]
     missing: list[MissingRate | None]
     missing_so_far: list[int]
+    reasons: dict[int, dict[tuple[str, str], Fraction]] = field(default_factory=dict)
+    """SPEC §12: for each day number, ("churn" or "contraction", reason) -> amount."""
+
+
+@dataclass
+class _Moves:
+    """One customer's day (SPEC §10, §11): `prev`, `prev'`, `cur`, the `paused` and `resumed`
+    parts, and per subscription its part of `prev' − paused` ("the rest") and, for a paused
+    subscription that ended, its pre-pause MRR (at d's rates)."""
+
+    prev: Fraction = ZERO
+    prime: Fraction = ZERO
+    cur: Fraction = ZERO
+    paused: Fraction = ZERO
+    resumed: Fraction = ZERO
+    rest: dict[str, Fraction] = field(default_factory=dict)
+    ending: dict[str, Fraction] = field(default_factory=dict)
 
 
 class Oracle:
@@ -195,8 +277,10 @@ class Oracle:
         cutoff: int | None = None,
         until: date = date(2030, 12, 31),
         currency: str = "USD",
+        lifecycle_keys: bool = False,
     ) -> None:
         self.currency = currency
+        self.lifecycle_keys = lifecycle_keys
         events = self._recorded(rows, cutoff)
         self.position = len(events)
         every = self._live(events)
@@ -208,9 +292,21 @@ class Oracle:
         self.customer_of: dict[str, str] = {}
         self.currency_of = self._currencies(live)
         self.bookings: dict[str, list[Booking]] = defaultdict(list)
-        self.sub_mrr: dict[str, list[Fraction]] = {}  # in the subscription's currency
+        self.sub_mrr: dict[str, list[Fraction]] = {}  # in the subscription's currency, net
+        self.sub_list: dict[str, list[Fraction]] = {}  # the same before discounts (§11)
+        self.sub_status: dict[str, list[str]] = {}  # TRIALING, ACTIVE, PAUSED, ENDED or ""
+        self.sub_paused: dict[str, list[Fraction]] = {}  # while paused: the MRR it took away
         self.sub_priced: dict[str, list[date | None]] = {}
         self.touched: dict[str, set[date]] = {}  # days an event or a lapse hit a subscription
+        self.ended: dict[str, dict[date, str]] = defaultdict(dict)  # why it ended that day
+        self.restarted: dict[str, set[date]] = defaultdict(set)  # days a `new` applied to it
+        self.trials: list[date] = []  # effective dates of the `trial` events
+        self.conversions: list[date] = []  # effective dates of the converting `new` events
+        self.live = live
+        self.reasons_of: dict[str, dict[date, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for e in live:  # in effective order, ties by position: the last is the latest
+            if e.get("reason") and e.get("customer_id"):
+                self.reasons_of[e["customer_id"]][e["day"]].append(e["reason"])
         self._simulate(live)
         self.fees: list[Fee] = []
         self._assign_fees([e for e in live if e["type"] == "one_time_fee"])
@@ -254,11 +350,11 @@ class Oracle:
         return {c: sorted(rs) for c, rs in table.items()}
 
     def _currencies(self, live: list[dict[str, Any]]) -> dict[str, str]:
-        """SPEC §10: a subscription's currency is that of its first recorded `new`; a `new`
-        naming none is in the reporting currency."""
+        """SPEC §10: a subscription's currency is that of its first recorded `new` (or
+        `trial`); a `new` naming none is in the reporting currency."""
         currency_of: dict[str, str] = {}
         for e in sorted(live, key=lambda e: e["position"]):
-            if e["type"] == "new":
+            if e["type"] in ("new", "trial"):
                 currency_of.setdefault(e["subscription_id"], e.get("currency") or self.currency)
         return currency_of
 
@@ -269,41 +365,130 @@ class Oracle:
         for e in live:
             if e["type"] != "one_time_fee":
                 by_day[e["subscription_id"]][e["day"]].append(e)
-            if e["type"] == "new":
+            if e["type"] in ("new", "trial"):  # §3: the customer that first started it
                 self.customer_of.setdefault(e["subscription_id"], e["customer_id"])
         for sub, events in by_day.items():
-            state, mrr, priced, touched = _State(), [], [], set()
-            today: Fraction = ZERO
+            state, touched = _State(), set()
+            mrr: list[Fraction] = []
+            listed: list[Fraction] = []
+            status: list[str] = []
+            paused: list[Fraction] = []
+            priced: list[date | None] = []
             for day in self.days:
-                if state.active and state.term_end is not None and state.term_end <= day:
-                    state.active, state.term_end = False, None  # lapsed: as if churned today
-                    today = state.mrr()
-                    touched.add(day)
+                moved = self._automatic(sub, state, day)
+                made = len(self.bookings[sub])
                 for e in events.get(day, []):
                     self._apply(state, e)
-                    today = state.mrr()
+                    moved = True
+                if moved or not mrr:
                     touched.add(day)
-                mrr.append(today)
+                    if status and status[-1] == ACTIVE and state.status == PAUSED:
+                        # Decision: "its pre-pause MRR" (§11, for a paused subscription that
+                        # ends) is what `paused` took away, its MRR at the end of the day
+                        # before the pause, whatever a renewal changed while it was paused.
+                        state.paused_mrr = mrr[-1]
+                    for booking in self.bookings[sub][made:]:
+                        # SPEC §11: a booking's price is net of the discount in force at the
+                        # end of its booking date (none when the subscription ended that day).
+                        if state.discount is not None:
+                            booking.price = state.discount.net(booking.price, booking.interval)
+                    today = (state.mrr(), state.list_mrr(), state.status, state.paused_mrr)
+                mrr.append(today[0])
+                listed.append(today[1])
+                status.append(today[2])
+                paused.append(today[3] if today[2] == PAUSED else ZERO)
                 priced.append(state.priced if state.active else None)
-            self.sub_mrr[sub], self.sub_priced[sub], self.touched[sub] = mrr, priced, touched
+            touched.discard(self.days[0])
+            self.sub_mrr[sub], self.sub_list[sub], self.sub_status[sub] = mrr, listed, status
+            self.sub_paused[sub], self.sub_priced[sub], self.touched[sub] = paused, priced, touched
+
+    def _automatic(self, sub: str, state: _State, day: date) -> bool:
+        """What happens at the start of `day` without an event: a term's end, a trial's end,
+        a `resume_date`, a discount's end. True when one did."""
+        state.trial_expired_today, state.lapsed_today = False, None
+        moved = False
+        ends = state.term_end
+        if state.status in (ACTIVE, PAUSED) and ends is not None and ends <= day:
+            # SPEC §4: it lapses, as if churned today; §11: a paused one too (its term keeps
+            # running). Kept aside in case a renewal dated today takes it on.
+            # Decision: a paused subscription whose term ends on its resume_date lapses (the
+            # term end comes first): it never resumes.
+            state.lapsed_today = (state.status, state.discount, state.resume_date)
+            state.status, state.term_end = ENDED, None
+            state.discount, state.resume_date = None, None  # §11: ends with it
+            self.ended[sub][day] = LAPSED
+            moved = True
+        if state.status == TRIALING and state.trial_end is not None and state.trial_end <= day:
+            state.status, state.trial_expired_today = ENDED, True  # §11: no movement
+            moved = True
+        if state.status == PAUSED and state.resume_date is not None and state.resume_date <= day:
+            # §11: resumes at the start of that day, at the price in force before the pause.
+            state.status, state.resume_date = ACTIVE, None
+            moved = True
+        until = state.discount.end if state.discount is not None else None
+        # Decision: "it ends at effective date + duration_months" reads half-open, like a
+        # term (§4): that day is already at the full price.
+        if until is not None and until <= day:
+            state.discount = None
+            moved = True
+        return moved
 
     def _apply(self, state: _State, e: dict[str, Any]) -> None:
-        kind, day = e["type"], e["day"]
+        kind, day, sub = e["type"], e["day"], e["subscription_id"]
         amount, interval, term = amount_of(e.get("amount")), e.get("interval"), e.get("term_months")
+        if kind == "trial":
+            state.status, state.trial_end = TRIALING, date_of(e.get("trial_end"))
+            state.term_end, state.discount, state.resume_date = None, None, None
+            self.trials.append(day)
+            return
         if kind == "new":
-            state.active, state.amount = True, amount or ZERO
+            if state.status == TRIALING or state.trial_expired_today:
+                # §11: a `new` on a trial or on its trial_end date converts it. Decision: a
+                # `new` on a later day is a restart of an ended subscription, no conversion.
+                self.conversions.append(day)
+            state.status, state.amount = ACTIVE, amount or ZERO
             state.interval, state.term_months = months_of(interval) or 1, months_of(term)
-            state.priced = day
+            state.priced, state.trial_end, state.trial_expired_today = day, None, False
+            state.discount, state.resume_date = None, None  # a restart starts afresh
+            self.restarted[sub].add(day)
         elif kind in ("upgrade", "downgrade"):
-            state.amount = amount or ZERO
+            state.amount = amount or ZERO  # §11: the discount in force is kept
             state.interval = months_of(interval) or state.interval
             state.priced = day
             return
         elif kind == "churn":
-            state.active, state.term_end = False, None
+            if state.status in (ACTIVE, PAUSED):
+                self.ended[sub][day] = e.get("reason") or UNSPECIFIED
+            state.status, state.term_end, state.trial_end = ENDED, None, None
+            state.discount, state.resume_date = None, None  # §11: a discount ends with it
+            return
+        elif kind == "pause":
+            state.status, state.resume_date = PAUSED, date_of(e.get("resume_date"))
+            return
+        elif kind == "resume":
+            # Decision: a `resume` dated on the pause's own resume_date (the subscription has
+            # just resumed by itself) is that same resume, at the price it gives, if any.
+            state.status, state.resume_date = ACTIVE, None
+            if amount or months_of(interval):
+                state.amount = amount or state.amount
+                state.interval = months_of(interval) or state.interval
+                state.priced = day  # §10: a resume that gives a price sets it
+            return
+        elif kind == "discount":
+            state.discount = self._discount(state, e)
             return
         elif kind == "renewal":
-            state.active = True
+            if state.status == ENDED and state.lapsed_today is not None:
+                # Its term ended today and it is renewed today: it never stopped.
+                # Decision: it keeps the discount (and the pause) it had before the lapse.
+                state.status, state.discount, state.resume_date = state.lapsed_today
+                state.lapsed_today = None
+                self.ended[sub].pop(day, None)
+                if state.status == PAUSED and state.resume_date and state.resume_date <= day:
+                    state.status, state.resume_date = ACTIVE, None
+            elif state.status != PAUSED:  # §11: a renewal while paused keeps it paused
+                state.status = ACTIVE
+            # Decision: a renewal at a new price while paused sets the price it resumes at.
             state.amount = amount or state.amount
             state.interval = months_of(interval) or state.interval
             state.term_months = months_of(term) or state.term_months
@@ -312,9 +497,24 @@ class Oracle:
         state.term_end = add_months(day, state.term_months) if state.term_months else None
         booking = Booking(
             e["subscription_id"], day, e["position"], state.amount, state.interval,
-            state.term_months, self.currency_of[e["subscription_id"]],
+            state.term_months, self.currency_of[e["subscription_id"]], list_price=state.amount,
         )  # fmt: skip
         self.bookings[e["subscription_id"]].append(booking)
+
+    @staticmethod
+    def _discount(state: _State, e: dict[str, Any]) -> _Discount | None:
+        """SPEC §11: replaces the one in force; `percent_off` 0 ends it; `amount_off` is per
+        interval of the price in force now and stays that monthly amount."""
+        percent, off = amount_of(e.get("percent_off")), amount_of(e.get("amount_off"))
+        if percent is not None and percent == 0:
+            return None
+        months = months_of(e.get("duration_months"))
+        end = add_months(e["day"], months) if months else None
+        monthly = off / state.interval if off is not None else None
+        # Decision: `amount_off` 0 (no percent) ends the discount too, like `percent_off` 0.
+        if percent is None and not monthly:
+            return None
+        return _Discount(percent, monthly, end)
 
     def _customers(self, live: list[dict[str, Any]]) -> None:
         """A customer's local MRR sum (re-added only on days one of its subscriptions changed):
@@ -476,7 +676,7 @@ class Oracle:
         active = [s for s in self.sub_mrr if self.active_on(s, as_of)]
         acvs = [self.contract_acv(s, as_of, policy, fx) for s in active]
         with_fees = sum((self.contract_acv(s, as_of, "including_fees", fx) for s in active), ZERO)
-        return {
+        figures = {
             "as_of": as_of.isoformat(),
             "position": self.position,
             "currency": self.currency,
@@ -490,6 +690,13 @@ class Oracle:
             "acv_arr_ratio": ratio(divide(with_fees, 12 * mrr)),
             "fx_policy": fx,
         }
+        if self.lifecycle_keys:
+            figures |= {
+                "trialing_contracts": self.trialing_contracts(as_of),
+                "paused_customers": self.paused_customers(as_of),
+                "discounts": money(self.discounts(as_of, fx)),
+            }
+        return figures
 
     def by_currency(self, as_of: date, fx: str = "spot") -> list[dict[str, Any]]:
         """SPEC §10 `report --by currency`: one row per currency with subscriptions active
@@ -520,20 +727,25 @@ class Oracle:
         return rows
 
     def daily(self, fx: str) -> _Daily:
-        """SPEC §5 with §10, literally: every customer, every day d, the end of d-1 against
-        the end of d, each subscription's MRR at its rate for that day under `fx`:
+        """SPEC §5 with §10 and §11, literally: every customer, every day d, the end of d-1
+        against the end of d, each subscription's MRR at its rate for that day under `fx`:
         `prev = Σ L_prev × r_prev`, `prev' = Σ L_prev × r_cur`, `cur = Σ L_cur × r_cur`;
-        `(prev', cur)` classified by §5's table, and `fx = prev' − prev`.
+        `paused` (the `prev'` part of those that became paused on d) and `resumed` (the `cur`
+        part of those that resumed on d) split off, `(prev' − paused, cur − resumed)`
+        classified by §5's table, and `fx = prev' − prev`. A paused subscription that ends
+        on d counts its pre-pause MRR at d's rates as `churn` and as a negative `paused`.
+        Each churn and contraction is put down to a reason (§12).
 
-        Every movement needs prev != cur, so a customer's day is left out when nothing can
-        have moved: no event or lapse hit any of its subscriptions that day and its rates
-        did not change (a rate changes from day to day only under `spot`, and only for a
-        subscription not in the reporting currency)."""
+        Every movement needs something to differ, so a customer's day is left out when
+        nothing can have moved: no event, lapse or other automatic change hit any of its
+        subscriptions that day and its rates did not change (a rate changes from day to day
+        only under `spot`, and only for a subscription not in the reporting currency)."""
         if fx in self._daily:
             return self._daily[fx]
         count = len(self.days)
-        per_day = {k: [ZERO] * count for k in KINDS}
+        per_day = {k: [ZERO] * count for k in ALL_KINDS}
         missing: list[MissingRate | None] = [None] * count
+        reasons: dict[int, dict[tuple[str, str], Fraction]] = {}
         daily_rates = fx_policy(fx)[0] == "spot"
         for customer in self.customer_mrr:
             subs = self.subs_of[customer]
@@ -547,20 +759,38 @@ class Oracle:
                 if n == 0:
                     continue
                 try:
-                    prev, prime, cur = self._day(subs, n, fx)
+                    m = self._moves(subs, n, fx)
                 except MissingRate as error:
                     missing[n] = missing[n] or error
                     continue
+                day = self.days[n]
+                split = reasons.setdefault(n, {})
+                prime, cur = m.prime - m.paused, m.cur - m.resumed  # §11: the rest
                 if prime == 0 and cur > 0:
-                    kind = "new" if self.days[n] == first_positive else "reactivation"
+                    kind = "new" if day == first_positive else "reactivation"
                     per_day[kind][n] += cur
                 elif prime > 0 and cur == 0:
                     per_day["churn"][n] += prime
+                    for s, part in m.rest.items():  # §12: by the subscriptions that ended
+                        _add(split, ("churn", self.ended[s].get(day, UNSPECIFIED)), part)
                 elif prime > 0 and cur > prime:
                     per_day["expansion"][n] += cur - prime
                 elif prime > 0 and cur < prime:
                     per_day["contraction"][n] += prime - cur
-                per_day["fx"][n] += prime - prev
+                    _add(split, ("contraction", self._contraction_reason(customer, m, day)),
+                         prime - cur)  # fmt: skip
+                # Decision: a paused subscription that ends is `churn` of its own even when
+                # the customer keeps other subscriptions (SPEC §11: "counts as churn"); it is
+                # not put through §5's table with the rest (where it would be contraction).
+                for s, pre_pause in m.ending.items():
+                    per_day["churn"][n] += pre_pause
+                    per_day["paused"][n] -= pre_pause
+                    _add(split, ("churn", self.ended[s].get(day, UNSPECIFIED)), pre_pause)
+                per_day["paused"][n] += m.paused
+                per_day["resumed"][n] += m.resumed
+                per_day["fx"][n] += m.prime - m.prev
+                if not split:
+                    del reasons[n]
         totals = {}
         for kind, values in per_day.items():
             running, total = [], ZERO
@@ -572,25 +802,61 @@ class Oracle:
         for lacking in missing:
             seen += lacking is not None
             so_far.append(seen)
-        self._daily[fx] = _Daily(totals, missing, so_far)
+        self._daily[fx] = _Daily(totals, missing, so_far, reasons)
         return self._daily[fx]
+
+    def _moves(self, subs: list[str], n: int, fx: str) -> _Moves:
+        """One customer's day number `n` (SPEC §10, §11), subscription by subscription.
+
+        Decision: as §5 nets a customer's day, a subscription's part is read from its status
+        at the end of d-1 and of d: active then paused is `paused`, paused then active is
+        `resumed` (unless a `new` restarted it that day: then it ended, and started again),
+        paused then anything else is a paused subscription that ended. A pause and a resume
+        on the same day, or a pause and a churn, move what the two ends say."""
+        m, day = _Moves(), self.days[n]
+        for s in subs:
+            before, after = self.sub_mrr[s][n - 1], self.sub_mrr[s][n]
+            was, now = self.sub_status[s][n - 1], self.sub_status[s][n]
+            restarted = day in self.restarted[s]
+            if before:
+                m.prev += before * self.sub_rate(s, n - 1, fx)
+                part = before * self.sub_rate(s, n, fx)
+                m.prime += part
+                if now == PAUSED:
+                    m.paused += part
+                else:
+                    m.rest[s] = part
+            if after:
+                part = after * self.sub_rate(s, n, fx)
+                m.cur += part
+                if was == PAUSED and not restarted:
+                    m.resumed += part
+            if was == PAUSED and now != PAUSED and (now != ACTIVE or restarted):
+                m.ending[s] = self.sub_paused[s][n - 1] * self.sub_rate(s, n, fx)
+        return m
+
+    def _contraction_reason(self, customer: str, m: _Moves, day: date) -> str:
+        """SPEC §12: `lapsed` when a lapse caused it, else the reason of the customer's last
+        event that day that gave one, else `unspecified`.
+
+        Decision: "a lapse caused it" is a lapse that day of one of its subscriptions that was
+        active the day before (a paused one's end is churn of its own). Decision: "the
+        customer's last event" is any live event naming the customer that day (a fee too), the
+        latest by position."""
+        if any(self.ended[s].get(day) == LAPSED for s in m.rest):
+            return LAPSED
+        given = self.reasons_of.get(customer, {}).get(day)
+        return given[-1] if given else UNSPECIFIED
 
     def _day(self, subs: list[str], n: int, fx: str) -> tuple[Fraction, Fraction, Fraction]:
         """`(prev, prev', cur)` of SPEC §10 for one customer's subscriptions on day `n`."""
-        prev = prime = cur = ZERO
-        for s in subs:
-            before, after = self.sub_mrr[s][n - 1], self.sub_mrr[s][n]
-            if before:
-                prev += before * self.sub_rate(s, n - 1, fx)
-                prime += before * self.sub_rate(s, n, fx)
-            if after:
-                cur += after * self.sub_rate(s, n, fx)
-        return prev, prime, cur
+        m = self._moves(subs, n, fx)
+        return m.prev, m.prime, m.cur
 
     def _classified(self, start: date, end: date, fx: str = "spot") -> dict[str, Fraction]:
         """The sums over d in `(start, end]` of every customer's day (`daily`)."""
         if end <= start:
-            return dict.fromkeys(KINDS, ZERO)
+            return dict.fromkeys(ALL_KINDS, ZERO)
         found = self.daily(fx)
         first = self._at(start) if start >= self.first else -1
         last = self._at(end) if end >= self.first else -1
@@ -604,19 +870,20 @@ class Oracle:
         }
 
     def _retention(self, start: date, end: date, fx: str = "spot") -> dict[str, Fraction | None]:
-        """SPEC §5 net expansion and §6 NRR, GRR, logo churn rate, on converted MRR."""
+        """SPEC §5 net expansion and §6 NRR, GRR, logo churn rate, on converted MRR; §11: a
+        customer paused at `end` is not lost, its MRR there is 0."""
         at_start, at_end = self.customers_on(start, fx), self.customers_on(end, fx)
         kept = [c for c, mrr in at_start.items() if mrr > 0]
         before = sum((at_start[c] for c in kept), ZERO)
         after = sum((at_end[c] for c in kept), ZERO)
         floor = sum((min(at_start[c], at_end[c]) for c in kept), ZERO)
         both = [c for c in kept if at_end[c] > 0]
-        lost = len(kept) - len(both)
+        lost = [c for c in kept if at_end[c] == 0 and not self.is_paused(c, end)]
         return {
             "net_expansion": sum((at_end[c] - at_start[c] for c in both), ZERO),
             "nrr": divide(after, before),
             "grr": divide(floor, before),
-            "logo_churn_rate": divide(Fraction(lost), Fraction(len(kept))),
+            "logo_churn_rate": divide(Fraction(len(lost)), Fraction(len(kept))),
         }
 
     def movements(
@@ -635,7 +902,7 @@ class Oracle:
             ),
             ZERO,
         )
-        return {
+        figures = {
             "from": start.isoformat(),
             "to": end.isoformat(),
             "position": self.position,
@@ -655,13 +922,92 @@ class Oracle:
             "fx_policy": fx,
             "fx": money(moved["fx"]),
         }
+        if self.lifecycle_keys:
+            figures |= {
+                "paused": money(moved["paused"]),
+                "resumed": money(moved["resumed"]),
+                "trials_started": sum(1 for d in self.trials if start < d <= end),
+                "trials_converted": sum(1 for d in self.conversions if start < d <= end),
+            }
+        return figures
 
     def bridge(self, start: date, end: date, fx: str = "spot") -> Fraction:
-        """SPEC §10's bridge, exactly: new + reactivation + expansion − contraction − churn
-        + fx, to compare with MRR(end) − MRR(start)."""
+        """SPEC §10's bridge, exactly: new + reactivation + expansion + resumed − contraction
+        − churn − paused + fx, to compare with MRR(end) − MRR(start)."""
         moved = self._classified(start, end, fx)
         inflow = moved["new"] + moved["reactivation"] + moved["expansion"] + moved["fx"]
-        return inflow - moved["contraction"] - moved["churn"]
+        outflow = moved["contraction"] + moved["churn"]
+        return inflow + moved["resumed"] - outflow - moved["paused"]
+
+    def by_reason_exact(
+        self, start: date, end: date, fx: str = "spot"
+    ) -> dict[str, dict[str, Fraction]]:
+        """SPEC §12 `movements --by reason`, exact: reason -> {"churn", "contraction"}."""
+        self._classified(start, end, fx)  # a missing rate is an error here too
+        rows: dict[str, dict[str, Fraction]] = {}
+        for n, split in self.daily(fx).reasons.items():
+            if start < self.days[n] <= end:
+                for (kind, reason), amount in split.items():
+                    row = rows.setdefault(reason, {"churn": ZERO, "contraction": ZERO})
+                    row[kind] += amount
+        return rows
+
+    def by_reason(self, start: date, end: date, fx: str = "spot") -> list[dict[str, Any]]:
+        """SPEC §12 `movements --by reason` over `(start, end]`: one row per reason that
+        churned or contracted MRR in the period.
+
+        Decision: rows sorted by reason, only reasons with a non-zero amount; each row is
+        `reason`, `churn`, `contraction` (money strings)."""
+        exact = self.by_reason_exact(start, end, fx)
+        return [
+            {"reason": r, "churn": money(exact[r]["churn"]),
+             "contraction": money(exact[r]["contraction"])}
+            for r in sorted(exact)
+        ]  # fmt: skip
+
+    # SPEC §11 and §12: who is trialing and paused, discounts, and why events happened.
+
+    def status_on(self, sub: str, day: date) -> str:
+        """TRIALING, ACTIVE, PAUSED, ENDED at the end of `day`, or "" before it started."""
+        if day < self.first or sub not in self.sub_status:
+            return ""
+        return self.sub_status[sub][self._at(day)]
+
+    def is_paused(self, customer: str, day: date) -> bool:
+        """SPEC §11: its MRR is 0 and one of its subscriptions is paused."""
+        paused = any(self.status_on(s, day) == PAUSED for s in self.subs_of[customer])
+        return paused and self.local_mrr_of(customer, day) == 0
+
+    def trialing_contracts(self, day: date) -> int:
+        return sum(1 for s in self.sub_status if self.status_on(s, day) == TRIALING)
+
+    def paused_customers(self, day: date) -> int:
+        return sum(1 for c in self.customer_mrr if self.is_paused(c, day))
+
+    def discounts(self, day: date, fx: str = "spot") -> Fraction:
+        """SPEC §11: list MRR minus net MRR over active contracts, converted as their MRR.
+
+        Decision: in the reporting currency, at the rate each subscription's MRR uses."""
+        if day < self.first:
+            return ZERO
+        n = self._at(day)
+        return sum(
+            (
+                (self.sub_list[s][n] - self.sub_mrr[s][n]) * self.sub_rate(s, n, fx)
+                for s in self.sub_mrr
+                if self.active_on(s, day) and self.sub_list[s][n] != self.sub_mrr[s][n]
+            ),
+            ZERO,
+        )
+
+    def events_of(self, customer: str) -> list[dict[str, Any]]:
+        """SPEC §12: the customer's live events in effective order with `reason` and `note`
+        (what `movements --by customer` and `audit log` show next to the figures)."""
+        return [
+            {k: e.get(k) for k in ("event_id", "type", "effective_date", "reason", "note")}
+            for e in self.live
+            if e.get("customer_id") == customer
+        ]
 
     def series(
         self, start: date, end: date, every: str, policy: str, fx: str = "spot"
