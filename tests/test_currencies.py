@@ -85,6 +85,62 @@ def test_11_an_upgrade_is_expansion_at_todays_rate_and_the_rest_is_fx(
     assert moved(ledger, "2024-01-31", "2024-02-01", fx) == {"expansion": "600.00", "fx": "100.00"}
 
 
+@pytest.mark.parametrize(
+    ("fx", "expected"),
+    [
+        ("spot", {"contraction": "40.00"}),
+        ("fixed:2024-01-01", {"contraction": "40.00"}),
+        ("fixed:2024-06-01", {"expansion": "20.00"}),
+    ],
+)
+def test_changes_in_opposite_directions_in_two_currencies_net_at_that_days_rates(
+    ledger: Ledger, fx: str, expected: dict[str, str]
+) -> None:
+    """EUR +200 and GBP -200 on one day: at GBP 1.30 a contraction of 2400 - 2360 = 40,
+    at GBP 1.00 an expansion of 220 - 200 = 20. The read model keeps such a day by unit
+    and classifies it at the query's rates; a replay agrees."""
+    record(
+        ledger,
+        rate("EUR", "2024-01-01", "1.10"),
+        rate("GBP", "2024-01-01", "1.30"),
+        rate("GBP", "2024-06-01", "1.00"),
+        new("duo", "s1", "2024-01-01", "1000", currency="EUR"),
+        new("duo", "s2", "2024-01-01", "1000", currency="GBP"),
+        event("upgrade", "duo", "2024-03-01", subscription_id="s1", amount="1200"),
+        event("downgrade", "duo", "2024-03-01", subscription_id="s2", amount="800"),
+    )
+    assert moved(ledger, "2024-02-29", "2024-03-31", fx) == expected
+    rows = ledger.series(date(2024, 1, 1), date(2024, 6, 30), "month", fx=fx)
+    march = next(r for r in rows if r.report.as_of == date(2024, 3, 31)).as_json()
+    assert {k: march[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("fx", "expected"),
+    [
+        ("booked", {"expansion": "70.00", "fx": "50.00"}),
+        ("spot", {"contraction": "130.00", "fx": "150.00"}),
+    ],
+)
+def test_a_churn_and_an_upgrade_on_one_day_under_booked_net_at_their_own_rates(
+    ledger: Ledger, fx: str, expected: dict[str, str]
+) -> None:
+    """Under `booked` a churned subscription leaves at the rate its price was set at
+    (1000 at 1.10), an upgraded one is priced again at the day's (1400 - 500 at 1.30):
+    1820 - (1100 + 650) = 70 of expansion; under `spot` both at 1.30, a contraction."""
+    record(
+        ledger,
+        rate("EUR", "2024-01-01", "1.10"),
+        rate("EUR", "2024-02-01", "1.20"),
+        rate("EUR", "2024-03-01", "1.30"),
+        new("two", "s1", "2024-01-01", "1000", currency="EUR"),
+        new("two", "s2", "2024-02-01", "500", currency="EUR"),
+        event("churn", "two", "2024-03-01", subscription_id="s1"),
+        event("upgrade", "two", "2024-03-01", subscription_id="s2", amount="1400"),
+    )
+    assert moved(ledger, "2024-02-29", "2024-03-31", fx) == expected
+
+
 def test_12_a_missing_rate_is_an_error_naming_currency_and_day(ledger: Ledger) -> None:
     record(
         ledger,

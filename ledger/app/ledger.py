@@ -17,6 +17,7 @@ from ledger.app.knowledge import Knowledge
 from ledger.domain.dates import DAY
 from ledger.domain.errors import (
     LedgerError,
+    MissingRate,
     Problem,
     Refused,
     StoreUnavailable,
@@ -24,7 +25,6 @@ from ledger.domain.errors import (
     first_line,
 )
 from ledger.domain.events import RATES
-from ledger.domain.rates import rates_of
 from ledger.domain.timeline import Recorded
 from ledger.store import audit, layout
 from ledger.store.audit import Verification
@@ -45,6 +45,7 @@ from projections.figures.series import Every, SeriesRow, period_ends
 from projections.figures.series import series as replayed_series
 from projections.read_model.inline import Inline
 from projections.read_model.model import ReadModel
+from projections.read_model.periods import Foreign
 
 if TYPE_CHECKING:  # the input's edge (pydantic) is loaded by the commands that write only
     from ledger.intake.admission import Admission, Import
@@ -225,17 +226,25 @@ class Ledger:
 
     def _rates(self, at: int, fx: FxPolicy) -> Converter:
         """The rates as known at `at`, applied under `fx`."""
-        found = _guard(lambda: self.store.histories([RATES], times=False), self.store.location)
-        table = rates_of(r for r in found[RATES] if r.position <= at)[0]
+        table = _guard(lambda: self.read_model().rates(at), self.store.location)
         return Converter(table, fx, self.currency, at)
 
-    def _foreign(self, at: int, fx: FxPolicy) -> BookPart | None:
-        """The customers the read model does not hold at `at` (anything of theirs is in
-        another currency: their figures need rates), replayed with the rates: their
-        figures add up with the model's."""
-        customers = _guard(lambda: self.read_model().foreign(at), self.store.location)
+    def _converting(self, at: int, fx: FxPolicy, query: Callable[[Foreign], T]) -> T:
+        """`query` with the customers the model holds in another currency (anything of
+        theirs is: their figures need rates) read from their unit rows, converted with
+        the rates known at `at`. When a rate they need is missing they are replayed
+        instead, so that the error names the first day a replay needs, whatever the path."""
+        location = self.store.location
+        customers = _guard(lambda: self.read_model().foreign(at), location)
         if not customers:
-            return None
+            return _guard(lambda: query(None), location)
+        try:
+            return _guard(lambda: query(self._rates(at, fx)), location)
+        except MissingRate:
+            return _guard(lambda: query(self._replayed(at, fx, customers)), location)
+
+    def _replayed(self, at: int, fx: FxPolicy, customers: list[str]) -> BookPart:
+        """These customers' figures, replayed with the rates: they add up with the model's."""
         found = _guard(
             lambda: self.store.histories([*customers, RATES], times=False), self.store.location
         )
@@ -335,10 +344,9 @@ class Ledger:
         at, book = self._seen(known_at, position)
         if book is not None:
             return replayed_movements(book, bounds, acv_policy, policy)
-        model, foreign = self.read_model(), self._foreign(at, policy)
-        known = (at, self.currency, policy)
-        return _guard(
-            lambda: model.movements_over(bounds, known, acv_policy, foreign), self.store.location
+        model, known = self.read_model(), (at, self.currency, policy)
+        return self._converting(
+            at, policy, lambda foreign: model.movements_over(bounds, known, acv_policy, foreign)
         )
 
     def series(
@@ -358,13 +366,14 @@ class Ledger:
         at, book = self._seen(known_at, position)
         if book is not None:
             return Rows(replayed_series(book, start, end, every, acv_policy, policy))
-        model, foreign = self.read_model(), self._foreign(at, policy)
-        known = (at, self.currency, policy)
-        found = _guard(
-            lambda: model.series(start - DAY, days, known, acv_policy, foreign),
-            self.store.location,
+        model, known = self.read_model(), (at, self.currency, policy)
+        return Rows(
+            self._converting(
+                at,
+                policy,
+                lambda foreign: model.series(start - DAY, days, known, acv_policy, foreign),
+            )
         )
-        return Rows(found)
 
     # Auditing: the promise that a figure, once reported, can be reproduced and explained.
 

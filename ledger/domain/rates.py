@@ -9,14 +9,15 @@ effective date on or before d; the reporting currency's is always 1.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
-from ledger.domain.timeline import Invalid, Recorded, live_events
+from ledger.domain.events import RATES
+from ledger.domain.timeline import Invalid, Recorded, Timeline, live_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,18 @@ class Rates:
         days = self.days.get(currency)
         index = bisect_right(days, day) if days else 0
         return self.rates[currency][index - 1] if index else None
+
+    @classmethod
+    def of(cls, rates: Iterable[Rate]) -> Rates:
+        """The table of some live rates (one per currency and day)."""
+        table = cls()
+        for rate in sorted(rates, key=lambda r: (r.currency, r.day)):
+            table.add(rate)
+        return table
+
+    @property
+    def every(self) -> list[Rate]:
+        return [rate for currency in sorted(self.rates) for rate in self.rates[currency]]
 
     @property
     def currencies(self) -> tuple[str, ...]:
@@ -77,6 +90,17 @@ def rates_of(history: Iterable[Recorded]) -> tuple[Rates, list[Invalid]]:
     for key in sorted(taken):
         table.add(taken[key])
     return table, invalid
+
+
+def rate_timelines(
+    history: Iterable[Recorded], at: Container[int]
+) -> Iterator[tuple[int, Timeline]]:
+    """The rates' stream as known after each of its events at a position in `at`: its
+    live rates, as a `Timeline` (what the read model derives its rate rows from)."""
+    items = sorted(history, key=lambda r: r.position)
+    for count, item in enumerate(items, start=1):
+        if item.position in at:
+            yield item.position, Timeline(RATES, rates=rates_of(items[:count])[0].every)
 
 
 @lru_cache(maxsize=1 << 14)

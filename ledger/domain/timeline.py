@@ -12,10 +12,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ledger.domain.dates import LAST_DAY, add_months
 from ledger.domain.events import Event
 from ledger.domain.money import money
+
+if TYPE_CHECKING:
+    from ledger.domain.rates import Rate
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +88,15 @@ class Invalid:
 
 @dataclass
 class Timeline:
-    """Everything one customer's live events imply, in effective time."""
+    """Everything one stream's live events imply, in effective time: a customer's
+    subscriptions, or the rates' stream's live rates (`rates.rate_timelines`)."""
 
     customer_id: str
     segments: list[Segment] = field(default_factory=list)
     bookings: list[Booking] = field(default_factory=list)
     fees: list[Fee] = field(default_factory=list)
     foreign: bool = False  # whether any of it is in another currency than the ledger's
+    rates: list[Rate] = field(default_factory=list)  # the rates' stream's (`RATES`)
 
 
 @dataclass

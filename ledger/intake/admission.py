@@ -143,11 +143,8 @@ class Import:
             folded: list[tuple[str, Timeline, bool]] = []
             for customer in customers:
                 history = histories[customer]
-                if customer == RATES:
-                    yield from (problems := self._rates(history, pending.get(customer)))
-                    clean = clean and not problems
-                    continue
-                timeline, problems = self._timeline(customer, history, pending.get(customer))
+                fold_of = self._rates if customer == RATES else self._timeline
+                timeline, problems = fold_of(customer, history, pending.get(customer))
                 yield from problems
                 clean = clean and not problems
                 existed = bool(history) and history[0].position <= self.since
@@ -162,11 +159,11 @@ class Import:
         return timeline, list(self._problems(history, new, invalid))
 
     def _rates(
-        self, history: list[Recorded], new: list[tuple[str, Recorded]] | None
-    ) -> list[Problem]:
+        self, customer: str, history: list[Recorded], new: list[tuple[str, Recorded]] | None
+    ) -> tuple[Timeline, list[Problem]]:
         """The rates stream with the import's rates and voids of rates in it (SPEC §10)."""
-        invalid = rates_of([*history, *(r for _, r in new or ())])[1]
-        return list(self._problems(history, new, invalid))
+        table, invalid = rates_of([*history, *(r for _, r in new or ())])
+        return Timeline(customer, rates=table.every), list(self._problems(history, new, invalid))
 
     def _problems(
         self,

@@ -32,6 +32,13 @@ def owning_booking(contract: Contract, fee: Fee) -> Booking | None:
     return after[0] if after else (before[-1] if before else None)
 
 
+def rate_day(contract: Contract, fee: Fee) -> date:
+    """The day a subscription's fee is converted at (SPEC §10): its own, or its booking's
+    when it is dated before it."""
+    booking = owning_booking(contract, fee)
+    return max(fee.day, booking.day) if booking else fee.day
+
+
 def fees_of(contract: Contract, booking: Booking) -> list[tuple[date, Fraction]]:
     """A booking's fees, each dated no earlier than the booking itself."""
     return [
@@ -91,12 +98,18 @@ def contract_acv(
 
 
 def booking_fees(contract: Contract, booking: Booking, rates: Converter | None = None) -> Fraction:
-    """The fees counted in a booking's own value (evergreen: only those within its span)."""
+    """The fees counted in a booking's own value, converted."""
+    return converted(contract, counted_fees(contract, booking), rates)
+
+
+def counted_fees(contract: Contract, booking: Booking) -> list[tuple[date, Fraction]]:
+    """The fees counted in a booking's own value (evergreen: only those within its span),
+    each with the day its rate is taken."""
     fees = fees_of(contract, booking)
     if not booking.term_months:
         end = add_months(booking.day, booking.span_months)
         fees = [(d, a) for d, a in fees if d < end]
-    return converted(contract, fees, rates)
+    return fees
 
 
 def booking_values(

@@ -22,7 +22,7 @@ from ledger.domain.dates import DAY, FIRST_QUERY_DAY, LAST_QUERY_DAY
 from ledger.domain.errors import UsageError
 from ledger.domain.money import Total, money, optional, ratio
 from projections.figures.book import Account, Book
-from projections.figures.contract_value import AcvPolicy, booking_values, owning_booking
+from projections.figures.contract_value import AcvPolicy, booking_values, rate_day
 from projections.figures.conversion import SPOT, Converter, FxPolicy
 from projections.figures.keys import MOVEMENT_KINDS, MovementKind
 from projections.figures.report import share
@@ -402,9 +402,7 @@ def account_fees(
                 continue
             rate = 1
             if rates is not None and contract.currency != rates.reporting:
-                booking = owning_booking(contract, fee)
-                day = max(fee.day, booking.day) if booking else fee.day
-                rate = rates.dated(contract.currency, day)
+                rate = rates.dated(contract.currency, rate_day(contract, fee))
             yield Charged(fee.event_id, fee.day, Fraction(fee.amount) * rate)
 
 

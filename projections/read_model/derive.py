@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.domain.events import Event
+from ledger.domain.events import RATES, Event
+from ledger.domain.rates import rate_timelines
 from ledger.domain.timeline import Recorded, Timeline, timelines
 from ledger.store.codec import entry_of
 from ledger.store.recorders import chunks
@@ -156,7 +157,12 @@ def _follow(
     done, ends = commits
     points = _points([r.position for r in history], done, ends)
     before: Timeline | None = None
-    for position, timeline in timelines(customer, history, currency, points):
+    folded = (
+        rate_timelines(history, points)
+        if customer == RATES
+        else timelines(customer, history, currency, points)
+    )
+    for position, timeline in folded:
         if position > done:
             follow(customer, timeline, believed, points[position], writes, raw, before)
         before = timeline

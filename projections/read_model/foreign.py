@@ -22,15 +22,18 @@ from projections.read_model.kinds import KINDS
 from projections.read_model.rows import UNIT
 from projections.read_model.sql import Raw
 
-_BY_UNIT = f"""
-SELECT substr(subscription_id, 1, {UNIT}), den, SUM(num), COUNT(*), COUNT(big) FROM {{t}}
+_BY_UNIT = """
+SELECT substr(subscription_id, 1, {n}), den, SUM(num), COUNT(*), COUNT(big) FROM {t}
  WHERE recorded_from <= ? AND recorded_to > ? AND start <= ? AND "end" > ?
- GROUP BY substr(subscription_id, 1, {UNIT}), den
+ GROUP BY substr(subscription_id, 1, {n}), den
 """
-_BIG = f"""
-SELECT substr(subscription_id, 1, {UNIT}), den, big FROM {{t}}
+_BIG = """
+SELECT substr(subscription_id, 1, {n}), den, big FROM {t}
  WHERE recorded_from <= ? AND recorded_to > ? AND start <= ? AND "end" > ? AND big IS NOT NULL
 """
+CURRENCY = 3
+"""The length of a tag's currency: where one rate converts a whole currency (MRR under
+`spot` and `fixed`, fees under `fixed`), rows are summed by currency alone."""
 _COUNT = """
 SELECT COUNT(*) FROM {t} WHERE recorded_from <= ? AND recorded_to > ? AND start <= ? AND "end" > ?
 """
@@ -41,12 +44,13 @@ def measures(
     conn: Connection, days: Sequence[date], position: int, rates: Converter
 ) -> list[Measures]:
     """The report's sums (`report.measures_of`) of the foreign customers on each day."""
-    raw = Raw(conn)
+    raw, fixed = Raw(conn), rates.policy.kind == "fixed"
     found = []
     for day in days:
         params = (position, position, raw.day(day), raw.day(day))
-        segments, contracts = _by_unit(raw, "unit_segment", params)
-        fees, _ = _by_unit(raw, "unit_fee_span", params)
+        dated = UNIT if rates.policy.kind == "booked" else CURRENCY
+        segments, contracts = _by_unit(raw, "unit_segment", params, dated)
+        fees, _ = _by_unit(raw, "unit_fee_span", params, CURRENCY if fixed else UNIT)
         customers = raw.scalar(_COUNT.format(t=_TABLES["unit_customer_span"]), params)
         found.append(
             {
@@ -62,16 +66,19 @@ def measures(
 _ZERO = Fraction(0)
 
 
-def _by_unit(raw: Raw, kind: str, params: tuple[object, ...]) -> tuple[dict[str, Fraction], int]:
-    """The rows of `kind` covering the day, summed by unit; and how many there are."""
-    table = _TABLES[kind]
+def _by_unit(
+    raw: Raw, kind: str, params: tuple[object, ...], length: int
+) -> tuple[dict[str, Fraction], int]:
+    """The rows of `kind` covering the day, summed by the first `length` characters of
+    their tag; and how many there are."""
+    table, n = _TABLES[kind], length
     totals: dict[str, Fraction] = {}
     count = bigs = 0
-    for unit, den, num, rows, big in raw.rows(_BY_UNIT.format(t=table), params):
+    for unit, den, num, rows, big in raw.rows(_BY_UNIT.format(t=table, n=n), params):
         totals[unit] = totals.get(unit, _ZERO) + Fraction(int(num or 0), int(den))
         count, bigs = count + int(rows), bigs + int(big)
     if bigs:  # a numerator too large for SQL sums is kept as text, `num` 0 (rare)
-        for unit, den, big in raw.rows(_BIG.format(t=table), params):
+        for unit, den, big in raw.rows(_BIG.format(t=table, n=n), params):
             totals[unit] = totals.get(unit, _ZERO) + Fraction(int(big), int(den))
     return {u: v for u, v in totals.items() if v}, count
 
@@ -83,4 +90,6 @@ def _mrr_rate(tag: str, day: date, rates: Converter) -> Fraction:
 
 
 def _fee_rate(unit: str, rates: Converter) -> Fraction:
+    if len(unit) == CURRENCY:  # `fixed`: the fixed day's
+        return rates.dated(unit, date.min)
     return rates.dated(unit[:3], date.fromisoformat(unit[4:]))

@@ -26,11 +26,13 @@ from projections.read_model.rows import (
     customer_span_rows,
     fee_span_rows,
     foreign_rows,
+    rate_rows,
     segment_rows,
     unit_fee_span_rows,
     unit_segment_rows,
 )
 from projections.read_model.tables import belief_table
+from projections.read_model.unit_flows import unit_booking_rows, unit_fee_rows, unit_move_rows
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,21 @@ KINDS: tuple[RowKind, ...] = (
         source="books",
         foreign=True,
     ),
+    # and their flows, for movements and series (`read_model_unit_flows`)
+    RowKind("unit_move", belief_table("arr_rm_unit_moves"), unit_move_rows, foreign=True),
+    RowKind(
+        "unit_booking",
+        belief_table("arr_rm_unit_bookings"),
+        unit_booking_rows,
+        source="books",
+        foreign=True,
+    ),
+    RowKind(
+        "unit_fee", belief_table("arr_rm_unit_fees"), unit_fee_rows, source="books", foreign=True
+    ),
+    # The rates' stream's live rates (`RATES`): a converting query reads those believed
+    # at its position instead of decoding every rate event
+    RowKind("rate", belief_table("arr_rm_rates"), rate_rows, source="rates"),
 )
 TABLES: dict[str, str] = {kind.name: kind.table.name for kind in KINDS}
 REPORTED: tuple[RowKind, ...] = KINDS[:3]

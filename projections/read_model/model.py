@@ -26,19 +26,20 @@ from sqlalchemy import Connection, Index, select
 from sqlalchemy.exc import DBAPIError
 
 from ledger.domain.errors import LedgerError, StoreUnavailable
+from ledger.domain.rates import Rates
 from ledger.store.event_store import EventStore
 from ledger.store.recorders import chunks
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import Converter
 from projections.figures.movements import Known, Movements
-from projections.figures.parts import BookPart
 from projections.figures.report import Report
 from projections.figures.series import SeriesRow
-from projections.read_model import parallel, passes, periods, verify
+from projections.read_model import parallel, passes, periods, rates, verify
 from projections.read_model import snapshots as read_model_snapshots
 from projections.read_model.derive import EventSql, Writes, commit_ends, derive, touched
 from projections.read_model.kinds import KINDS
 from projections.read_model.passes import Contended
+from projections.read_model.periods import Foreign
 from projections.read_model.report import reports
 from projections.read_model.sql import Raw
 from projections.read_model.tables import TRACK, connect, snapshots, tracking
@@ -187,7 +188,7 @@ class ReadModel:
         bounds: Sequence[date],
         known: Known,
         policy: AcvPolicy,
-        foreign: BookPart | None = None,
+        foreign: Foreign = None,
     ) -> list[Movements]:
         """Movements, retention and bookings over each period `(bounds[i], bounds[i+1]]`."""
         self._reach(known[0])
@@ -201,12 +202,19 @@ class ReadModel:
         days: Sequence[date],
         known: Known,
         policy: AcvPolicy,
-        foreign: BookPart | None = None,
+        foreign: Foreign = None,
     ) -> list[SeriesRow]:
         """A report on each of `days`, with the movements since the previous (or `start`)."""
         self._reach(known[0])
         with self.engine.connect() as conn:
             return periods.series(conn, start, days, known, policy, foreign)
+
+    @_guarded
+    def rates(self, position: int) -> Rates:
+        """The live rates believed at `position`."""
+        self._reach(position)
+        with self.engine.connect() as conn:
+            return rates.believed(conn, position)
 
     @_guarded
     def foreign(self, position: int) -> list[str]:
@@ -270,7 +278,8 @@ class ReadModel:
             if customers is None:
                 customers = touched(Raw(conn), sql, done, stop)
             ends = commit_ends(Raw(conn), sql, done, stop)
-        parts = list(chunks([c for c in customers if c > last], CUSTOMERS))
+        # "" before the first chunk; the rates' stream, also "" (`RATES`), is in the first
+        parts = list(chunks([c for c in customers if not last or c > last], CUSTOMERS))
         url = self.store.location.url
         count = parallel.workers(url, stop - done)
         pending = parallel.derived(url, sql, parts, done, ends, count) if count else None
@@ -302,9 +311,8 @@ class ReadModel:
     def _event_sql(self) -> EventSql:
         q = self.store.recorder.q
         return EventSql(
-            touched=q(  # not the rates' stream: it is no customer's (`RATES`)
-                "SELECT DISTINCT customer_id FROM {entries} WHERE position > ? AND position <= ? "
-                "AND customer_id <> ''"
+            touched=q(  # and the rates' stream (`RATES`): its rows are the live rates
+                "SELECT DISTINCT customer_id FROM {entries} WHERE position > ? AND position <= ?"
             ),
             commit_end=q(
                 "SELECT MAX(position) FROM {entries} WHERE recorded_at = "

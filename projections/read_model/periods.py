@@ -4,6 +4,8 @@ What a period sums over its days (movements by kind, bookings, fees) is the diff
 of running totals at its two bounds, read with every other measure at every bound.
 Its retention is the month's, read on its last day, when the period is a calendar
 month; otherwise it comes from the customers' MRR pieces that end or begin inside it.
+The customers with anything in another currency are added from their unit rows,
+converted with the rates (`read_model_foreign_parts`), or replayed (`BookPart`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import Connection
 
 from ledger.domain.dates import DAY, months_end
 from projections.figures.contract_value import AcvPolicy
+from projections.figures.conversion import Converter
 from projections.figures.movements import (
     KINDS,
     Kept,
@@ -33,9 +36,13 @@ from projections.figures.movements import (
 from projections.figures.parts import BookPart
 from projections.figures.report import Measures, report_of
 from projections.figures.series import SeriesRow
+from projections.read_model.foreign_parts import UnitPart
 from projections.read_model.kinds import TABLES
 from projections.read_model.report import added, measures
 from projections.read_model.sql import Raw
+
+Foreign = BookPart | Converter | None
+"""The foreign customers: replayed, or read from their unit rows with these rates."""
 
 _LEAVING = """
 SELECT customer_id, num, big, den FROM {t} WHERE recorded_to > ? AND recorded_from <= ?
@@ -52,7 +59,7 @@ def movements_over(
     bounds: Sequence[date],
     known: Known,
     policy: AcvPolicy,
-    foreign: BookPart | None = None,
+    foreign: Foreign = None,
 ) -> list[Movements]:
     """Movements, retention and bookings over each period `(bounds[i], bounds[i + 1]]` as
     believed at position `known[0]` (and, given `foreign`, of the customers it holds)."""
@@ -60,8 +67,8 @@ def movements_over(
         check_period(low, high)
     found = measures(conn, bounds, known[0])
     parts = _parts(conn, bounds, found, known[0], policy)
-    if foreign is not None:
-        parts = parts + foreign.parts(bounds, policy)
+    if (theirs := _theirs(conn, known[0], foreign)) is not None:
+        parts = parts + theirs.parts(bounds, policy)
     return assembled(bounds, parts.levels, parts.periods, policy, known)
 
 
@@ -71,7 +78,7 @@ def series(
     days: Sequence[date],
     known: Known,
     policy: AcvPolicy,
-    foreign: BookPart | None = None,
+    foreign: Foreign = None,
 ) -> list[SeriesRow]:
     """A `report` on each of `days` and the movements since the previous one (the first
     since `start`), from one reading of the measures at every bound."""
@@ -80,10 +87,10 @@ def series(
         check_period(low, high)
     found = measures(conn, bounds, known[0])
     parts = _parts(conn, bounds, found, known[0], policy)
-    if foreign is not None:
-        others = foreign.measures(bounds)
+    if (theirs := _theirs(conn, known[0], foreign)) is not None:
+        others = theirs.measures(bounds)
         found = [added(a, b) for a, b in zip(found, others, strict=True)]
-        parts = parts + foreign.parts(bounds, policy)
+        parts = parts + theirs.parts(bounds, policy)
     moved = assembled(bounds, parts.levels, parts.periods, policy, known)
     position, currency, fx = known
     reports = [
@@ -91,6 +98,12 @@ def series(
         for day, m in zip(days, found[1:], strict=True)
     ]
     return [SeriesRow(r, m) for r, m in zip(reports, moved, strict=True)]
+
+
+def _theirs(conn: Connection, position: int, foreign: Foreign) -> BookPart | UnitPart | None:
+    if isinstance(foreign, Converter):
+        return UnitPart(conn, position, foreign)
+    return foreign
 
 
 def _parts(

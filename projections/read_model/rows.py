@@ -39,18 +39,18 @@ Derived = tuple[str, date, date, int, int]
 
 Span = tuple[date, date]
 
-Source = Literal["segments", "books"]
+Source = Literal["segments", "books", "rates"]
 """What of a customer's timeline a kind's rows depend on: its segments alone, or its
 bookings and fees (and, when it has fees, its segments: they decide which booking owns a
-fee, and on which days a fee counts)."""
+fee, and on which days a fee counts); or the rates' stream's live rates."""
 
 
 def changed(before: Timeline | None, now: Timeline) -> set[Source]:
     """The sources whose rows may differ from one prefix of a history to the next: a
     price change leaves the bookings' rows as they were, a fee the movements'."""
     if before is None or before.foreign != now.foreign:
-        return {"segments", "books"}
-    found: set[Source] = set()
+        return {"segments", "books", "rates"}
+    found: set[Source] = {"rates"} if before.rates != now.rates else set()
     if before.segments != now.segments:
         found.add("segments")
     fees = before.fees != now.fees or (bool(now.fees) and "segments" in found)
@@ -91,6 +91,15 @@ def unit_fee_span_rows(timeline: Timeline) -> Iterator[Derived]:
         for (tag, (start, end)), amount in sorted(totals.items()):
             key = f"{tag}|{contract.subscription_id}"
             yield (key, start, end, amount.numerator, amount.denominator)
+
+
+def rate_rows(timeline: Timeline) -> Iterator[Derived]:
+    """The rates' stream's live rates, as `currency|event_id` effective from their day on
+    (the rate on a day is that of the latest row starting on or before it). Not their
+    positions: an import derives its rows before its positions are final (`inline`)."""
+    for rate in timeline.rates:
+        value, key = rate.rate, f"{rate.currency}|{rate.event_id}"
+        yield (key, rate.day, OPEN_END, value.numerator, value.denominator)
 
 
 def segment_rows(timeline: Timeline) -> Iterator[Derived]:
