@@ -57,6 +57,7 @@ from ledger.domain.events import Event
 from projections.figures.conversion import FxPolicy
 from projections.figures.movements import movements_over
 from projections.figures.report import report
+from projections.figures.series import series as replayed_series
 
 FIELDS = tuple(field.name for field in dataclasses.fields(Event))  # the CSV header
 EVENTS_PER_CUSTOMER = 5.6
@@ -336,8 +337,14 @@ def growth(results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     return grown
 
 
-def check(ledger: Ledger, positions: tuple[int, ...], policies: tuple[str, ...] = ("spot",)) -> int:
-    """Read-model figures must equal a full replay's; returns how many were compared."""
+def check(
+    ledger: Ledger,
+    positions: tuple[int, ...],
+    policies: tuple[str, ...] = ("spot",),
+    series: bool = False,
+) -> int:
+    """Read-model figures must equal a full replay's (with `series`, a monthly series
+    too); returns how many were compared."""
     compared = 0
     for position in positions:
         book = ledger.book(position=position)
@@ -359,6 +366,11 @@ def check(ledger: Ledger, positions: tuple[int, ...], policies: tuple[str, ...] 
                 book, bounds, "recurring", rates
             ):
                 raise SystemExit(f"MISMATCH of movements at position {position} {fx}")
+            compared += 1
+            if series and list(
+                ledger.series(START, AS_OF, "month", position=position, fx=rates)
+            ) != (replayed_series(book, START, AS_OF, "month", "recurring", rates)):
+                raise SystemExit(f"MISMATCH of the monthly series at position {position} {fx}")
             compared += 1
     return compared
 
@@ -390,7 +402,7 @@ def measure_currencies(
             best_ms(lambda: ledger.report(AS_OF, position=imported)), 1
         )
         result["series_s"] = series_seconds(ledger)
-        result["checked"] = check(ledger, (imported, head), FX_POLICIES)
+        result["checked"] = check(ledger, (imported, head), FX_POLICIES, series=True)
     cli = [ARR, "report", "--as-of", AS_OF.isoformat(), "--db", url, "--format", "json"]
     result["report_cli_s"] = round(min(child(cli)[0] for _ in range(3)), 2)
     drop(db, url)

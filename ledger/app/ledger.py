@@ -309,7 +309,16 @@ class Ledger:
         """One line per currency with subscriptions active on `as_of`: local MRR, the
         rate used (none under `booked`) and MRR in the ledger's currency."""
         check_day(as_of, "as_of")
-        return by_currency(self.book(known_at, position), as_of, FxPolicy.parse(fx))
+        policy = FxPolicy.parse(fx)
+        at, book = self._seen(known_at, position)
+        if book is not None:
+            return by_currency(book, as_of, policy)
+        model, known, location = self.read_model(), (at, self.currency, policy), self.store.location
+        try:
+            rates = self._rates(at, policy) if _guard(lambda: model.foreign(at), location) else None
+            return _guard(lambda: model.by_currency(as_of, known, rates), location)
+        except MissingRate:  # as a replay words it (`_converting`)
+            return by_currency(self.book(position=at), as_of, policy)
 
     def movements(
         self,

@@ -83,6 +83,36 @@ def _by_unit(
     return {u: v for u, v in totals.items() if v}, count
 
 
+def by_currency(
+    conn: Connection, day: date, position: int, rates: Converter
+) -> dict[str, tuple[Fraction, Fraction]]:
+    """The foreign customers' MRR on `day` by currency: local, and converted; a currency
+    is there when a subscription in it is active, whatever its MRR."""
+    raw = Raw(conn)
+    params = (position, position, raw.day(day), raw.day(day))
+    found: dict[str, tuple[Fraction, Fraction]] = {}
+    table = _TABLES["unit_segment"]
+    for tag, den, num, _, big in raw.rows(_BY_UNIT.format(t=table, n=UNIT), params):
+        value = Fraction(int(num or 0), int(den))
+        if int(big):  # a numerator too large for SQL sums (rare): the unit's rows one by one
+            value = _big(raw, table, params, str(tag), int(den))
+        local, converted = found.get(str(tag)[:CURRENCY], (_ZERO, _ZERO))
+        rate = _mrr_rate(str(tag), day, rates) if value else _ZERO
+        found[str(tag)[:CURRENCY]] = (local + value, converted + value * rate)
+    return found
+
+
+def _big(raw: Raw, table: str, params: tuple[object, ...], tag: str, den: int) -> Fraction:
+    rows = raw.rows(_ROWS.format(t=table), (*params, tag, den))
+    return sum((Fraction(int(b) if b is not None else int(n), den) for n, b in rows), _ZERO)
+
+
+_ROWS = f"""
+SELECT num, big FROM {{t}} WHERE recorded_from <= ? AND recorded_to > ? AND start <= ?
+ AND "end" > ? AND substr(subscription_id, 1, {UNIT}) = ? AND den = ?
+"""
+
+
 def _mrr_rate(tag: str, day: date, rates: Converter) -> Fraction:
     """A segment's tag is its unit under `booked`; under the others its currency alone."""
     priced = date.fromisoformat(tag[4:]) if rates.policy.kind == "booked" else None

@@ -17,15 +17,17 @@ from typing import Any
 from sqlalchemy import Connection
 
 from projections.figures.contract_value import AcvPolicy
-from projections.figures.conversion import Converter
+from projections.figures.conversion import ONE, Converter
 from projections.figures.movements import Known, check_day
-from projections.figures.report import Measures, Report, report_of
+from projections.figures.report import CurrencyLine, Measures, Report, report_of
 from projections.read_model import foreign
 from projections.read_model.kinds import KINDS, REPORTED, RowKind
 from projections.read_model.rows import OPEN_END
 from projections.read_model.snapshots import StepFunction, at_day, latest
 from projections.read_model.sql import Raw
 from projections.read_model.tables import CLOSED
+
+ZERO = Fraction(0)
 
 _RECENT = """
 SELECT CASE WHEN start < ? THEN ? ELSE start END AS low,
@@ -118,6 +120,29 @@ def reports(
         report_of(figures, day, position, currency, policy, fx)
         for day, figures in zip(days, found, strict=True)
     ]
+
+
+def by_currency(
+    conn: Connection, day: date, known: Known, rates: Converter | None
+) -> list[CurrencyLine]:
+    """`report.by_currency` from the rows: the ledger's currency is the others' MRR and
+    the foreign customers' subscriptions in it; the rest theirs, by unit."""
+    check_day(day, "as_of")
+    position, currency, fx = known
+    mine = measures(conn, [day], position, REPORTED)[0]
+    theirs = foreign.by_currency(conn, day, position, rates) if rates is not None else {}
+    if mine["active_contracts"]:
+        local, converted = theirs.get(currency, (ZERO, ZERO))
+        theirs[currency] = (local + mine["mrr"], converted + mine["mrr"])
+    return [
+        CurrencyLine(day, position, code, local, rate, converted, fx)
+        for code, (local, converted) in sorted(theirs.items())
+        for rate in [None if fx.kind == "booked" else _rate(code, day, currency, rates)]
+    ]
+
+
+def _rate(code: str, day: date, currency: str, rates: Converter | None) -> Fraction:
+    return ONE if code == currency or rates is None else rates.dated(code, day)
 
 
 def added(mine: Measures, theirs: Measures) -> Measures:
