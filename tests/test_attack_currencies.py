@@ -58,7 +58,15 @@ def test_answers_known_at_a_moment_stay_while_rates_and_customers_are_written(
 
 
 @pytest.mark.parametrize(
-    "table", ["arr_rm_foreign", "arr_rm_unit_segments", "arr_rm_unit_customer_spans"]
+    "table",
+    [
+        "arr_rm_foreign",
+        "arr_rm_unit_segments",
+        "arr_rm_unit_customer_spans",
+        "arr_rm_unit_moves",
+        "arr_rm_unit_bookings",
+        "arr_rm_rates",
+    ],
 )
 def test_an_edit_of_a_foreign_customers_rows_is_found(
     ledger: Ledger, db_url: str, table: str

@@ -235,19 +235,19 @@ class Ledger:
         the rates known at `at`. When a rate they need is missing they are replayed
         instead, so that the error names the first day a replay needs, whatever the path."""
         location = self.store.location
-        customers = _guard(lambda: self.read_model().foreign(at), location)
-        if not customers:
+        if not _guard(lambda: self.read_model().any_foreign(at), location):
             return _guard(lambda: query(None), location)
         try:
             return _guard(lambda: query(self._rates(at, fx)), location)
         except MissingRate:
-            return _guard(lambda: query(self._replayed(at, fx, customers)), location)
+            return _guard(lambda: query(self._replayed(at, fx)), location)
 
-    def _replayed(self, at: int, fx: FxPolicy, customers: list[str]) -> BookPart:
-        """These customers' figures, replayed with the rates: they add up with the model's."""
-        found = _guard(
-            lambda: self.store.histories([*customers, RATES], times=False), self.store.location
-        )
+    def _replayed(self, at: int, fx: FxPolicy) -> BookPart:
+        """The foreign customers' figures, replayed with the rates: they add up with the
+        model's."""
+        location = self.store.location
+        customers = _guard(lambda: self.read_model().foreign(at), location)
+        found = _guard(lambda: self.store.histories([*customers, RATES], times=False), location)
         entries = [item for history in found.values() for item in history if item.position <= at]
         return BookPart(Book.replay(entries, at, self.currency), fx)
 
@@ -294,8 +294,8 @@ class Ledger:
                 check_day(day, "as_of")
             return [report(book, day, acv_policy, policy) for day in days]
         model, known = self.read_model(), (at, self.currency, policy)
-        customers = _guard(lambda: model.foreign(at), self.store.location)
-        rates = self._rates(at, policy) if customers else None
+        foreign = _guard(lambda: model.any_foreign(at), self.store.location)
+        rates = self._rates(at, policy) if foreign else None
         return _guard(lambda: model.reports(days, known, acv_policy, rates), self.store.location)
 
     def by_currency(
@@ -315,7 +315,9 @@ class Ledger:
             return by_currency(book, as_of, policy)
         model, known, location = self.read_model(), (at, self.currency, policy), self.store.location
         try:
-            rates = self._rates(at, policy) if _guard(lambda: model.foreign(at), location) else None
+            rates = (
+                self._rates(at, policy) if _guard(lambda: model.any_foreign(at), location) else None
+            )
             return _guard(lambda: model.by_currency(as_of, known, rates), location)
         except MissingRate:  # as a replay words it (`_converting`)
             return by_currency(self.book(position=at), as_of, policy)

@@ -224,6 +224,16 @@ class ReadModel:
             return rates.believed(conn, position)
 
     @_guarded
+    def any_foreign(self, position: int) -> bool:
+        """Whether a customer is believed at `position` to have anything in another
+        currency (`foreign`): only then does a query need the rates."""
+        self._reach(position)
+        c = next(k for k in KINDS if k.foreign).table.c
+        believed = (c.recorded_from <= position) & (c.recorded_to > position)
+        with self.engine.connect() as conn:
+            return conn.execute(select(c.id).where(believed).limit(1)).first() is not None
+
+    @_guarded
     def foreign(self, position: int) -> list[str]:
         """The customers believed at `position` to have anything in another currency than
         the ledger's: their figures need rates, which the model does not hold."""
