@@ -726,6 +726,51 @@ class Oracle:
             )
         return rows
 
+    def plan_on(self, sub: str, day: date) -> str:
+        """SPEC §13: the `plan` of the latest live event of `sub` effective on or before
+        `day` (effective order, ties by position) that gave one; none: `unspecified`."""
+        plan = None
+        for e in self.live:  # in effective order: the last one seen is the latest
+            if e.get("subscription_id") == sub and e["day"] <= day and e.get("plan"):
+                plan = e["plan"]
+        return plan or UNSPECIFIED
+
+    def by_customer(self, as_of: date, fx: str = "spot") -> list[dict[str, Any]]:
+        """SPEC §13 `report --by customer`: one row per customer with an active contract."""
+        return self._segments(as_of, fx, "customer_id", lambda s: self.customer_of[s])
+
+    def by_plan(self, as_of: date, fx: str = "spot") -> list[dict[str, Any]]:
+        """SPEC §13 `report --by plan`: one row per plan in force of an active contract."""
+        return self._segments(as_of, fx, "plan", lambda s: self.plan_on(s, as_of))
+
+    def segments_exact(
+        self, as_of: date, fx: str, key_of: Callable[[str], str]
+    ) -> dict[str, tuple[Fraction, int]]:
+        n = self._at(as_of)
+        found: dict[str, tuple[Fraction, int]] = {}
+        for sub in sorted(s for s in self.sub_mrr if self.active_on(s, as_of)):
+            mrr, count = found.get(key_of(sub), (ZERO, 0))
+            found[key_of(sub)] = (mrr + self.converted(sub, n, fx), count + 1)
+        return found
+
+    def _segments(
+        self, as_of: date, fx: str, group: str, key_of: Callable[[str], str]
+    ) -> list[dict[str, Any]]:
+        found = self.segments_exact(as_of, fx, key_of)
+        order = sorted(found, key=lambda k: (-found[k][0], k))
+        return [
+            {
+                "as_of": as_of.isoformat(),
+                "position": self.position,
+                "fx_policy": fx,
+                group: key,
+                "mrr": money(found[key][0]),
+                "arr": money(12 * found[key][0]),
+                "active_contracts": found[key][1],
+            }
+            for key in order
+        ]
+
     def daily(self, fx: str) -> _Daily:
         """SPEC §5 with §10 and §11, literally: every customer, every day d, the end of d-1
         against the end of d, each subscription's MRR at its rate for that day under `fx`:

@@ -25,6 +25,7 @@ from ledger.domain.errors import (
     first_line,
 )
 from ledger.domain.events import RATES
+from ledger.domain.periods import movements_span, series_days
 from ledger.domain.timeline import Recorded
 from ledger.store import audit, layout
 from ledger.store.audit import Verification
@@ -38,7 +39,15 @@ from projections.figures.customer_log import CustomerLog, customer_log
 from projections.figures.movements import Movements, check_day, check_period
 from projections.figures.movements import movements_over as replayed_movements
 from projections.figures.parts import BookPart
-from projections.figures.report import CurrencyLine, Report, by_currency, report
+from projections.figures.report import (
+    CurrencyLine,
+    Report,
+    SegmentLine,
+    by_currency,
+    by_customer,
+    by_plan,
+    report,
+)
 from projections.figures.restatement import Restatement, restatement
 from projections.figures.results import Rows
 from projections.figures.series import Every, SeriesRow, period_ends
@@ -322,18 +331,72 @@ class Ledger:
         except MissingRate:  # as a replay words it (`_converting`)
             return by_currency(self.book(position=at), as_of, policy)
 
+    def by_customer(
+        self,
+        as_of: date,
+        *,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        fx: str | FxPolicy = SPOT,
+    ) -> list[SegmentLine]:
+        """One line per customer with a contract active on `as_of` (SPEC §13): MRR, ARR
+        and active contracts, by ARR descending then `customer_id`."""
+        check_day(as_of, "as_of")
+        policy = FxPolicy.parse(fx)
+        at, book = self._seen(known_at, position)
+        if book is not None:
+            return by_customer(book, as_of, policy)
+        model, known, location = self.read_model(), (at, self.currency, policy), self.store.location
+        try:
+            rates = (
+                self._rates(at, policy) if _guard(lambda: model.any_foreign(at), location) else None
+            )
+            return _guard(lambda: model.by_customer(as_of, known, rates), location)
+        except MissingRate:  # as a replay words it (`_converting`)
+            return by_customer(self.book(position=at), as_of, policy)
+
+    def by_plan(
+        self,
+        as_of: date,
+        *,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        fx: str | FxPolicy = SPOT,
+    ) -> list[SegmentLine]:
+        """One line per plan in force of the subscriptions active on `as_of` (SPEC §13;
+        none given: `unspecified`), by ARR descending then plan."""
+        return self._segments(by_plan, as_of, known_at, position, fx)
+
+    def _segments(
+        self,
+        lines: Callable[[Book, date, FxPolicy], list[SegmentLine]],
+        as_of: date,
+        known_at: datetime | None,
+        position: int | None,
+        fx: str | FxPolicy,
+    ) -> list[SegmentLine]:
+        """The lines from a replay at the position asked: the read model's rows carry no
+        plan (decisions.md, "Segments")."""
+        check_day(as_of, "as_of")
+        policy = FxPolicy.parse(fx)
+        at, book = self._seen(known_at, position)
+        return lines(book if book is not None else self.book(position=at), as_of, policy)
+
     def movements(
         self,
-        start: date,
-        end: date,
+        start: date | None = None,
+        end: date | None = None,
         *,
+        period: str | None = None,
         known_at: datetime | None = None,
         position: int | None = None,
         acv_policy: AcvPolicy = "recurring",
         fx: str | FxPolicy = SPOT,
     ) -> Movements:
-        """Movements, retention and bookings over `(start, end]` (SPEC §5-7, §10)."""
-        bounds = [start, end]
+        """Movements, retention and bookings over `(start, end]` (SPEC §5-7, §10), or over
+        a `period` instead of the dates: `2024`, `2024-Q4`, `2024-11` or `2024-W05`, read
+        as `(the day before its first day, its last day]` (SPEC §13)."""
+        bounds = list(movements_span(start, end, period))
         return self.movements_over(
             bounds, known_at=known_at, position=position, acv_policy=acv_policy, fx=fx
         )[0]
@@ -362,27 +425,31 @@ class Ledger:
 
     def series(
         self,
-        start: date,
-        end: date,
-        every: Every,
+        start: date | None = None,
+        end: date | None = None,
+        every: Every = "month",
         *,
+        period: str | None = None,
         known_at: datetime | None = None,
         position: int | None = None,
         acv_policy: AcvPolicy = "recurring",
         fx: str | FxPolicy = SPOT,
     ) -> Rows[SeriesRow]:
-        """One report row per period end, with the movements since the previous row."""
-        days = period_ends(start, end, every)
+        """One report row per period end, with the movements since the previous row, from
+        the day `start` (counted) to `end`; or over a `period` (`2024`, `2024-Q4`,
+        `2024-11`, `2024-W05`) instead of the dates, from its first day to its last."""
+        first, last = series_days(start, end, period)
+        days = period_ends(first, last, every)
         policy = FxPolicy.parse(fx)
         at, book = self._seen(known_at, position)
         if book is not None:
-            return Rows(replayed_series(book, start, end, every, acv_policy, policy))
+            return Rows(replayed_series(book, first, last, every, acv_policy, policy))
         model, known = self.read_model(), (at, self.currency, policy)
         return Rows(
             self._converting(
                 at,
                 policy,
-                lambda foreign: model.series(start - DAY, days, known, acv_policy, foreign),
+                lambda foreign: model.series(first - DAY, days, known, acv_policy, foreign),
             )
         )
 

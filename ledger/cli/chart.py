@@ -14,7 +14,7 @@ from typing import Annotated, Any, BinaryIO
 import typer
 
 from ledger.app.ledger import Ledger
-from ledger.cli.movements import EveryOption, SeriesFrom, To, every_option, period
+from ledger.cli.movements import EveryOption, SeriesFrom, SeriesPeriod, To, days, every_option
 from ledger.cli.options import (
     Db,
     Fx,
@@ -119,8 +119,10 @@ def _new_file(path: Path) -> tuple[Path, int]:
 
 @commands.command(name="chart")
 def chart_command(
-    from_: SeriesFrom,
-    to: To,
+    *,  # keyword-only, so that the required --output may follow the optional dates
+    from_: SeriesFrom = None,
+    to: To = None,
+    period_: SeriesPeriod = None,
     output: Output,
     every: EveryOption = "month",
     db: Db = None,
@@ -136,11 +138,15 @@ def chart_command(
     pip install 'arr-ledger[charts]'.
 
     \b
-    Example: arr chart --from 2024-01-01 --to 2024-12-31 --every month -o report.html
+    --from is the first day counted and --to the last, as in arr series: --period 2024
+    is the same as --from 2024-01-01 --to 2024-12-31.
+
+    \b
+    Example: arr chart --period 2024 --every month -o report.html
     """
 
     def action() -> None:
-        (start, end), step = period(from_, to), every_option(every, "--every")
+        (start, end), step = days(from_, to, period_), every_option(every, "--every")
         asked, chosen = knowledge(known_at, position), policy(acv_policy)
         rates = fx_policy(fx)
         with Ledger.open(db) as ledger:

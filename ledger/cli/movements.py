@@ -26,6 +26,7 @@ from ledger.cli.options import (
 )
 from ledger.cli.parse import parse_day
 from ledger.cli.progress import working
+from ledger.domain.periods import Period, dates_or_period
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import FxPolicy
 from projections.figures.keys import BRIDGE
@@ -35,22 +36,47 @@ from projections.render.text import Format, emit
 
 commands = typer.Typer()
 
+# --from/--to or --period, never both: neither is required alone, so `dates_or_period`
+# says what is missing, as one line like every other usage error.
 From = Annotated[
-    str,
-    typer.Option(
-        "--from", help="Start date YYYY-MM-DD, excluded: movements over (from, to].", metavar="DATE"
-    ),
-]
-SeriesFrom = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--from",
-        help="First day YYYY-MM-DD, included: rows at every period end from it on, the first "
-        "row's movements over (from - 1 day, its end].",
+        help="Start date YYYY-MM-DD, excluded: movements over (from, to], so --from "
+        "2024-01-01 leaves 1 January out. Or give --period.",
         metavar="DATE",
     ),
 ]
-To = Annotated[str, typer.Option("--to", help="End date YYYY-MM-DD (included).", metavar="DATE")]
+SeriesFrom = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="First day YYYY-MM-DD, included: rows at every period end from it on, the first "
+        "row's movements over (from - 1 day, its end]. Or give --period.",
+        metavar="DATE",
+    ),
+]
+To = Annotated[
+    str | None, typer.Option("--to", help="End date YYYY-MM-DD, included.", metavar="DATE")
+]
+PERIODS = "2024, 2024-Q4, 2024-11 or 2024-W05 (an ISO week)"
+PeriodOption = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        help=f"Instead of --from/--to: {PERIODS}, its first day included: --period 2024 is "
+        "(2023-12-31, 2024-12-31].",
+        metavar="PERIOD",
+    ),
+]
+SeriesPeriod = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        help=f"Instead of --from/--to: {PERIODS}, from its first day to its last, both included.",
+        metavar="PERIOD",
+    ),
+]
 By = Annotated[
     str | None,
     typer.Option(
@@ -69,7 +95,19 @@ PERIOD_TABLE = ("from", "to", *BRIDGE, "end_mrr", "nrr", "grr")
 CUSTOMER_TABLE = ("customer_id", *BRIDGE, "end_mrr")
 
 
-def period(start: str, end: str) -> tuple[date, date]:
+def period(start: str | None, end: str | None, named: str | None) -> tuple[date, date]:
+    """Movements' `(from, to]`: the two dates, or `--period`'s span."""
+    given = dates_or_period(start, end, named)
+    return given.span if isinstance(given, Period) else dates(*given)
+
+
+def days(start: str | None, end: str | None, named: str | None) -> tuple[date, date]:
+    """A series' first and last day: the two dates, or `--period`'s first and last day."""
+    given = dates_or_period(start, end, named)
+    return given.days if isinstance(given, Period) else dates(*given)
+
+
+def dates(start: str, end: str) -> tuple[date, date]:
     first, last = parse_day(start, "--from"), parse_day(end, "--to")
     check_period(first, last, ("--from", "--to"))
     return first, last
@@ -82,8 +120,9 @@ def every_option(value: str, option: str) -> Every:
 
 @commands.command(name="movements")
 def movements_command(
-    from_: From,
-    to: To,
+    from_: From = None,
+    to: To = None,
+    period_: PeriodOption = None,
     db: Db = None,
     known_at: KnownAt = None,
     position: Position = None,
@@ -94,11 +133,14 @@ def movements_command(
 ) -> None:
     """Movements, bridge and retention over (from, to]: new, expansion, contraction, churn.
 
-    Example: arr movements --from 2024-03-31 --to 2024-06-30 --by customer --format csv
+    --from is excluded and --to included: --from 2024-01-01 --to 2024-12-31 leaves out
+    1 January. --period 2024 is the whole year, (2023-12-31, 2024-12-31].
+
+    Example: arr movements --period 2024-Q2 --by customer --format csv
     """
 
     def action() -> None:
-        fmt, (start, end) = output_format(format), period(from_, to)
+        fmt, (start, end) = output_format(format), period(from_, to, period_)
         asked, chosen = knowledge(known_at, position), policy(acv_policy)
         rates = fx_policy(fx)
         grouping = None if by is None else choice(by, ("customer", *EVERY), "--by")
@@ -142,8 +184,10 @@ def grouped(
 
 @commands.command(name="series")
 def series_command(
-    from_: SeriesFrom,
-    to: To,
+    *,  # keyword-only, so that the required --every may follow the optional dates
+    from_: SeriesFrom = None,
+    to: To = None,
+    period_: SeriesPeriod = None,
     every: EveryOption,
     db: Db = None,
     known_at: KnownAt = None,
@@ -154,11 +198,14 @@ def series_command(
 ) -> None:
     """One report row per period end, with that period's movements: the backfill.
 
-    Example: arr series --from 2024-01-01 --to 2024-12-31 --every month --format csv
+    --from is the first day counted and --to the last: --period 2024 is the same as
+    --from 2024-01-01 --to 2024-12-31.
+
+    Example: arr series --period 2024 --every month --format csv
     """
 
     def action() -> None:
-        fmt, (start, end) = output_format(format), period(from_, to)
+        fmt, (start, end) = output_format(format), days(from_, to, period_)
         step, asked = every_option(every, "--every"), knowledge(known_at, position)
         with Ledger.open(db) as ledger, working(f"computing every {step} to {end}"):
             found = ledger.series(

@@ -22,6 +22,7 @@ FLAGS = {
     "position": "--position",
     "start": "--from",
     "end": "--to",
+    "period": "--period",
     "as_of": "--as-of",
     "url": "--db",
     "currency": "--currency",

@@ -29,7 +29,11 @@ from projections.render.text import emit
 commands = typer.Typer()
 By = Annotated[
     str | None,
-    typer.Option("--by", help="currency: one line per currency, with its rate", metavar="GROUP"),
+    typer.Option(
+        "--by",
+        help="customer, plan or currency: one line per customer, plan or currency",
+        metavar="GROUP",
+    ),
 ]
 
 
@@ -52,7 +56,7 @@ def report(
     def action() -> None:
         fmt, day = output_format(format), parse_day(as_of)
         asked, rates = knowledge(known_at, position), fx_policy(fx)
-        grouping = None if by is None else choice(by, ("currency",), "--by")
+        grouping = None if by is None else choice(by, ("customer", "plan", "currency"), "--by")
         with Ledger.open(db) as ledger:
             if grouping == "currency":
                 lines = ledger.by_currency(
@@ -60,6 +64,12 @@ def report(
                 )
                 title = f"Report as of {day} by currency ({rates}, into {ledger.currency})"
                 emit(out, fmt, title, [line.as_json() for line in lines])
+                return
+            if grouping is not None:
+                query = ledger.by_customer if grouping == "customer" else ledger.by_plan
+                found = query(day, known_at=asked.known_at, position=asked.position, fx=rates)
+                title = f"Report as of {day} by {grouping} ({rates}, in {ledger.currency})"
+                emit(out, fmt, title, [line.as_json() for line in found])
                 return
             figures = ledger.report(
                 day,

@@ -41,6 +41,7 @@ class Segment:
     mrr: Fraction
     currency: str  # the subscription's: `mrr` is in it (SPEC §10)
     priced: date  # when the event that set this price took effect: `booked`'s rate day
+    plan: str | None = None  # the latest applied event's that gave one (SPEC §13 segments)
 
     def covers(self, day: date) -> bool:
         return self.start <= day and (self.end is None or day < self.end)
@@ -111,6 +112,7 @@ class _Subscription:
     mrr: Fraction = Fraction(0)  # kept with the price: Fraction arithmetic is the fold's cost
     currency: str = ""
     priced: date = date.min  # when the price in force was set (SPEC §10 `booked`)
+    plan: str | None = None  # the plan in force: a report by plan (SPEC §13)
 
     def price(self, amount: Decimal, interval: int, day: date) -> None:
         self.amount, self.interval, self.mrr = amount, interval, _mrr(amount, interval)
@@ -151,7 +153,13 @@ class _Fold:
         if day > sub.active_since:
             self.timeline.segments.append(
                 Segment(
-                    sub.subscription_id, sub.active_since, day, sub.mrr, sub.currency, sub.priced
+                    sub.subscription_id,
+                    sub.active_since,
+                    day,
+                    sub.mrr,
+                    sub.currency,
+                    sub.priced,
+                    sub.plan,
                 )
             )
         sub.active_since = None
@@ -197,7 +205,18 @@ class _Fold:
         self.lapse(sub, day)
         handler = getattr(self, f"on_{event.type}")
         result: str | None = handler(item, sub, day)
+        if result is None and event.plan is not None and event.plan != sub.plan:
+            self.replan(sub, day, event.plan)
         return result
+
+    def replan(self, sub: _Subscription, day: date, plan: str) -> None:
+        """A plan given applies from its day: a segment begun earlier ends there (at the
+        same price) so that each segment has one plan. Only after the event is applied,
+        so that the segment it closed keeps the plan it had."""
+        if sub.active_since is not None and sub.active_since < day:
+            self.close(sub, day)
+            sub.active_since = day
+        sub.plan = plan
 
     def on_new(self, item: Recorded, sub: _Subscription, day: date) -> str | None:
         event = item.event
@@ -314,6 +333,7 @@ class _Fold:
                 sub.mrr,
                 sub.currency,
                 sub.priced,
+                sub.plan,
             )
             for sub in self.subscriptions.values()
             if sub.active_since is not None

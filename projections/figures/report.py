@@ -164,3 +164,78 @@ def by_currency(book: Book, as_of: date, fx: FxPolicy = SPOT) -> list[CurrencyLi
 def _rate(rate: Fraction) -> str:
     """A rate as recorded: exact (it has at most 10 fraction digits), "1" for the ledger's."""
     return format((Decimal(rate.numerator) / rate.denominator).normalize(), "f")
+
+
+UNSPECIFIED = "unspecified"
+"""The plan of a subscription that no event gave one (SPEC §13)."""
+
+
+@dataclass(frozen=True)
+class SegmentLine:
+    """One customer's or one plan's part of a report (SPEC §13 segments): the lines of a
+    report add up to its MRR and its active contracts exactly, before rounding."""
+
+    as_of: date
+    position: int
+    key: str  # `customer_id` or `plan`, as `group` names it
+    group: str
+    mrr: Fraction
+    active_contracts: int
+    fx_policy: FxPolicy
+
+    @property
+    def arr(self) -> Fraction:
+        return self.mrr * 12
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "position": self.position,
+            "fx_policy": str(self.fx_policy),
+            self.group: self.key,
+            "mrr": money(self.mrr),
+            "arr": money(self.arr),
+            "active_contracts": self.active_contracts,
+        }
+
+
+Sums = dict[str, tuple[Fraction, int]]
+"""Converted MRR and active contracts by customer or by plan."""
+
+
+def segment_lines(
+    sums: Sums, group: str, as_of: date, position: int, fx: FxPolicy
+) -> list[SegmentLine]:
+    """The lines of `sums`, biggest ARR first, then by key (the same order for plans)."""
+    lines = [SegmentLine(as_of, position, k, group, m, n, fx) for k, (m, n) in sums.items()]
+    return sorted(lines, key=lambda line: (-line.mrr, line.key))
+
+
+def by_customer(book: Book, as_of: date, fx: FxPolicy = SPOT) -> list[SegmentLine]:
+    """One line per customer with an active contract on `as_of` (the replay: the
+    reference of the read model's `by_customer`)."""
+    return segment_lines(
+        _sums(book, as_of, fx, "customer_id"), "customer_id", as_of, *_at(book, fx)
+    )
+
+
+def by_plan(book: Book, as_of: date, fx: FxPolicy = SPOT) -> list[SegmentLine]:
+    """One line per plan in force of a subscription active on `as_of`."""
+    return segment_lines(_sums(book, as_of, fx, "plan"), "plan", as_of, *_at(book, fx))
+
+
+def _at(book: Book, fx: FxPolicy) -> tuple[int, FxPolicy]:
+    return book.position, fx
+
+
+def _sums(book: Book, as_of: date, fx: FxPolicy, group: str) -> Sums:
+    rates = book.converter(fx)
+    found: Sums = {}
+    for account in book.accounts:
+        for contract in account.contracts:
+            if (segment := contract.segment_on(as_of)) is None:
+                continue
+            key = account.customer_id if group == "customer_id" else segment.plan or UNSPECIFIED
+            mrr, count = found.get(key, (Fraction(0), 0))
+            found[key] = (mrr + rates.segment_mrr(segment, as_of), count + 1)
+    return found

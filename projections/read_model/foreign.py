@@ -54,7 +54,7 @@ def measures(
         customers = raw.scalar(_COUNT.format(t=_TABLES["unit_customer_span"]), params)
         found.append(
             {
-                "mrr": sum((v * _mrr_rate(u, day, rates) for u, v in segments.items()), _ZERO),
+                "mrr": sum((v * mrr_rate(u, day, rates) for u, v in segments.items()), _ZERO),
                 "active_customers": Fraction(int(customers or 0)),
                 "active_contracts": Fraction(contracts),
                 "fees": sum((v * _fee_rate(u, rates) for u, v in fees.items()), _ZERO),
@@ -97,7 +97,7 @@ def by_currency(
         if int(big):  # a numerator too large for SQL sums (rare): the unit's rows one by one
             value = _big(raw, table, params, str(tag), int(den))
         local, converted = found.get(str(tag)[:CURRENCY], (_ZERO, _ZERO))
-        rate = _mrr_rate(str(tag), day, rates) if value else _ZERO
+        rate = mrr_rate(str(tag), day, rates) if value else _ZERO
         found[str(tag)[:CURRENCY]] = (local + value, converted + value * rate)
     return found
 
@@ -113,7 +113,7 @@ SELECT num, big FROM {{t}} WHERE recorded_from <= ? AND recorded_to > ? AND star
 """
 
 
-def _mrr_rate(tag: str, day: date, rates: Converter) -> Fraction:
+def mrr_rate(tag: str, day: date, rates: Converter) -> Fraction:
     """A segment's tag is its unit under `booked`; under the others its currency alone."""
     priced = date.fromisoformat(tag[4:]) if rates.policy.kind == "booked" else None
     return unit_rate((tag[:3], priced), day, rates)

@@ -32,7 +32,7 @@ from ledger.store.recorders import chunks
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import Converter
 from projections.figures.movements import Known, Movements
-from projections.figures.report import CurrencyLine, Report
+from projections.figures.report import CurrencyLine, Report, SegmentLine
 from projections.figures.series import SeriesRow
 from projections.read_model import parallel, passes, periods, rates, verify
 from projections.read_model import snapshots as read_model_snapshots
@@ -40,7 +40,7 @@ from projections.read_model.derive import EventSql, Writes, commit_ends, derive,
 from projections.read_model.kinds import KINDS
 from projections.read_model.passes import Contended
 from projections.read_model.periods import Foreign
-from projections.read_model.report import by_currency, reports
+from projections.read_model.report import by_currency, by_customer, reports
 from projections.read_model.sql import Raw
 from projections.read_model.tables import TRACK, connect, snapshots, tracking
 
@@ -188,6 +188,13 @@ class ReadModel:
         self._reach(known[0])
         with self.engine.connect() as conn:
             return by_currency(conn, day, known, rates)
+
+    @_guarded
+    def by_customer(self, day: date, known: Known, rates: Converter | None) -> list[SegmentLine]:
+        """MRR on `day` by customer at `known[0]` (`report.by_customer`)."""
+        self._reach(known[0])
+        with self.engine.connect() as conn:
+            return by_customer(conn, day, known, rates)
 
     @_guarded
     def movements_over(

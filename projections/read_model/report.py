@@ -19,10 +19,18 @@ from sqlalchemy import Connection
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import ONE, Converter
 from projections.figures.movements import Known, check_day
-from projections.figures.report import CurrencyLine, Measures, Report, report_of
+from projections.figures.report import (
+    CurrencyLine,
+    Measures,
+    Report,
+    SegmentLine,
+    Sums,
+    report_of,
+    segment_lines,
+)
 from projections.read_model import foreign
-from projections.read_model.kinds import KINDS, REPORTED, RowKind
-from projections.read_model.rows import OPEN_END
+from projections.read_model.kinds import KINDS, REPORTED, TABLES, RowKind
+from projections.read_model.rows import OPEN_END, UNIT
 from projections.read_model.snapshots import StepFunction, at_day, latest
 from projections.read_model.sql import Raw
 from projections.read_model.tables import CLOSED
@@ -148,3 +156,64 @@ def _rate(code: str, day: date, currency: str, rates: Converter | None) -> Fract
 def added(mine: Measures, theirs: Measures) -> Measures:
     """The measures of two sets of customers together (`theirs`: those a report reads)."""
     return {**mine, **{name: mine[name] + value for name, value in theirs.items()}}
+
+
+_BY_CUSTOMER = """
+SELECT customer_id, {tag}, den, SUM(num), COUNT(*), COUNT(big) FROM {t}
+ WHERE recorded_from <= ? AND recorded_to > ? AND start <= ? AND "end" > ?
+ GROUP BY customer_id, {tag}, den
+"""
+"""The segments covering a day, summed per customer (and, for a foreign customer's unit
+rows, per unit tag: each sum is converted with one rate)."""
+_NO_TAG = "substr(subscription_id, 1, 0)"  # '' (PostgreSQL refuses a constant to group by)
+_BIG_BY_CUSTOMER = """
+SELECT customer_id, {tag}, den, big FROM {t}
+ WHERE recorded_from <= ? AND recorded_to > ? AND start <= ? AND "end" > ? AND big IS NOT NULL
+"""
+
+
+def by_customer(
+    conn: Connection, day: date, known: Known, rates: Converter | None
+) -> list[SegmentLine]:
+    """`report.by_customer` from the segment rows: the others' in the ledger's currency,
+    the foreign customers' by unit, converted with `rates` (needed when there are any)."""
+    check_day(day, "as_of")
+    position, _, fx = known
+    raw = Raw(conn)
+    params = (position, position, raw.day(day), raw.day(day))
+    found: Sums = {}
+    for customer, _, value, count in _segment_sums(raw, TABLES["segment"], _NO_TAG, params):
+        _count(found, customer, value, count)
+    if rates is not None:
+        tag = f"substr(subscription_id, 1, {UNIT})"
+        for customer, unit, value, count in _segment_sums(raw, TABLES["unit_segment"], tag, params):
+            converted = value * foreign.mrr_rate(unit, day, rates) if value else ZERO
+            _count(found, customer, converted, count)
+    return segment_lines(found, "customer_id", day, position, fx)
+
+
+def _count(found: Sums, key: str, value: Fraction, count: int) -> None:
+    mrr, contracts = found.get(key, (ZERO, 0))
+    found[key] = (mrr + value, contracts + count)
+
+
+def _segment_sums(
+    raw: Raw, table: str, tag: str, params: tuple[object, ...]
+) -> list[tuple[str, str, Fraction, int]]:
+    """(customer, tag, value, rows) of the rows covering the day; a numerator too large
+    for SQL sums (kept as text, `num` 0: rare) is added from its own row."""
+    sums: dict[tuple[str, str], tuple[Fraction, int]] = {}
+    bigs = 0
+    for customer, unit, den, num, rows, big in raw.rows(
+        _BY_CUSTOMER.format(t=table, tag=tag), params
+    ):
+        key = (str(customer), str(unit))
+        value, count = sums.get(key, (ZERO, 0))
+        sums[key] = (value + Fraction(int(num or 0), int(den)), count + int(rows))
+        bigs += int(big)
+    if bigs:
+        for customer, unit, den, big in raw.rows(_BIG_BY_CUSTOMER.format(t=table, tag=tag), params):
+            key = (str(customer), str(unit))
+            value, count = sums[key]
+            sums[key] = (value + Fraction(int(big), int(den)), count)
+    return [(c, u, value, count) for (c, u), (value, count) in sums.items()]
