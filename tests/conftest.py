@@ -72,6 +72,17 @@ def new(customer: str, sub: str, day: str, amount: str, **extra: str) -> dict[st
     }
 
 
+def rate(currency: str, day: str, value: str, event_id: str | None = None) -> dict[str, Any]:
+    """An `fx_rate` (SPEC §10); its id, unless given, names its currency and day."""
+    return {
+        "event_id": event_id or f"fx-{currency}-{day}",
+        "type": "fx_rate",
+        "currency": currency,
+        "effective_date": day,
+        "rate": value,
+    }
+
+
 def event(kind: str, customer: str, day: str, **extra: str) -> dict[str, Any]:
     return {
         "event_id": f"{kind[0]}{next(_counter)}",

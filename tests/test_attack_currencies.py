@@ -19,8 +19,7 @@ from typer.testing import CliRunner
 from ledger import Ledger
 from ledger.cli.main import app
 from ledger.domain.errors import Refused
-from tests.conftest import new, record
-from tests.test_currencies import rate
+from tests.conftest import new, rate, record
 
 runner = CliRunner()
 DAY = date(2024, 6, 30)

@@ -15,19 +15,9 @@ from typer.testing import CliRunner
 from ledger import Ledger
 from ledger.cli.main import app
 from ledger.domain.errors import MissingRate, Refused, UsageError
-from tests.conftest import event, new, record
+from tests.conftest import event, new, rate, record
 
 runner = CliRunner()
-
-
-def rate(currency: str, day: str, value: str, event_id: str | None = None) -> dict[str, Any]:
-    return {
-        "event_id": event_id or f"fx-{currency}-{day}",
-        "type": "fx_rate",
-        "currency": currency,
-        "effective_date": day,
-        "rate": value,
-    }
 
 
 def eur_subscription(ledger: Ledger) -> None:

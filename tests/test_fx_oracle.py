@@ -31,7 +31,7 @@ from ledger.domain.errors import MissingRate as LedgerMissingRate
 from ledger.intake.rows import Row
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.series import Every
-from tests.conftest import POSTGRES, _drop_schema, _postgres_dsn
+from tests.conftest import POSTGRES, _drop_schema, _postgres_dsn, rate
 from tests.fx_ledgers import fx_events
 from tests.oracle import ZERO, MissingRate, Oracle, add_months
 
@@ -47,30 +47,20 @@ LAST = 7
 # The oracle alone: SPEC §8 examples 10-12.
 
 
-def _rate(currency: str, day: str, rate: str) -> dict[str, str]:
-    return {
-        "event_id": f"rate-{currency}-{day}",
-        "type": "fx_rate",
-        "currency": currency,
-        "effective_date": day,
-        "rate": rate,
-    }
-
-
 def _event(kind: str, sub: str, day: str, **fields: str) -> dict[str, str]:
     base = {"event_id": f"{kind}-{sub}-{day}", "type": kind, "customer_id": "acme"}
     return base | {"subscription_id": sub, "effective_date": day, **fields}
 
 
 EXAMPLE_10 = [
-    _rate("EUR", "2024-01-01", "1.10"),
-    _rate("EUR", "2024-02-01", "1.20"),
+    rate("EUR", "2024-01-01", "1.10"),
+    rate("EUR", "2024-02-01", "1.20"),
     _event("new", "s1", "2024-01-01", amount="1000", currency="EUR"),
 ]
 EXAMPLE_11 = [*EXAMPLE_10, _event("upgrade", "s1", "2024-02-01", amount="1500")]
 EXAMPLE_12 = [
     _event("new", "s1", "2024-01-01", amount="1000", currency="GBP"),
-    _rate("GBP", "2024-01-15", "1.25"),
+    rate("GBP", "2024-01-15", "1.25"),
 ]
 JAN, FEB = date(2024, 1, 31), date(2024, 2, 29)
 QUIET = ("new", "expansion", "contraction", "churn", "reactivation")
@@ -119,7 +109,7 @@ def test_the_oracle_converts_fees_bookings_and_retention() -> None:
     under `fixed`; retention on converted MRR; counts whatever the rates."""
     rows = [
         *EXAMPLE_10,
-        _rate("EUR", "2024-03-01", "1.50"),
+        rate("EUR", "2024-03-01", "1.50"),
         _event("one_time_fee", "s1", "2023-12-20", amount="100", description="setup"),
         _event("one_time_fee", "s1", "2024-02-10", amount="100", description="training"),
         {
@@ -161,8 +151,8 @@ def test_the_oracle_converts_fees_bookings_and_retention() -> None:
 def test_the_oracle_uses_the_rate_known_at_the_position_and_the_live_one() -> None:
     rows = [
         *EXAMPLE_10,
-        {"event_id": "void-feb", "type": "void", "target_event_id": "rate-EUR-2024-02-01"},
-        _rate("EUR", "2024-02-01", "1.30") | {"event_id": "rate-EUR-2024-02-01-fixed"},
+        {"event_id": "void-feb", "type": "void", "target_event_id": "fx-EUR-2024-02-01"},
+        rate("EUR", "2024-02-01", "1.30") | {"event_id": "fx-EUR-2024-02-01-fixed"},
     ]
     assert Oracle(rows, 3).report(FEB)["mrr"] == "1200.00"
     assert Oracle(rows, 4).report(FEB)["mrr"] == "1100.00"  # voided: January's rate holds
@@ -175,7 +165,7 @@ def test_the_oracle_booked_rate_of_a_subscription_that_ends_is_the_day_befores()
     day's rate, `prev'`; under `booked` that is its rate for the day before."""
     rows = [
         *EXAMPLE_11,
-        _rate("EUR", "2024-03-01", "1.50"),
+        rate("EUR", "2024-03-01", "1.50"),
         _event("churn", "s1", "2024-03-01"),
         _event("new", "s2", "2024-02-15", amount="100"),
     ]
@@ -290,7 +280,7 @@ NEEDED_ONLY = [
         "effective_date": "2024-03-01",
         "amount": "500",
     },
-    _rate("GBP", "2024-06-01", "1.25"),
+    rate("GBP", "2024-06-01", "1.25"),
 ]
 
 
@@ -332,8 +322,8 @@ def test_a_figure_needs_only_the_rates_of_the_amounts_it_counts(ledger: Ledger) 
 def test_another_reporting_currency(db_url: str) -> None:
     """A ledger in EUR: its own currency's rate is 1, a USD subscription is converted."""
     rows = [
-        _rate("USD", "2024-01-01", "0.9"),
-        _rate("USD", "2024-02-01", "0.8"),
+        rate("USD", "2024-01-01", "0.9"),
+        rate("USD", "2024-02-01", "0.8"),
         _event("new", "s1", "2024-01-01", amount="1000", currency="USD"),
         _event("new", "s2", "2024-01-15", amount="100"),
         _event("upgrade", "s1", "2024-02-10", amount="1200"),
@@ -358,7 +348,7 @@ def _corners() -> list[dict[str, str]]:
     day, rates = date(2023, 12, 25), []
     while day <= date(2024, 7, 10):
         rate = f"1.{(day - date(2023, 12, 25)).days * 37 % 1000:03d}1234567"
-        rates.append(_rate("EUR", day.isoformat(), rate))
+        rates.append(rate("EUR", day.isoformat(), rate))
         day += timedelta(days=1)
     e, u = partial(_event, currency="EUR"), _event
     return [

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import rate
 from tests.oracle import ZERO, Oracle
 
 UNTIL = date(2025, 12, 31)
@@ -25,16 +26,6 @@ _ids = itertools.count(1)
 def _event(kind: str, sub: str, day: str, customer: str = "acme", **fields: str) -> dict[str, str]:
     base = {"event_id": f"{kind}-{sub}-{day}-{next(_ids)}", "type": kind}
     return base | {"customer_id": customer, "subscription_id": sub, "effective_date": day, **fields}
-
-
-def _rate(currency: str, day: str, rate: str) -> dict[str, str]:
-    return {
-        "event_id": f"rate-{currency}-{day}",
-        "type": "fx_rate",
-        "currency": currency,
-        "effective_date": day,
-        "rate": rate,
-    }
 
 
 def _oracle(rows: list[dict[str, str]]) -> Oracle:
@@ -330,8 +321,8 @@ def test_a_pause_at_d_s_rate_and_fx() -> None:
     """§10 with §11: `paused` is the MRR at the end of d-1 at d's rates (its part of prev')."""
     oracle = _oracle(
         [
-            _rate("EUR", "2024-01-01", "1.10"),
-            _rate("EUR", "2024-03-01", "1.20"),
+            rate("EUR", "2024-01-01", "1.10"),
+            rate("EUR", "2024-03-01", "1.20"),
             _event("new", "s1", "2024-01-01", amount="1000", currency="EUR"),
             _event("pause", "s1", "2024-03-01"),
         ]
@@ -572,8 +563,8 @@ def test_contraction_goes_to_the_last_reason_of_the_day_or_lapsed_or_unspecified
 def test_a_churn_of_a_customer_splits_over_its_subscriptions_at_d_s_rates() -> None:
     oracle = _oracle(
         [
-            _rate("EUR", "2024-01-01", "1.10"),
-            _rate("EUR", "2024-06-01", "1.20"),
+            rate("EUR", "2024-01-01", "1.10"),
+            rate("EUR", "2024-06-01", "1.20"),
             _event("new", "s1", "2024-01-01", amount="100", currency="EUR"),
             _event("new", "s2", "2024-01-01", amount="50", currency="EUR"),
             _event("churn", "s1", "2024-06-01", reason="price"),

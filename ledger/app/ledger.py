@@ -36,7 +36,7 @@ from projections.figures.book import Book
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import SPOT, Converter, FxPolicy
 from projections.figures.customer_log import CustomerLog, customer_log
-from projections.figures.movements import Movements, check_day, check_period
+from projections.figures.movements import Known, Movements, check_day, check_period
 from projections.figures.movements import movements_over as replayed_movements
 from projections.figures.parts import BookPart
 from projections.figures.report import (
@@ -61,6 +61,7 @@ if TYPE_CHECKING:  # the input's edge (pydantic) is loaded by the commands that 
     from ledger.intake.rows import Row
 
 T = TypeVar("T")
+L = TypeVar("L")
 DEFAULT_CURRENCY = "USD"
 CHUNK = 250_000
 """Rows checked at once, and the most held in memory: about 300 bytes a row once parsed.
@@ -238,16 +239,19 @@ class Ledger:
         table = _guard(lambda: self.read_model().rates(at), self.store.location)
         return Converter(table, fx, self.currency, at)
 
+    def _rates_if_foreign(self, at: int, fx: FxPolicy) -> Converter | None:
+        """The rates, when a customer at `at` has anything in another currency."""
+        foreign = _guard(lambda: self.read_model().any_foreign(at), self.store.location)
+        return self._rates(at, fx) if foreign else None
+
     def _converting(self, at: int, fx: FxPolicy, query: Callable[[Foreign], T]) -> T:
         """`query` with the customers the model holds in another currency (anything of
         theirs is: their figures need rates) read from their unit rows, converted with
         the rates known at `at`. When a rate they need is missing they are replayed
         instead, so that the error names the first day a replay needs, whatever the path."""
         location = self.store.location
-        if not _guard(lambda: self.read_model().any_foreign(at), location):
-            return _guard(lambda: query(None), location)
         try:
-            return _guard(lambda: query(self._rates(at, fx)), location)
+            return _guard(lambda: query(self._rates_if_foreign(at, fx)), location)
         except MissingRate:
             return _guard(lambda: query(self._replayed(at, fx)), location)
 
@@ -303,8 +307,7 @@ class Ledger:
                 check_day(day, "as_of")
             return [report(book, day, acv_policy, policy) for day in days]
         model, known = self.read_model(), (at, self.currency, policy)
-        foreign = _guard(lambda: model.any_foreign(at), self.store.location)
-        rates = self._rates(at, policy) if foreign else None
+        rates = self._rates_if_foreign(at, policy)
         return _guard(lambda: model.reports(days, known, acv_policy, rates), self.store.location)
 
     def by_currency(
@@ -317,19 +320,8 @@ class Ledger:
     ) -> list[CurrencyLine]:
         """One line per currency with subscriptions active on `as_of`: local MRR, the
         rate used (none under `booked`) and MRR in the ledger's currency."""
-        check_day(as_of, "as_of")
-        policy = FxPolicy.parse(fx)
-        at, book = self._seen(known_at, position)
-        if book is not None:
-            return by_currency(book, as_of, policy)
-        model, known, location = self.read_model(), (at, self.currency, policy), self.store.location
-        try:
-            rates = (
-                self._rates(at, policy) if _guard(lambda: model.any_foreign(at), location) else None
-            )
-            return _guard(lambda: model.by_currency(as_of, known, rates), location)
-        except MissingRate:  # as a replay words it (`_converting`)
-            return by_currency(self.book(position=at), as_of, policy)
+        modelled = ReadModel.by_currency
+        return self._lines(by_currency, modelled, as_of, Knowledge(known_at, position), fx)
 
     def by_customer(
         self,
@@ -341,19 +333,30 @@ class Ledger:
     ) -> list[SegmentLine]:
         """One line per customer with a contract active on `as_of` (SPEC §13): MRR, ARR
         and active contracts, by ARR descending then `customer_id`."""
+        modelled = ReadModel.by_customer
+        return self._lines(by_customer, modelled, as_of, Knowledge(known_at, position), fx)
+
+    def _lines(
+        self,
+        replayed: Callable[[Book, date, FxPolicy], list[L]],
+        modelled: Callable[[ReadModel, date, Known, Converter | None], list[L]],
+        as_of: date,
+        knowledge: Knowledge,
+        fx: str | FxPolicy,
+    ) -> list[L]:
+        """A report's lines by some group, from the read model at a commit's end, else
+        (inside a commit, or a rate missing: as a replay words it) from a replay."""
         check_day(as_of, "as_of")
         policy = FxPolicy.parse(fx)
-        at, book = self._seen(known_at, position)
+        at, book = self._seen(knowledge.known_at, knowledge.position)
         if book is not None:
-            return by_customer(book, as_of, policy)
-        model, known, location = self.read_model(), (at, self.currency, policy), self.store.location
+            return replayed(book, as_of, policy)
+        model, known = self.read_model(), (at, self.currency, policy)
         try:
-            rates = (
-                self._rates(at, policy) if _guard(lambda: model.any_foreign(at), location) else None
-            )
-            return _guard(lambda: model.by_customer(as_of, known, rates), location)
-        except MissingRate:  # as a replay words it (`_converting`)
-            return by_customer(self.book(position=at), as_of, policy)
+            rates = self._rates_if_foreign(at, policy)
+            return _guard(lambda: modelled(model, as_of, known, rates), self.store.location)
+        except MissingRate:
+            return replayed(self.book(position=at), as_of, policy)
 
     def by_plan(
         self,
