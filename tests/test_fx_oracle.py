@@ -347,8 +347,8 @@ def _corners() -> list[dict[str, str]]:
     """One EUR customer through `booked`'s corners, with a USD subscription beside."""
     day, rates = date(2023, 12, 25), []
     while day <= date(2024, 7, 10):
-        rate = f"1.{(day - date(2023, 12, 25)).days * 37 % 1000:03d}1234567"
-        rates.append(rate("EUR", day.isoformat(), rate))
+        value = f"1.{(day - date(2023, 12, 25)).days * 37 % 1000:03d}1234567"
+        rates.append(rate("EUR", day.isoformat(), value))
         day += timedelta(days=1)
     e, u = partial(_event, currency="EUR"), _event
     return [
