@@ -277,7 +277,7 @@ class Oracle:
         cutoff: int | None = None,
         until: date = date(2030, 12, 31),
         currency: str = "USD",
-        lifecycle_keys: bool = False,
+        lifecycle_keys: bool = True,
     ) -> None:
         self.currency = currency
         self.lifecycle_keys = lifecycle_keys

@@ -35,6 +35,8 @@ MOVEMENT_KEYS = [
     "contraction",
     "churn",
     "reactivation",
+    "paused",
+    "resumed",
     "fx",
     "net_new",
     "net_expansion",
@@ -45,6 +47,8 @@ MOVEMENT_KEYS = [
     "bookings_acv",
     "bookings_tcv",
     "one_time_fees",
+    "trials_started",
+    "trials_converted",
 ]
 ZEROS = dict.fromkeys((*KINDS, "fx", "net_new"), "0.00")
 
@@ -253,7 +257,8 @@ def test_by_customer_shows_who_churned_and_who_expanded(ledger: Ledger, db_url: 
     ]
     csv = arr(db_url, "movements --from 2024-01-31 --to 2024-02-29 --by customer --format csv")
     assert csv.stdout.splitlines()[1] == (
-        "gone,2024-01-31,2024-02-29,6,USD,spot,100.00,0.00,0.00,0.00,0.00,100.00,0.00,0.00,-100.00"
+        "gone,2024-01-31,2024-02-29,6,USD,spot,100.00,0.00,0.00,0.00,0.00,100.00,0.00,0.00,0.00,"
+        "0.00,-100.00,"
     )
 
 

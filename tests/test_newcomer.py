@@ -77,12 +77,16 @@ def test_fields_lists_every_field_of_a_type_with_what_it_takes() -> None:
     assert out.splitlines()[1:] == [
         'void,event_id,yes,"your unique id, at most 200 characters; the same event again does '
         'nothing"',
-        'void,type,yes,"new, upgrade, downgrade, churn, renewal, one_time_fee, void, fx_rate"',
+        'void,type,yes,"new, upgrade, downgrade, churn, renewal, one_time_fee, void, fx_rate, '
+        'trial, pause, resume, discount"',
         'void,customer_id,no,"the account, at most 200 characters (none on fx_rate, or on a '
         'void of one)"',
         "void,target_event_id,yes,the event_id of the event this void cancels",
         "void,currency,no,\"ISO 4217 code (EUR); empty: the subscription's, or for a new one "
         "the ledger's; on fx_rate, the currency rated\"",
+        'void,reason,no,"why: a code of 1-64 characters a-z, 0-9, _ and - (not lapsed, '
+        'unspecified)"',
+        'void,note,no,"any text up to 1,000 characters: why, in words"',
     ]
     code, out, _ = arr("fields", "--format", "csv")
     fields = {tuple(line.split(",")[:3]) for line in out.splitlines()[1:]}
@@ -92,12 +96,16 @@ def test_fields_lists_every_field_of_a_type_with_what_it_takes() -> None:
         ("new", "amount", "yes"),
         ("one_time_fee", "description", "no"),
         ("new", "plan", "no"),
+        ("trial", "trial_end", "no"),
+        ("pause", "resume_date", "no"),
+        ("discount", "percent_off", "no"),
+        ("churn", "reason", "no"),
     } <= fields
-    code, _, err = arr("fields", "pause")
+    code, _, err = arr("fields", "refund")
     assert (code, err.strip()) == (
         2,
-        "usage: TYPE: 'pause' is not one of new, upgrade, downgrade, churn, renewal, "
-        "one_time_fee, void, fx_rate",
+        "usage: TYPE: 'refund' is not one of new, upgrade, downgrade, churn, renewal, "
+        "one_time_fee, void, fx_rate, trial, pause, resume, discount",
     )
 
 
@@ -106,7 +114,8 @@ def test_the_template_imports_as_it_is_and_is_shipped_in_docs(tmp_path: Path) ->
     assert code == 0 and out == (ROOT / "docs" / "template.csv").read_text()
     assert out.splitlines()[0] == (
         "event_id,type,customer_id,subscription_id,effective_date,amount,interval,term_months,"
-        "plan,quantity,description,target_event_id,currency,rate,source"
+        "plan,quantity,description,target_event_id,currency,rate,source,trial_end,resume_date,"
+        "percent_off,amount_off,duration_months,reason,note"
     )
     filled = tmp_path / "events.csv"
     filled.write_text(out)
@@ -114,7 +123,7 @@ def test_the_template_imports_as_it_is_and_is_shipped_in_docs(tmp_path: Path) ->
     assert arr("init", "--db", url)[0] == 0
     assert arr("import", str(filled), "--db", url)[:2] == (
         0,
-        "imported 8 events, skipped 0 already recorded (positions 1-8)\n",
+        "imported 13 events, skipped 0 already recorded (positions 1-13)\n",
     )
 
 

@@ -34,11 +34,13 @@ POLICIES = ("recurring", "including_fees")
 REPORT_KEYS = [
     "as_of", "position", "currency", "fx_policy", "mrr", "arr", "active_customers",
     "active_contracts", "arpa", "acv", "acv_policy", "acv_arr_ratio",
+    "trialing_contracts", "paused_customers", "discounts",
 ]  # fmt: skip
 MOVEMENTS_KEYS = [
     "from", "to", "position", "currency", "fx_policy", "start_mrr", "end_mrr", "new",
-    "expansion", "contraction", "churn", "reactivation", "fx", "net_new", "net_expansion",
-    "nrr", "grr", "logo_churn_rate", "bookings", "bookings_acv", "bookings_tcv", "one_time_fees",
+    "expansion", "contraction", "churn", "reactivation", "paused", "resumed", "fx", "net_new",
+    "net_expansion", "nrr", "grr", "logo_churn_rate", "bookings", "bookings_acv",
+    "bookings_tcv", "one_time_fees", "trials_started", "trials_converted",
 ]  # fmt: skip
 
 

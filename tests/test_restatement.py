@@ -89,6 +89,7 @@ def test_restatement_json_shape(ledger: Ledger, db_url: str) -> None:
     assert list(shown["figures"]) == [
         "as_of", "position", "currency", "fx_policy", "mrr", "arr", "active_customers",
         "active_contracts", "arpa", "acv", "acv_policy", "acv_arr_ratio",
+        "trialing_contracts", "paused_customers", "discounts",
     ]  # fmt: skip
     void = shown["events"][1]
     assert void == {
@@ -99,6 +100,8 @@ def test_restatement_json_shape(ledger: Ledger, db_url: str) -> None:
         "recorded_at": "2024-03-05T12:00:00.000001+00:00",  # the clock stopped: 1 µs on
         "position": 5,
         "mrr_effect": "-500.00",
+        "reason": None,
+        "note": None,
     }
 
 
@@ -160,22 +163,25 @@ def test_restatement_csv_holds_the_figures_and_their_causes(ledger: Ledger, db_u
     churn, upgrade = later["churn"]["event_id"], later["upgrade"]["event_id"]
     assert result.stdout.splitlines() == [
         "section,figure,before,after,change,event_id,type,customer_id,effective_date,"
-        "recorded_at,position,mrr_effect",
-        "figure,as_of,2024-02-15,2024-02-15,,,,,,,,",
-        "figure,position,3,8,5,,,,,,,",
-        "figure,currency,USD,USD,,,,,,,,",
-        "figure,fx_policy,spot,spot,,,,,,,,",
-        "figure,mrr,1800.00,450.00,-1350.00,,,,,,,",
-        "figure,arr,21600.00,5400.00,-16200.00,,,,,,,",
-        "figure,active_customers,3,1,-2,,,,,,,",
-        "figure,active_contracts,3,1,-2,,,,,,,",
-        "figure,arpa,600.00,450.00,-150.00,,,,,,,",
-        "figure,acv,7200.00,5400.00,-1800.00,,,,,,,",
-        "figure,acv_policy,recurring,recurring,,,,,,,,",
-        "figure,acv_arr_ratio,1.0000,1.0000,0.0000,,,,,,,",
-        f"cause,,,,,{churn},churn,acme,2024-02-01,{at},4,-1000.00",
-        f"cause,,,,,v1,void,beta,2024-01-01,{at[:19]}.000001+00:00,5,-500.00",
-        f"cause,,,,,{upgrade},upgrade,gamma,2024-02-10,{at[:19]}.000002+00:00,6,150.00",
+        "recorded_at,position,mrr_effect,reason,note",
+        "figure,as_of,2024-02-15,2024-02-15,,,,,,,,,,",
+        "figure,position,3,8,5,,,,,,,,,",
+        "figure,currency,USD,USD,,,,,,,,,,",
+        "figure,fx_policy,spot,spot,,,,,,,,,,",
+        "figure,mrr,1800.00,450.00,-1350.00,,,,,,,,,",
+        "figure,arr,21600.00,5400.00,-16200.00,,,,,,,,,",
+        "figure,active_customers,3,1,-2,,,,,,,,,",
+        "figure,active_contracts,3,1,-2,,,,,,,,,",
+        "figure,arpa,600.00,450.00,-150.00,,,,,,,,,",
+        "figure,acv,7200.00,5400.00,-1800.00,,,,,,,,,",
+        "figure,acv_policy,recurring,recurring,,,,,,,,,,",
+        "figure,acv_arr_ratio,1.0000,1.0000,0.0000,,,,,,,,,",
+        "figure,trialing_contracts,0,0,0,,,,,,,,,",
+        "figure,paused_customers,0,0,0,,,,,,,,,",
+        "figure,discounts,0.00,0.00,0.00,,,,,,,,,",
+        f"cause,,,,,{churn},churn,acme,2024-02-01,{at},4,-1000.00,,",
+        f"cause,,,,,v1,void,beta,2024-01-01,{at[:19]}.000001+00:00,5,-500.00,,",
+        f"cause,,,,,{upgrade},upgrade,gamma,2024-02-10,{at[:19]}.000002+00:00,6,150.00,,",
     ]
 
 

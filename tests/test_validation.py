@@ -60,10 +60,10 @@ def test_type_is_required(ledger: Ledger) -> None:
     assert refused(ledger, fields) == ["row1: type: missing"]
 
 
-def test_type_is_one_of_the_eight(ledger: Ledger) -> None:
+def test_type_is_one_of_the_twelve(ledger: Ledger) -> None:
     expected = (
         "row1: type: 'refund' is not one of new, upgrade, downgrade, churn, renewal, "
-        "one_time_fee, void, fx_rate"
+        "one_time_fee, void, fx_rate, trial, pause, resume, discount"
     )
     assert refused(ledger, row("r1", "refund", "2024-01-01")) == [expected]
 

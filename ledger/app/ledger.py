@@ -36,6 +36,7 @@ from projections.figures.book import Book
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import SPOT, Converter, FxPolicy
 from projections.figures.customer_log import CustomerLog, customer_log
+from projections.figures.lifecycle import ReasonLine, by_reason
 from projections.figures.movements import Known, Movements, check_day, check_period
 from projections.figures.movements import movements_over as replayed_movements
 from projections.figures.parts import BookPart
@@ -244,14 +245,23 @@ class Ledger:
         foreign = _guard(lambda: self.read_model().any_foreign(at), self.store.location)
         return self._rates(at, fx) if foreign else None
 
+    def _lifecycle(self, at: int) -> bool:
+        """Whether a customer at `at` has a trial, a pause or a discount (SPEC §11)."""
+        return _guard(lambda: self.read_model().any_lifecycle(at), self.store.location)
+
+    def _held_out(self, at: int, fx: FxPolicy) -> Foreign:
+        """The customers the model holds out of its rows in the ledger's currency: read
+        from their unit rows, converted with the rates known at `at`; replayed when any
+        has a trial, a pause or a discount (the model holds no rows of theirs)."""
+        return self._replayed(at, fx) if self._lifecycle(at) else self._rates_if_foreign(at, fx)
+
     def _converting(self, at: int, fx: FxPolicy, query: Callable[[Foreign], T]) -> T:
-        """`query` with the customers the model holds in another currency (anything of
-        theirs is: their figures need rates) read from their unit rows, converted with
-        the rates known at `at`. When a rate they need is missing they are replayed
-        instead, so that the error names the first day a replay needs, whatever the path."""
+        """`query` with the customers the model holds out (`_held_out`). When a rate they
+        need is missing they are replayed instead, so that the error names the first day a
+        replay needs, whatever the path."""
         location = self.store.location
         try:
-            return _guard(lambda: query(self._rates_if_foreign(at, fx)), location)
+            return _guard(lambda: query(self._held_out(at, fx)), location)
         except MissingRate:
             return _guard(lambda: query(self._replayed(at, fx)), location)
 
@@ -307,8 +317,8 @@ class Ledger:
                 check_day(day, "as_of")
             return [report(book, day, acv_policy, policy) for day in days]
         model, known = self.read_model(), (at, self.currency, policy)
-        rates = self._rates_if_foreign(at, policy)
-        return _guard(lambda: model.reports(days, known, acv_policy, rates), self.store.location)
+        held_out = self._held_out(at, policy)
+        return _guard(lambda: model.reports(days, known, acv_policy, held_out), self.store.location)
 
     def by_currency(
         self,
@@ -351,6 +361,8 @@ class Ledger:
         at, book = self._seen(knowledge.known_at, knowledge.position)
         if book is not None:
             return replayed(book, as_of, policy)
+        if self._lifecycle(at):  # the model holds no rows of those customers' figures
+            return replayed(self.book(position=at), as_of, policy)
         model, known = self.read_model(), (at, self.currency, policy)
         try:
             rates = self._rates_if_foreign(at, policy)
@@ -384,6 +396,24 @@ class Ledger:
         policy = FxPolicy.parse(fx)
         at, book = self._seen(known_at, position)
         return lines(book if book is not None else self.book(position=at), as_of, policy)
+
+    def by_reason(
+        self,
+        start: date | None = None,
+        end: date | None = None,
+        *,
+        period: str | None = None,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        fx: str | FxPolicy = SPOT,
+    ) -> list[ReasonLine]:
+        """The churn and contraction over `(start, end]` (or a `period`) by the reason of
+        the events that caused them (SPEC §12), from a replay at the position asked."""
+        low, high = movements_span(start, end, period)
+        check_period(low, high)
+        policy = FxPolicy.parse(fx)
+        at, book = self._seen(known_at, position)
+        return by_reason(book if book is not None else self.book(position=at), low, high, policy)
 
     def movements(
         self,

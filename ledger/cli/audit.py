@@ -153,7 +153,15 @@ def _table(title: str, rows: list[dict[str, Any]]) -> None:
 
 def _compact(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A table a person can read: a void's target and a voided event's void in one column,
-    amounts with thousands separators, terms in months."""
+    amounts with thousands separators, terms in months; why, when any event says."""
+    rows = _rows(events)
+    if any(e["reason"] or e["note"] for e in events):
+        for shown, e in zip(rows, events, strict=True):
+            shown["why"] = ": ".join(part for part in (e["reason"], e["note"]) if part) or None
+    return rows
+
+
+def _rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {
             "recorded_position": _position(e["position"]),

@@ -26,8 +26,18 @@ EXAMPLES = (
     {"event_id": "e6", "type": "renewal", "customer_id": "bolt", "subscription_id": "s2"}
     | {"effective_date": "2025-01-01", "term_months": "12"},
     {"event_id": "e7", "type": "churn", "customer_id": "acme", "subscription_id": "s1"}
-    | {"effective_date": "2024-09-01"},
+    | {"effective_date": "2024-09-01", "reason": "price", "note": "moved to a cheaper tool"},
     {"event_id": "e8", "type": "void", "customer_id": "acme", "target_event_id": "e5"},
+    {"event_id": "e9", "type": "trial", "customer_id": "cove", "subscription_id": "s3"}
+    | {"effective_date": "2024-02-01", "trial_end": "2024-02-15"},
+    {"event_id": "e10", "type": "new", "customer_id": "cove", "subscription_id": "s3"}
+    | {"effective_date": "2024-02-10", "amount": "300"},
+    {"event_id": "e11", "type": "discount", "customer_id": "cove", "subscription_id": "s3"}
+    | {"effective_date": "2024-02-10", "percent_off": "20", "duration_months": "3"},
+    {"event_id": "e12", "type": "pause", "customer_id": "cove", "subscription_id": "s3"}
+    | {"effective_date": "2024-07-01", "reason": "seasonal"},
+    {"event_id": "e13", "type": "resume", "customer_id": "cove", "subscription_id": "s3"}
+    | {"effective_date": "2024-09-01"},
 )
 """One event of each type, a history `arr import` takes as it is."""
 

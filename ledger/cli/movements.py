@@ -81,7 +81,8 @@ By = Annotated[
     str | None,
     typer.Option(
         "--by",
-        help="customer | day | week | month | quarter | year: one row each.",
+        help="customer | reason | day | week | month | quarter | year: one row each "
+        "(reason: the churn and contraction each reason caused).",
         metavar="GROUP",
     ),
 ]
@@ -92,7 +93,11 @@ EveryOption = Annotated[
 # every key, for spreadsheets.
 SERIES_TABLE = ("as_of", "mrr", "arr", "active_customers", *BRIDGE[1:], "nrr", "grr")
 PERIOD_TABLE = ("from", "to", *BRIDGE, "end_mrr", "nrr", "grr")
-CUSTOMER_TABLE = ("customer_id", *BRIDGE, "end_mrr")
+CUSTOMER_TABLE = ("customer_id", *BRIDGE, "end_mrr", "why")
+REASON_TABLE = ("reason", "churn", "contraction")
+QUIET = ("paused", "resumed")
+"""Columns a people's table leaves out when every row has 0 (SPEC §11's movements): most
+ledgers have no pause. JSON and CSV always carry them."""
 
 
 def period(start: str | None, end: str | None, named: str | None) -> tuple[date, date]:
@@ -143,7 +148,7 @@ def movements_command(
         fmt, (start, end) = output_format(format), period(from_, to, period_)
         asked, chosen = knowledge(known_at, position), policy(acv_policy)
         rates = fx_policy(fx)
-        grouping = None if by is None else choice(by, ("customer", *EVERY), "--by")
+        grouping = None if by is None else choice(by, ("customer", "reason", *EVERY), "--by")
         with Ledger.open(db) as ledger:
             title = f"Movements over ({start}, {end}]"
             if grouping is None:
@@ -172,6 +177,9 @@ def grouped(
 ) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
     """One row per customer, or per period within `(start, end]`; and the table's columns."""
     acv, rates = chosen
+    if grouping == "reason":
+        lines = ledger.by_reason(*span, known_at=asked.known_at, position=asked.position, fx=rates)
+        return [line.as_json() for line in lines], REASON_TABLE
     if grouping == "customer":
         book = ledger.book(known_at=asked.known_at, position=asked.position)
         return [r.as_json() for r in by_customer(book, *span, rates)], CUSTOMER_TABLE
@@ -230,6 +238,13 @@ def show(
     if fmt != "table":
         emit(out, fmt, title, rows)
     elif not rows:
-        out.print(f"{title}: no customer was active or moved", highlight=False, soft_wrap=True)
+        out.print(f"{title}: nothing was active or moved", highlight=False, soft_wrap=True)
     else:
-        emit(out, fmt, f"{title} ({currency})", [{k: r[k] for k in columns} for r in rows])
+        shown = [k for k in columns if k not in QUIET or any(_moved(r[k]) for r in rows)]
+        if "why" in shown and not any(r["why"] for r in rows):
+            shown.remove("why")
+        emit(out, fmt, f"{title} ({currency})", [{k: r[k] for k in shown} for r in rows])
+
+
+def _moved(amount: str) -> bool:
+    return amount not in ("0.00", "-0.00")

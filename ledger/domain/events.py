@@ -23,6 +23,10 @@ EVENT_TYPES = (
     "one_time_fee",
     "void",
     "fx_rate",
+    "trial",
+    "pause",
+    "resume",
+    "discount",
 )
 RATES = ""
 """The stream of every `fx_rate` (and every void of one): no customer id is empty, so it
@@ -51,6 +55,13 @@ class Event:
     currency: str | None = None  # as given: absent means the subscription's (SPEC §10)
     rate: Decimal | None = None
     source: str | None = None
+    trial_end: date | None = None  # SPEC §11: a `trial` is over from that day on
+    resume_date: date | None = None  # a `pause` resumes at the start of that day
+    percent_off: Decimal | None = None  # a `discount`: one of the two
+    amount_off: Decimal | None = None  # (per billing interval of the price in force)
+    duration_months: int | None = None
+    reason: str | None = None  # SPEC §12: why it happened, a short code
+    note: str | None = None  # and in words
 
     def entry(self) -> dict[str, str]:
         """The canonical stored form: strings only, absent fields left out."""
@@ -85,6 +96,13 @@ class Event:
             currency=shared(get("currency")),
             rate=Decimal(rate) if (rate := get("rate")) else None,
             source=get("source"),
+            trial_end=day_of(text) if (text := get("trial_end")) else None,
+            resume_date=day_of(text) if (text := get("resume_date")) else None,
+            percent_off=decimal_of(text) if (text := get("percent_off")) else None,
+            amount_off=decimal_of(text) if (text := get("amount_off")) else None,
+            duration_months=int(text) if (text := get("duration_months")) else None,
+            reason=shared(get("reason")),
+            note=get("note"),
         )
 
 

@@ -161,6 +161,49 @@ def _rate(value: object) -> Decimal:
     return rate
 
 
+_REASON = re.compile(r"[a-z0-9_-]{1,64}")
+RESERVED_REASONS = ("lapsed", "unspecified")
+"""The reasons the ledger gives a lapse at term end and a churn without one (SPEC §12)."""
+MAX_NOTE = 1000
+
+
+def _reason(value: object) -> str:
+    """A short code (SPEC §12): 1-64 characters of a-z, 0-9, `_` and `-`."""
+    text = value.strip() if isinstance(value, str) else None
+    if text is None or not _REASON.fullmatch(text):
+        hint = ""
+        if text is not None and _REASON.fullmatch(lowered := re.sub(r"[\s]+", "_", text.lower())):
+            hint = f": did you mean {lowered!r}?"
+        raise ValueError(
+            f"{shown(value)} is not a reason code (1-64 characters of a-z, 0-9, _ and -; "
+            f"put words in `note`){hint}"
+        )
+    if text in RESERVED_REASONS:
+        raise ValueError(
+            f"{text!r} is reserved: the ledger gives it itself ({' and '.join(RESERVED_REASONS)}"
+            "); give your own code"
+        )
+    return text
+
+
+def _note(value: object) -> str:
+    text = _text(value)
+    if len(text) > MAX_NOTE:
+        raise ValueError(
+            f"{len(text):,} characters is more than {MAX_NOTE:,}, the most a note may have: "
+            "give a shorter note"
+        )
+    return text
+
+
+def _percent(value: object) -> Decimal:
+    """A percentage 0-100 with at most 4 fraction digits (SPEC §11 `percent_off`)."""
+    percent = parse_amount(value)
+    if percent > 100:
+        raise ValueError(f"{shown(value)} is more than 100 (percent)")
+    return percent
+
+
 def _positive_amount(value: object) -> Decimal:
     amount = parse_amount(value)
     if amount <= 0:
@@ -177,11 +220,22 @@ Term = Annotated[int, BeforeValidator(_term)]
 Quantity = Annotated[int, BeforeValidator(_quantity)]
 Currency = Annotated[str, BeforeValidator(_currency)]
 ExchangeRate = Annotated[Decimal, BeforeValidator(_rate)]
+Reason = Annotated[str, BeforeValidator(_reason)]
+Note = Annotated[str, BeforeValidator(_note)]
+Percent = Annotated[Decimal, BeforeValidator(_percent)]
+AmountOff = Annotated[Decimal, BeforeValidator(parse_amount)]
 
 
-class _Input(BaseModel):
+class _Explained(BaseModel):
+    """Every event may say why it happened (SPEC §12)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    reason: Reason | None = None
+    note: Note | None = None
+
+
+class _Input(_Explained):
     event_id: Identifier
     customer_id: Identifier
     currency: Currency | None = None
@@ -234,10 +288,8 @@ class OneTimeFeeInput(_Input):
     description: Text | None = None
 
 
-class VoidInput(BaseModel):
+class VoidInput(_Explained):
     """A void names its target's customer; a void of an `fx_rate` names none."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["void"]
     event_id: Identifier
@@ -246,15 +298,45 @@ class VoidInput(BaseModel):
     currency: Currency | None = None  # taken, as it always was; it changes nothing
 
 
-class FxRateInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class FxRateInput(_Explained):
     type: Literal["fx_rate"]
     event_id: Identifier
     currency: Currency
     effective_date: Day
     rate: ExchangeRate
     source: Text | None = None
+
+
+class _OfSubscription(_Input):
+    subscription_id: Identifier
+    effective_date: Day
+
+
+class TrialInput(_OfSubscription):
+    """SPEC §11: a free trial from `effective_date`, over from `trial_end` on."""
+
+    type: Literal["trial"]
+    trial_end: Day | None = None
+    plan: Text | None = None
+    quantity: Quantity | None = None
+
+
+class PauseInput(_OfSubscription):
+    type: Literal["pause"]
+    resume_date: Day | None = None
+
+
+class ResumeInput(_Priced):
+    type: Literal["resume"]
+    amount: Amount | None = None
+    interval: Interval | None = None
+
+
+class DiscountInput(_OfSubscription):
+    type: Literal["discount"]
+    percent_off: Percent | None = None
+    amount_off: AmountOff | None = None
+    duration_months: Term | None = None
 
 
 EventInput = Annotated[
@@ -265,7 +347,11 @@ EventInput = Annotated[
     | ChurnInput
     | OneTimeFeeInput
     | VoidInput
-    | FxRateInput,
+    | FxRateInput
+    | TrialInput
+    | PauseInput
+    | ResumeInput
+    | DiscountInput,
     Field(discriminator="type"),
 ]
 _ADAPTER: TypeAdapter[EventInput] = TypeAdapter(EventInput)
@@ -312,8 +398,29 @@ def parse_event(fields: dict[str, Any], currency: str) -> Event:
             f"currency: {currency!r} is the ledger's reporting currency, whose rate is always "
             "1: give a rate of another currency"
         )
+    _check_dates(model)
     data = model.model_dump(exclude_none=True)
     return Event(**{"customer_id": RATES} | data)
+
+
+def _check_dates(model: BaseModel) -> None:
+    """What one field of a row says about another (SPEC §11)."""
+    day = getattr(model, "effective_date", None)
+    for name in ("trial_end", "resume_date"):
+        later = getattr(model, name, None)
+        if later is not None and day is not None and later <= day:
+            raise ValueError(
+                f"{name}: {later} is not after effective_date {day}: give a later date, "
+                "or leave it empty"
+            )
+    if isinstance(model, DiscountInput):
+        given = [n for n in ("percent_off", "amount_off") if getattr(model, n) is not None]
+        if len(given) != 1:
+            said = "both" if given else "neither"
+            raise ValueError(
+                f"percent_off, amount_off: {said} given; give exactly one "
+                "(percent_off 0 ends the discount in force)"
+            )
 
 
 # The quick path: plain rows, as nearly every row of a large import is, are checked and
@@ -323,7 +430,7 @@ def parse_event(fields: dict[str, Any], currency: str) -> Event:
 # or not, goes to the models, which alone word the problems.
 
 _IDS = ("event_id", "customer_id", "subscription_id", "target_event_id")
-_COMMON = frozenset(("event_id", "customer_id", "currency", "type"))
+_COMMON = frozenset(("event_id", "customer_id", "currency", "type", "reason", "note"))
 # (a void and a rate, which may name no customer, are left to the models)
 _PRICED = _COMMON | {"subscription_id", "effective_date", "plan", "quantity"}
 _FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -359,7 +466,26 @@ _TYPES = {
     "void": (frozenset(("target_event_id",)), _COMMON | {"target_event_id"}),
     "fx_rate": (
         frozenset(("currency", "effective_date", "rate")),
-        frozenset(("event_id", "type", "currency", "effective_date", "rate", "source")),
+        frozenset(
+            ("event_id", "type", "currency", "effective_date", "rate", "source", "reason", "note")
+        ),
+    ),
+    "trial": (
+        frozenset(("subscription_id", "effective_date")),
+        _PRICED | {"trial_end"},
+    ),
+    "pause": (
+        frozenset(("subscription_id", "effective_date")),
+        _COMMON | {"subscription_id", "effective_date", "resume_date"},
+    ),
+    "resume": (
+        frozenset(("subscription_id", "effective_date")),
+        _PRICED | {"amount", "interval"},
+    ),
+    "discount": (
+        frozenset(("subscription_id", "effective_date")),
+        _COMMON
+        | {"subscription_id", "effective_date", "percent_off", "amount_off", "duration_months"},
     ),
 }
 """What each type takes (`arr fields`); `_FIELDS` is what the quick path takes."""
@@ -401,6 +527,8 @@ def _quick_event(fields: dict[str, Any], currency: str) -> Event | None:
             description=shared(values.get("description")),
             target_event_id=values.get("target_event_id"),
             currency=values.get("currency"),
+            reason=_quick_reason(values.get("reason")),
+            note=_quick_note(values.get("note")),
         )
     except (KeyError, ValueError):
         return None
@@ -443,6 +571,20 @@ def _quick_months(value: str | None, default: int | None, named: bool) -> int | 
     if months is None or not 1 <= months <= 120:
         raise ValueError(value)
     return months
+
+
+def _quick_reason(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not _REASON.fullmatch(text := value.strip()) or text in RESERVED_REASONS:
+        raise ValueError(value)
+    return shared(text)
+
+
+def _quick_note(value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_NOTE:
+        raise ValueError(value)
+    return value
 
 
 def _quick_whole(value: str | None) -> int | None:
@@ -489,6 +631,13 @@ FIELD_ORDER = (
     "currency",
     "rate",
     "source",
+    "trial_end",
+    "resume_date",
+    "percent_off",
+    "amount_off",
+    "duration_months",
+    "reason",
+    "note",
 )
 """The fields in the order people fill them in (`arr fields`, `arr template`)."""
 FIELD_RULES = {
@@ -510,6 +659,13 @@ FIELD_RULES = {
     ),
     "rate": "units of the ledger's currency for one unit of `currency`: > 0, 10 fraction digits",
     "source": "any text: where the rate comes from (ECB, your bank)",
+    "trial_end": "YYYY-MM-DD after effective_date: the trial is over from that day on",
+    "resume_date": "YYYY-MM-DD after effective_date: the pause ends at the start of that day",
+    "percent_off": "0-100, at most 4 fraction digits: the discount's share (0 ends one)",
+    "amount_off": "a decimal, at most the price: off each billing interval's charge",
+    "duration_months": "1-120: how long the discount lasts (without it, until ended)",
+    "reason": "why: a code of 1-64 characters a-z, 0-9, _ and - (not lapsed, unspecified)",
+    "note": "any text up to 1,000 characters: why, in words",
 }
 """What each field takes: the rules above, in one line each."""
 

@@ -10,7 +10,18 @@ from fractions import Fraction
 
 from ledger.domain.events import RATES
 from ledger.domain.rates import Rates, rates_of
-from ledger.domain.timeline import Booking, Fee, Recorded, Segment, Timeline, fold
+from ledger.domain.timeline import (
+    PAUSED,
+    TRIALING,
+    Booking,
+    End,
+    Fee,
+    Recorded,
+    Segment,
+    Status,
+    Timeline,
+    fold,
+)
 from projections.figures.conversion import SPOT, Converter, FxPolicy
 
 
@@ -23,6 +34,25 @@ class Contract:
     bookings: tuple[Booking, ...]
     fees: tuple[Fee, ...]
     currency: str
+    statuses: tuple[Status, ...] = ()  # its trials and pauses (SPEC §11)
+    ends: tuple[End, ...] = ()  # the days it stopped billing for good, and why (SPEC §12)
+
+    def status_on(self, day: date) -> Status | None:
+        """Its trial or pause on `day`, if it is trialing or paused."""
+        for status in self.statuses:
+            if status.covers(day):
+                return status
+        return None
+
+    def trialing_on(self, day: date) -> bool:
+        return any(s.status == TRIALING and s.covers(day) for s in self.statuses)
+
+    def paused_on(self, day: date) -> bool:
+        return any(s.status == PAUSED and s.covers(day) for s in self.statuses)
+
+    def ended_why(self, day: date) -> str | None:
+        """Why it stopped billing on `day` (SPEC §12), if it did."""
+        return next((e.reason for e in self.ends if e.day == day), None)
 
     def mrr_on(self, day: date) -> Fraction:
         """Its MRR on `day`, in its own currency."""
@@ -57,7 +87,25 @@ class Account:
     customer_id: str
     contracts: tuple[Contract, ...]
     fees: tuple[Fee, ...]
-    foreign: bool = False  # anything in another currency than the ledger's (SPEC §10)
+    foreign: bool = False  # figured day by day: another currency (SPEC §10), or §11
+    lifecycle: bool = False  # a trial, a pause or a discount (SPEC §11)
+    # the reasons and notes its live events gave, in effective order: (day, reason, note)
+    reasons: tuple[tuple[date, str | None, str | None], ...] = ()
+
+    def reason_on(self, day: date) -> str | None:
+        """The reason of its last event on `day` that gave one (SPEC §12)."""
+        given = [reason for when, reason, _ in self.reasons if when == day and reason]
+        return given[-1] if given else None
+
+    def why(self, start: date, end: date) -> str:
+        """What its events in `(start, end]` said of why, in effective order: `reason`,
+        or `reason: note`, joined by "; " (SPEC §12)."""
+        said = [
+            ": ".join(part for part in (reason, note) if part)
+            for day, reason, note in self.reasons
+            if start < day <= end
+        ]
+        return "; ".join(said)
 
     def mrr_on(self, day: date) -> Fraction:
         """Customer MRR in the reporting currency, for an account that is all in it."""
@@ -70,19 +118,27 @@ class Account:
         return sum((c.converted_on(day, rates) for c in self.contracts), Fraction(0))
 
     def change_days(self) -> set[date]:
-        """The days on which this customer's MRR can change (segment boundaries)."""
+        """The days on which this customer's MRR can change (segment boundaries), or its
+        trials and pauses begin and end."""
         days = set()
         for contract in self.contracts:
-            for segment in contract.segments:
-                days.add(segment.start)
-                if segment.end is not None:
-                    days.add(segment.end)
+            spans: list[Segment | Status] = [*contract.segments, *contract.statuses]
+            for span in spans:
+                days.add(span.start)
+                if span.end is not None:
+                    days.add(span.end)
         return days
 
 
 def account_of(timeline: Timeline) -> Account:
     """One customer's timeline, by contract."""
     segments, bookings, fees = defaultdict(list), defaultdict(list), defaultdict(list)
+    statuses: dict[str, list[Status]] = defaultdict(list)
+    ends: dict[str, list[End]] = defaultdict(list)
+    for status in timeline.statuses:
+        statuses[status.subscription_id].append(status)
+    for end in timeline.ends:
+        ends[end.subscription_id].append(end)
     for segment in timeline.segments:
         segments[segment.subscription_id].append(segment)
     for booking in sorted(timeline.bookings, key=lambda b: (b.day, b.position)):
@@ -90,15 +146,33 @@ def account_of(timeline: Timeline) -> Account:
     for fee in timeline.fees:
         fees[fee.subscription_id].append(fee)
     contracts = tuple(
-        Contract(sid, tuple(segments[sid]), tuple(bookings[sid]), tuple(fees[sid]), currency)
-        for sid in sorted(set(segments) | set(bookings))
+        Contract(
+            sid,
+            tuple(segments[sid]),
+            tuple(bookings[sid]),
+            tuple(fees[sid]),
+            currency,
+            tuple(statuses[sid]),
+            tuple(ends[sid]),
+        )
+        for sid in sorted(set(segments) | set(bookings) | set(statuses))
         for currency in [_currency_of(segments[sid], bookings[sid])]
     )
-    return Account(timeline.customer_id, contracts, tuple(fees[None]), timeline.foreign)
+    return Account(
+        timeline.customer_id,
+        contracts,
+        tuple(fees[None]),
+        timeline.held_out,
+        timeline.lifecycle,
+        tuple(timeline.reasons),
+    )
 
 
 def _currency_of(segments: list[Segment], bookings: list[Booking]) -> str:
-    return segments[0].currency if segments else bookings[0].currency
+    """A contract's currency; a trial never converted has no amount to be in one."""
+    if segments:
+        return segments[0].currency
+    return bookings[0].currency if bookings else ""
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,13 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from fractions import Fraction
 
 from ledger.domain.money import Total
 from ledger.domain.timeline import Booking, Segment
+from projections.figures import lifecycle
 from projections.figures.book import Account, Contract
 from projections.figures.contract_value import AcvPolicy, fee_acv, fees_of
 from projections.figures.conversion import Converter
@@ -132,6 +133,7 @@ def measures(accounts: Sequence[Account], days: Sequence[date], rates: Converter
     """The report's sums of these customers on each day (`report.measures_of`)."""
     found = sweep(accounts, days, rates)
     priced = [(c, _owned(c)) for a in accounts for c in a.contracts if c.fees]
+    living = [a for a in accounts if a.lifecycle]
     out = []
     for index, day in enumerate(days):
         fees = Total()
@@ -144,9 +146,19 @@ def measures(accounts: Sequence[Account], days: Sequence[date], rates: Converter
                 "active_customers": Fraction(found.customers[index]),
                 "active_contracts": Fraction(found.contracts[index]),
                 "fees": fees.value,
+                **_lifecycle(living, day, rates),
             }
         )
     return out
+
+
+def _lifecycle(accounts: Sequence[Account], day: date, rates: Converter) -> Measures:
+    """SPEC §11's sums on `day`: trialing contracts, paused customers, discounts."""
+    return {
+        "trialing_contracts": Fraction(sum(lifecycle.trialing_contracts(a, day) for a in accounts)),
+        "paused_customers": Fraction(sum(lifecycle.paused_on(a, day) for a in accounts)),
+        "discounts": sum((lifecycle.discounts(a, day, rates) for a in accounts), ZERO),
+    }
 
 
 def _owned(contract: Contract) -> Callable[[Booking], list[tuple[date, Fraction]]]:
@@ -195,6 +207,13 @@ def _kept(
         start, end = bounds[index], bounds[index + 1]
         pairs = [(a.converted_on(start, rates), a.converted_on(end, rates)) for a in accounts_moved]
         part = kept_by(pairs)
+        # SPEC §11: a customer paused at the end is not lost (its MRR there is 0)
+        paused = sum(
+            1
+            for a, (before, _) in zip(accounts_moved, pairs, strict=True)
+            if before and a.lifecycle and lifecycle.paused_on(a, end)
+        )
+        part = replace(part, churned=part.churned - paused)
         if spot:
             part = part + _by_rate(found.local[index], accounts_moved, (start, end), rates)
         kept.append(part)

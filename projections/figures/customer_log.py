@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from ledger.domain.events import INTERVAL_MONTHS
-from ledger.domain.money import money
+from ledger.domain.money import canonical, money
 from ledger.domain.timeline import Invalid, Recorded, Timeline, fold, live_events
 from projections.figures.book import Book
 
@@ -34,12 +34,23 @@ EVENT_KEYS = (
     "amount",
     "interval",
     "term_months",
+    "trial_end",
+    "resume_date",
+    "percent_off",
+    "amount_off",
+    "duration_months",
     "target_event_id",
+    "reason",
+    "note",
     "voided_by",
     "voided_at",
 )
 Lapses = dict[date, list[tuple[str, Fraction]]]
 """Terms that lapsed, by day: (subscription, the MRR that stopped)."""
+
+
+def _day_text(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 def interval_name(months: int) -> str:
@@ -101,7 +112,16 @@ class CustomerLog:
             "amount": money(Fraction(event.amount)) if event.amount is not None else None,
             "interval": interval_name(event.interval) if event.interval else None,
             "term_months": event.term_months,
+            "trial_end": _day_text(event.trial_end),
+            "resume_date": _day_text(event.resume_date),
+            "percent_off": canonical(event.percent_off) if event.percent_off is not None else None,
+            "amount_off": money(Fraction(event.amount_off))
+            if event.amount_off is not None
+            else None,
+            "duration_months": event.duration_months,
             "target_event_id": event.target_event_id,
+            "reason": event.reason,
+            "note": event.note,
             "voided_by": void.event.event_id if void else None,
             "voided_at": void.recorded_at.isoformat() if void else None,
         }

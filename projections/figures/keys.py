@@ -18,15 +18,24 @@ REPORT_KEYS = (
     "acv",
     "acv_policy",
     "acv_arr_ratio",
+    "trialing_contracts",
+    "paused_customers",
+    "discounts",
 )
-MovementKind = Literal["new", "expansion", "contraction", "churn", "reactivation"]
+MovementKind = Literal[
+    "new", "expansion", "contraction", "churn", "reactivation", "paused", "resumed"
+]
 MOVEMENT_KINDS: tuple[MovementKind, ...] = (
     "new",
     "expansion",
     "contraction",
     "churn",
     "reactivation",
+    "paused",
+    "resumed",
 )
+"""SPEC §5's kinds, then §11's: `paused` and `resumed` are split off a customer's day
+before §5's table classifies the rest."""
 BRIDGE = ("start_mrr", *MOVEMENT_KINDS, "fx", "net_new")
 """The bridge, in the order people read it: where MRR started and what moved it."""
 RETENTION_KEYS = ("nrr", "grr", "logo_churn_rate")
@@ -47,6 +56,8 @@ MOVEMENTS_KEYS = (
     "bookings_acv",
     "bookings_tcv",
     "one_time_fees",
+    "trials_started",
+    "trials_converted",
 )
 MONEY_KEYS = frozenset(
     {
@@ -63,6 +74,7 @@ MONEY_KEYS = frozenset(
         "bookings_acv",
         "bookings_tcv",
         "one_time_fees",
+        "discounts",
         "mrr_effect",
         "local_mrr",
         "before",
@@ -71,7 +83,7 @@ MONEY_KEYS = frozenset(
     }
 )
 RATIO_KEYS = frozenset({*RETENTION_KEYS, "acv_arr_ratio"})
-OUTFLOW_KEYS = frozenset({"contraction", "churn"})
+OUTFLOW_KEYS = frozenset({"contraction", "churn", "paused"})
 """Movements stated as positive amounts that reduce MRR."""
 CONTEXT_KEYS = ("currency", "position", "acv_policy", "fx_policy")
 """Keys that say where a figure comes from rather than what it is."""

@@ -18,7 +18,7 @@ from fractions import Fraction
 from itertools import pairwise
 from typing import Any, ClassVar
 
-from ledger.domain.dates import DAY, FIRST_QUERY_DAY, LAST_QUERY_DAY
+from ledger.domain.dates import FIRST_QUERY_DAY, LAST_QUERY_DAY
 from ledger.domain.errors import UsageError
 from ledger.domain.money import Total, money, optional, ratio
 from projections.figures.book import Account, Book
@@ -115,9 +115,9 @@ def classify(
 
 
 def net_new(sums: dict[MovementKind, Fraction]) -> Fraction:
-    return (
-        sums["new"] + sums["reactivation"] + sums["expansion"] - sums["contraction"] - sums["churn"]
-    )
+    """What the movements moved MRR by (SPEC §5, with §11's `paused` and `resumed`)."""
+    inflow = sums["new"] + sums["reactivation"] + sums["expansion"] + sums["resumed"]
+    return inflow - sums["contraction"] - sums["churn"] - sums["paused"]
 
 
 @dataclass(frozen=True)
@@ -208,6 +208,7 @@ class CustomerMovements:
     end_mrr: Fraction
     sums: dict[MovementKind, Fraction]
     fx_policy: FxPolicy = SPOT
+    why: str = ""  # the reasons and notes of its events in the period (SPEC §12)
 
     @property
     def net_new(self) -> Fraction:
@@ -220,7 +221,7 @@ class CustomerMovements:
     def as_json(self) -> dict[str, Any]:
         span, mrrs = (self.start, self.end), (self.start_mrr, self.end_mrr)
         flows = _flows(span, (self.position, self.currency, self.fx_policy), mrrs, self.sums)
-        return {"customer_id": self.customer_id, **flows}
+        return {"customer_id": self.customer_id, **flows, "why": self.why}
 
 
 def by_customer(book: Book, start: date, end: date, fx: FxPolicy = SPOT) -> list[CustomerMovements]:
@@ -234,7 +235,8 @@ def by_customer(book: Book, start: date, end: date, fx: FxPolicy = SPOT) -> list
         if any(ends) or any(sums.values()):
             known = book.position, book.currency
             customer = account.customer_id
-            rows.append(CustomerMovements(customer, start, end, *known, *ends, sums, fx))
+            why = account.why(start, end)
+            rows.append(CustomerMovements(customer, start, end, *known, *ends, sums, fx, why))
     return rows
 
 
@@ -250,25 +252,13 @@ def account_movements(account: Account, rates: Converter, span: Span) -> Iterato
 
 
 def converted_movements(account: Account, rates: Converter, span: Span) -> Iterator[Movement]:
-    """SPEC §10: on each day d in `span` its local MRR changed, `prev'` (yesterday's
-    business at today's rates) against `cur`; a subscription with no price in force on d
-    keeps the rate it had (`of_segment` of its last segment). A rate is asked only for a
-    non-zero amount. Whether MRR was ever > 0 before (at the end of an earlier day: a
-    segment began before) does not depend on rates."""
-    starts = [s.start for c in account.contracts for s in c.segments]
-    first = min(starts, default=None)
-    for day in sorted(d for d in account.change_days() if span[0] < d <= span[1]):
-        seen = first is not None and first < day
-        before, prev, cur = day - DAY, Total(), Total()
-        for contract in account.contracts:
-            old, new = contract.segment_on(before), contract.segment_on(day)
-            if old is not None:
-                prev.add(old.mrr * rates.of_segment(new or old, day))
-            if new is not None:
-                cur.add(rates.segment_mrr(new, day))
-        found = classify(prev.value, cur.value, seen)
-        if found is not None:
-            yield Movement(account.customer_id, day, found[0], prev.value, cur.value, found[1])
+    """SPEC §10-11: on each day d in `span` its local MRR, a trial or a pause changed,
+    `prev'` (yesterday's business at today's rates) against `cur`, by subscription
+    (`lifecycle`); a subscription with no price in force on d keeps the rate it had
+    (`of_segment` of its last segment). A rate is asked only for a non-zero amount."""
+    from projections.figures import lifecycle  # it builds on this module
+
+    return lifecycle.movements(account, rates, span)
 
 
 def flows(found: Iterator[Movement], bounds: Sequence[date]) -> list[dict[MovementKind, Fraction]]:
@@ -363,6 +353,8 @@ class Flows:
     booked: list[Booked] = field(default_factory=list)
     charged: list[Charged] = field(default_factory=list)
     converted: list[Movement] = field(default_factory=list)  # of foreign accounts
+    trials: list[date] = field(default_factory=list)  # the days trials started (SPEC §11)
+    conversions: list[date] = field(default_factory=list)  # and a `new` converted one
 
     @classmethod
     def of(
@@ -376,11 +368,20 @@ class Flows:
                 found.converted.extend(converted_movements(account, rates, span))
                 found.booked.extend(account_bookings(account, rates, span))
                 found.charged.extend(account_fees(account, rates, span))
+                if account.lifecycle:
+                    found.trial_days(account)
                 continue
             found.moved.extend(MrrSteps.of(account).movements())
             found.booked.extend(account_bookings(account))
             found.charged.extend(account_fees(account))
         return found
+
+    def trial_days(self, account: Account) -> None:
+        from projections.figures import lifecycle  # it builds on this module
+
+        started, converted = lifecycle.trial_days(account)
+        self.trials.extend(started)
+        self.conversions.extend(converted)
 
 
 def _within(span: Span | None, day: date) -> bool:
@@ -428,6 +429,7 @@ class _Period:
     acvs: list[Fraction] = field(default_factory=list)
     tcv: Total = field(default_factory=Total)
     one_time_fees: Total = field(default_factory=Total)
+    trials: list[int] = field(default_factory=lambda: [0, 0])  # started, converted
 
     def summed(self) -> PeriodSums:
         return PeriodSums(
@@ -436,6 +438,8 @@ class _Period:
             acv=sum(self.acvs, ZERO),
             tcv=self.tcv.value,
             one_time_fees=self.one_time_fees.value,
+            trials_started=self.trials[0],
+            trials_converted=self.trials[1],
         )
 
     def move(self, movement: Movement) -> None:
@@ -452,8 +456,8 @@ class _Period:
             total.add(cur)
         elif movement.kind == "churn":
             total.add(prev)
-        else:
-            sign = 1 if movement.kind == "expansion" else -1
+        else:  # a difference: `paused` is what left (a paused one's end gives it back)
+            sign = 1 if movement.kind in ("expansion", "resumed") else -1
             total.add(cur, sign)
             total.add(prev, -sign)
 
@@ -468,6 +472,8 @@ class PeriodSums:
     acv: Fraction
     tcv: Fraction
     one_time_fees: Fraction
+    trials_started: int = 0
+    trials_converted: int = 0
 
     def __add__(self, other: PeriodSums) -> PeriodSums:
         return PeriodSums(
@@ -476,6 +482,8 @@ class PeriodSums:
             self.acv + other.acv,
             self.tcv + other.tcv,
             self.one_time_fees + other.one_time_fees,
+            self.trials_started + other.trials_started,
+            self.trials_converted + other.trials_converted,
         )
 
 
@@ -506,6 +514,10 @@ class Movements(Result):
     bookings_tcv: Fraction
     one_time_fees: Fraction
     fx_policy: FxPolicy = SPOT
+    paused: Fraction = ZERO  # SPEC §11
+    resumed: Fraction = ZERO
+    trials_started: int = 0
+    trials_converted: int = 0
 
     @classmethod
     def of(
@@ -541,6 +553,10 @@ class Movements(Result):
             bookings_acv=share(summed.acv, Fraction(summed.bookings)),
             bookings_tcv=summed.tcv,
             one_time_fees=summed.one_time_fees,
+            paused=summed.moved["paused"],
+            resumed=summed.moved["resumed"],
+            trials_started=summed.trials_started,
+            trials_converted=summed.trials_converted,
         )
 
     @property
@@ -567,6 +583,8 @@ class Movements(Result):
             "bookings_acv": optional(money, self.bookings_acv),
             "bookings_tcv": money(self.bookings_tcv),
             "one_time_fees": money(self.one_time_fees),
+            "trials_started": self.trials_started,
+            "trials_converted": self.trials_converted,
         }
 
 
@@ -628,6 +646,10 @@ def periods(bounds: Sequence[date], flows: Flows, policy: AcvPolicy) -> list[Par
     for charged in flows.charged:
         if (index := period_of(bounds, charged.day)) is not None:
             found[index].one_time_fees.add(charged.amount)
+    for which, dated in enumerate((flows.trials, flows.conversions)):
+        for day in dated:
+            if (index := period_of(bounds, day)) is not None:
+                found[index].trials[which] += 1
     return [(period.summed(), kept_by(period.ends.values())) for period in found]
 
 

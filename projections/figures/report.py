@@ -35,6 +35,9 @@ class Report(Result):
     acv_policy: AcvPolicy
     acv_arr_ratio: Fraction | None
     fx_policy: FxPolicy = SPOT
+    trialing_contracts: int = 0  # SPEC §11
+    paused_customers: int = 0
+    discounts: Fraction = Fraction(0)
 
     @property
     def arr(self) -> Fraction:
@@ -58,13 +61,18 @@ class Report(Result):
             "acv": optional(money, self.acv),
             "acv_policy": self.acv_policy,
             "acv_arr_ratio": optional(ratio, self.acv_arr_ratio),
+            "trialing_contracts": self.trialing_contracts,
+            "paused_customers": self.paused_customers,
+            "discounts": money(self.discounts),
         }
 
 
 Measures = dict[str, Fraction]
 """The sums a report is made of (`report_of`): `mrr`, `active_customers`,
-`active_contracts` and `fees`, the fee parts of the contracts' ACV. Sums over customers:
-those of two sets of customers add up."""
+`active_contracts` and `fees`, the fee parts of the contracts' ACV, and (of the customers
+with a trial, a pause or a discount, SPEC §11: 0 for the others, so they may be absent)
+`trialing_contracts`, `paused_customers` and `discounts`. Sums over customers: those of
+two sets of customers add up."""
 
 
 def report(book: Book, as_of: date, policy: AcvPolicy = "recurring", fx: FxPolicy = SPOT) -> Report:
@@ -92,7 +100,7 @@ def measures_of(book: Book, as_of: date, fx: FxPolicy = SPOT) -> Measures:
         from projections.figures import converted  # it builds on this module
 
         theirs = converted.measures(foreign, [as_of], rates)[0]
-        found = {name: value + theirs[name] for name, value in found.items()}
+        found = {name: found.get(name, Fraction(0)) + value for name, value in theirs.items()}
     return found
 
 
@@ -117,6 +125,9 @@ def report_of(
         acv_policy=policy,
         acv_arr_ratio=share(with_fees, recurring),
         fx_policy=fx,
+        trialing_contracts=int(figures.get("trialing_contracts", 0)),
+        paused_customers=int(figures.get("paused_customers", 0)),
+        discounts=figures.get("discounts", Fraction(0)),
     )
 
 

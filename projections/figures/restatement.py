@@ -41,6 +41,8 @@ CAUSE_KEYS = (
     "recorded_at",
     "position",
     "mrr_effect",
+    "reason",
+    "note",
 )
 """The keys of a causing event, in `events` and in the CSV."""
 
@@ -63,6 +65,8 @@ class Cause:
             "recorded_at": self.recorded.recorded_at.isoformat(),
             "position": self.recorded.position,
             "mrr_effect": money(self.mrr_effect),
+            "reason": event.reason,
+            "note": event.note,
         }
 
 

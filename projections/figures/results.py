@@ -38,6 +38,9 @@ class ReportModel(Figures):
     acv: Decimal | None
     acv_policy: Literal["recurring", "including_fees"]
     acv_arr_ratio: Decimal | None
+    trialing_contracts: int = 0  # SPEC §11
+    paused_customers: int = 0
+    discounts: Decimal = Decimal(0)
 
 
 class MovementsModel(Figures):
@@ -55,6 +58,8 @@ class MovementsModel(Figures):
     contraction: Decimal
     churn: Decimal
     reactivation: Decimal
+    paused: Decimal = Decimal(0)  # SPEC §11
+    resumed: Decimal = Decimal(0)
     fx: Decimal
     net_new: Decimal
     net_expansion: Decimal
@@ -65,6 +70,8 @@ class MovementsModel(Figures):
     bookings_acv: Decimal | None
     bookings_tcv: Decimal
     one_time_fees: Decimal
+    trials_started: int = 0
+    trials_converted: int = 0
 
 
 class SeriesRowModel(MovementsModel, ReportModel):
@@ -89,6 +96,8 @@ class CauseModel(Figures):
     recorded_at: datetime
     position: int
     mrr_effect: Decimal
+    reason: str | None = None
+    note: str | None = None
 
 
 class RestatementModel(Figures):

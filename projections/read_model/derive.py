@@ -28,7 +28,7 @@ from ledger.domain.rates import rate_timelines
 from ledger.domain.timeline import Recorded, Timeline, timelines
 from ledger.store.codec import entry_of
 from ledger.store.recorders import chunks
-from projections.read_model.kinds import KINDS
+from projections.read_model.kinds import KINDS, RowKind
 from projections.read_model.rows import Derived, changed
 from projections.read_model.sql import Raw, marks
 from projections.read_model.tables import BELIEVED, SMALL
@@ -109,7 +109,7 @@ def follow(
         if kind.source not in sources:
             continue
         mine = believed[number]
-        derived = kind.derive(timeline) if timeline.foreign == kind.foreign else ()
+        derived = _derived(kind, timeline)
         if not mine:  # a customer new to the model (every one, from 0): nothing to close
             _open(customer, position, derived, mine, writes.opened[number], raw)
             continue
@@ -244,3 +244,11 @@ def believed_rows(raw: Raw, customers: Sequence[str]) -> dict[str, Believed]:
                 key = (sid, raw.to_day(start), raw.to_day(end), value, int(den))
                 found[customer][number][key] = (True, int(rid))
     return found
+
+
+def _derived(kind: RowKind, timeline: Timeline) -> Iterable[Derived]:
+    """A customer's rows of one kind. Of a customer with a trial, a pause or a discount
+    (SPEC §11), only the row that says it is held out: its figures are replayed."""
+    if timeline.held_out != kind.foreign or (timeline.lifecycle and kind.name != "foreign"):
+        return ()
+    return kind.derive(timeline)

@@ -41,6 +41,7 @@ from projections.read_model.kinds import KINDS
 from projections.read_model.passes import Contended
 from projections.read_model.periods import Foreign
 from projections.read_model.report import by_currency, by_customer, reports
+from projections.read_model.rows import LIFECYCLE
 from projections.read_model.sql import Raw
 from projections.read_model.tables import TRACK, connect, snapshots, tracking
 
@@ -174,13 +175,13 @@ class ReadModel:
         days: Sequence[date],
         known: Known,
         policy: AcvPolicy,
-        rates: Converter | None = None,
+        foreign: Foreign = None,
     ) -> list[Report]:
         """The figures on each day at `known[0]`, catching up first when the model lags;
-        with the rates then, those of the customers in other currencies too."""
+        given `foreign`, those of the customers it holds out too."""
         self._reach(known[0])
         with self.engine.connect() as conn:
-            return reports(conn, days, known, policy, rates)
+            return reports(conn, days, known, policy, foreign)
 
     @_guarded
     def by_currency(self, day: date, known: Known, rates: Converter | None) -> list[CurrencyLine]:
@@ -239,6 +240,17 @@ class ReadModel:
         believed = (c.recorded_from <= position) & (c.recorded_to > position)
         with self.engine.connect() as conn:
             return conn.execute(select(c.id).where(believed).limit(1)).first() is not None
+
+    @_guarded
+    def any_lifecycle(self, position: int) -> bool:
+        """Whether a customer is believed at `position` to have a trial, a pause or a
+        discount (SPEC §11): the model holds no rows of its figures, a query replays it."""
+        self._reach(position)
+        c = next(k for k in KINDS if k.foreign).table.c
+        believed = (c.recorded_from <= position) & (c.recorded_to > position)
+        held = believed & (c.num == LIFECYCLE)
+        with self.engine.connect() as conn:
+            return conn.execute(select(c.id).where(held).limit(1)).first() is not None
 
     @_guarded
     def foreign(self, position: int) -> list[str]:

@@ -41,6 +41,7 @@ from projections.read_model.kinds import TABLES
 from projections.read_model.report import added, measures
 from projections.read_model.sql import Raw
 
+ZERO = Fraction(0)
 Foreign = BookPart | Converter | None
 """The foreign customers: replayed, or read from their unit rows with these rates."""
 
@@ -119,8 +120,8 @@ def _parts(
 
 
 def _sums(before: Measures, after: Measures, policy: AcvPolicy) -> PeriodSums:
-    def summed(name: str) -> Fraction:
-        return after[name] - before[name]
+    def summed(name: str) -> Fraction:  # §11's kinds: none of the model's customers has any
+        return after.get(name, ZERO) - before.get(name, ZERO)
 
     return PeriodSums(
         moved={kind: summed(kind) for kind in KINDS},

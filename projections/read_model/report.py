@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import ONE, Converter
 from projections.figures.movements import Known, check_day
+from projections.figures.parts import BookPart
 from projections.figures.report import (
     CurrencyLine,
     Measures,
@@ -113,16 +114,20 @@ def reports(
     days: Sequence[date],
     known: Known,
     policy: AcvPolicy,
-    rates: Converter | None = None,
+    held_out: Converter | BookPart | None = None,
 ) -> list[Report]:
-    """The `report` of each of `days` as believed at `known[0]`, the position; with the
-    `rates` then, of the customers in other currencies too (`read_model_foreign`)."""
+    """The `report` of each of `days` as believed at `known[0]`, the position; and of the
+    customers held out of the ledger's-currency rows: read from their unit rows with
+    these rates (`read_model_foreign`), or replayed."""
     for day in days:  # the last day, OPEN_END, would read as after every row's end
         check_day(day, "as_of")
     position, currency, fx = known
     found = measures(conn, days, position, REPORTED)
-    if rates is not None:
-        theirs = foreign.measures(conn, days, position, rates)
+    if held_out is not None:
+        if isinstance(held_out, BookPart):
+            theirs = held_out.measures(days)
+        else:
+            theirs = foreign.measures(conn, days, position, held_out)
         found = [added(a, b) for a, b in zip(found, theirs, strict=True)]
     return [
         report_of(figures, day, position, currency, policy, fx)
@@ -155,7 +160,7 @@ def _rate(code: str, day: date, currency: str, rates: Converter | None) -> Fract
 
 def added(mine: Measures, theirs: Measures) -> Measures:
     """The measures of two sets of customers together (`theirs`: those a report reads)."""
-    return {**mine, **{name: mine[name] + value for name, value in theirs.items()}}
+    return {**mine, **{name: mine.get(name, ZERO) + value for name, value in theirs.items()}}
 
 
 _BY_CUSTOMER = """

@@ -48,7 +48,7 @@ fee, and on which days a fee counts); or the rates' stream's live rates."""
 def changed(before: Timeline | None, now: Timeline) -> set[Source]:
     """The sources whose rows may differ from one prefix of a history to the next: a
     price change leaves the bookings' rows as they were, a fee the movements'."""
-    if before is None or before.foreign != now.foreign:
+    if before is None or before.held_out != now.held_out or before.lifecycle != now.lifecycle:
         return {"segments", "books", "rates"}
     found: set[Source] = {"rates"} if before.rates != now.rates else set()
     if before.segments != now.segments:
@@ -60,9 +60,14 @@ def changed(before: Timeline | None, now: Timeline) -> set[Source]:
 
 
 def foreign_rows(timeline: Timeline) -> Iterator[Derived]:
-    """A customer with anything in another currency than the ledger's: its figures need
-    rates, so it has this one row and no other (its figures are replayed, `Ledger`)."""
-    yield (NO_SUBSCRIPTION, date.min, OPEN_END, 1, 1)
+    """A customer held out of the ledger's-currency rows: with anything in another
+    currency (`num` 1: its unit rows are converted) or with a trial, a pause or a discount
+    (`num` LIFECYCLE: it has no other row, its figures are replayed, `Ledger`)."""
+    yield (NO_SUBSCRIPTION, date.min, OPEN_END, LIFECYCLE if timeline.lifecycle else 1, 1)
+
+
+LIFECYCLE = 2
+"""The `num` of the held-out row of a customer with a trial, a pause or a discount."""
 
 
 UNIT = 14
