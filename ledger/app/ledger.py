@@ -26,10 +26,12 @@ from ledger.domain.errors import (
 )
 from ledger.domain.events import RATES
 from ledger.domain.periods import movements_span, series_days
+from ledger.domain.text import shown
 from ledger.domain.timeline import Recorded
-from ledger.store import audit, layout
+from ledger.store import audit, closes, layout
 from ledger.store.audit import Verification
 from ledger.store.chain import Checkpoint
+from ledger.store.closes import Close
 from ledger.store.event_store import EventStore, Transaction
 from ledger.store.location import Location
 from projections.figures.book import Book
@@ -203,11 +205,19 @@ class Ledger:
     def head(self) -> int:
         return _guard(self.store.head, self.store.location)
 
-    def position(self, known_at: datetime | None = None, position: int | None = None) -> int:
-        """The position a query sees: as known at a moment, at a position, or now."""
-        return self._at(Knowledge(known_at, position))
+    def position(
+        self,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        close: str | None = None,
+    ) -> int:
+        """The position a query sees: as known at a moment, at a position, at a named
+        close (SPEC §13), or now."""
+        return self._at(Knowledge(known_at, position, close))
 
     def _at(self, knowledge: Knowledge) -> int:
+        if knowledge.close is not None:
+            return self.close_named(knowledge.close).position
         head = self.head()
         if knowledge.position is not None:
             # Beyond the head, the answer could still change: the audit promise forbids it.
@@ -226,11 +236,13 @@ class Ledger:
             return _guard(lambda: self.store.position_at(moment), self.store.location)
         return head
 
-    def _seen(self, known_at: datetime | None, position: int | None) -> tuple[int, Book | None]:
+    def _seen(
+        self, known_at: datetime | None, position: int | None, close: str | None = None
+    ) -> tuple[int, Book | None]:
         """The position a query sees, and, when no reader ever saw the ledger there (a
         position inside one commit), the book replayed at it: the read model keeps only
         what readers could see, from commit to commit (`read_model_derive`)."""
-        at = self.position(known_at, position)
+        at = self.position(known_at, position, close)
         if position is None or _guard(lambda: self.store.observed(at), self.store.location):
             return at, None
         return at, self.book(position=at)
@@ -274,9 +286,14 @@ class Ledger:
         entries = [item for history in found.values() for item in history if item.position <= at]
         return BookPart(Book.replay(entries, at, self.currency), fx)
 
-    def book(self, known_at: datetime | None = None, position: int | None = None) -> Book:
+    def book(
+        self,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        close: str | None = None,
+    ) -> Book:
         """Every customer's timeline as the ledger knew it."""
-        at = self.position(known_at, position)
+        at = self.position(known_at, position, close)
         entries = _guard(lambda: list(self.store.entries(stop=at)), self.store.location)
         return Book.replay(entries, at, self.currency)
 
@@ -290,6 +307,7 @@ class Ledger:
         *,
         known_at: datetime | None = None,
         position: int | None = None,
+        close: str | None = None,
         acv_policy: AcvPolicy = "recurring",
         fx: str | FxPolicy = SPOT,
     ) -> Report:
@@ -297,7 +315,7 @@ class Ledger:
         model (equal by construction and by test to `report(self.book(...))`, the replay).
         `fx`: spot, booked or fixed:YYYY-MM-DD."""
         return self.reports(
-            [as_of], known_at=known_at, position=position, acv_policy=acv_policy, fx=fx
+            [as_of], known_at=known_at, position=position, close=close, acv_policy=acv_policy, fx=fx
         )[0]
 
     def reports(
@@ -306,12 +324,13 @@ class Ledger:
         *,
         known_at: datetime | None = None,
         position: int | None = None,
+        close: str | None = None,
         acv_policy: AcvPolicy = "recurring",
         fx: str | FxPolicy = SPOT,
     ) -> list[Report]:
         """The `report` of each of `days`, as known at one moment."""
         policy = FxPolicy.parse(fx)
-        at, book = self._seen(known_at, position)
+        at, book = self._seen(known_at, position, close)
         if book is not None:
             for day in days:
                 check_day(day, "as_of")
@@ -326,12 +345,13 @@ class Ledger:
         *,
         known_at: datetime | None = None,
         position: int | None = None,
+        close: str | None = None,
         fx: str | FxPolicy = SPOT,
     ) -> list[CurrencyLine]:
         """One line per currency with subscriptions active on `as_of`: local MRR, the
         rate used (none under `booked`) and MRR in the ledger's currency."""
         modelled = ReadModel.by_currency
-        return self._lines(by_currency, modelled, as_of, Knowledge(known_at, position), fx)
+        return self._lines(by_currency, modelled, as_of, Knowledge(known_at, position, close), fx)
 
     def by_customer(
         self,
@@ -339,12 +359,13 @@ class Ledger:
         *,
         known_at: datetime | None = None,
         position: int | None = None,
+        close: str | None = None,
         fx: str | FxPolicy = SPOT,
     ) -> list[SegmentLine]:
         """One line per customer with a contract active on `as_of` (SPEC §13): MRR, ARR
         and active contracts, by ARR descending then `customer_id`."""
         modelled = ReadModel.by_customer
-        return self._lines(by_customer, modelled, as_of, Knowledge(known_at, position), fx)
+        return self._lines(by_customer, modelled, as_of, Knowledge(known_at, position, close), fx)
 
     def _lines(
         self,
@@ -358,7 +379,7 @@ class Ledger:
         (inside a commit, or a rate missing: as a replay words it) from a replay."""
         check_day(as_of, "as_of")
         policy = FxPolicy.parse(fx)
-        at, book = self._seen(knowledge.known_at, knowledge.position)
+        at, book = self._seen(knowledge.known_at, knowledge.position, knowledge.close)
         if book is not None:
             return replayed(book, as_of, policy)
         if self._lifecycle(at):  # the model holds no rows of those customers' figures
@@ -376,25 +397,25 @@ class Ledger:
         *,
         known_at: datetime | None = None,
         position: int | None = None,
+        close: str | None = None,
         fx: str | FxPolicy = SPOT,
     ) -> list[SegmentLine]:
         """One line per plan in force of the subscriptions active on `as_of` (SPEC §13;
         none given: `unspecified`), by ARR descending then plan."""
-        return self._segments(by_plan, as_of, known_at, position, fx)
+        return self._segments(by_plan, as_of, Knowledge(known_at, position, close), fx)
 
     def _segments(
         self,
         lines: Callable[[Book, date, FxPolicy], list[SegmentLine]],
         as_of: date,
-        known_at: datetime | None,
-        position: int | None,
+        knowledge: Knowledge,
         fx: str | FxPolicy,
     ) -> list[SegmentLine]:
         """The lines from a replay at the position asked: the read model's rows carry no
         plan (decisions.md, "Segments")."""
         check_day(as_of, "as_of")
         policy = FxPolicy.parse(fx)
-        at, book = self._seen(known_at, position)
+        at, book = self._seen(knowledge.known_at, knowledge.position, knowledge.close)
         return lines(book if book is not None else self.book(position=at), as_of, policy)
 
     def by_reason(
@@ -405,6 +426,7 @@ class Ledger:
         period: str | None = None,
         known_at: datetime | None = None,
         position: int | None = None,
+        close: str | None = None,
         fx: str | FxPolicy = SPOT,
     ) -> list[ReasonLine]:
         """The churn and contraction over `(start, end]` (or a `period`) by the reason of
@@ -412,7 +434,7 @@ class Ledger:
         low, high = movements_span(start, end, period)
         check_period(low, high)
         policy = FxPolicy.parse(fx)
-        at, book = self._seen(known_at, position)
+        at, book = self._seen(known_at, position, close)
         return by_reason(book if book is not None else self.book(position=at), low, high, policy)
 
     def movements(
@@ -423,6 +445,7 @@ class Ledger:
         period: str | None = None,
         known_at: datetime | None = None,
         position: int | None = None,
+        close: str | None = None,
         acv_policy: AcvPolicy = "recurring",
         fx: str | FxPolicy = SPOT,
     ) -> Movements:
@@ -431,7 +454,7 @@ class Ledger:
         as `(the day before its first day, its last day]` (SPEC §13)."""
         bounds = list(movements_span(start, end, period))
         return self.movements_over(
-            bounds, known_at=known_at, position=position, acv_policy=acv_policy, fx=fx
+            bounds, known_at=known_at, position=position, close=close, acv_policy=acv_policy, fx=fx
         )[0]
 
     def movements_over(
@@ -440,6 +463,7 @@ class Ledger:
         *,
         known_at: datetime | None = None,
         position: int | None = None,
+        close: str | None = None,
         acv_policy: AcvPolicy = "recurring",
         fx: str | FxPolicy = SPOT,
     ) -> list[Movements]:
@@ -448,7 +472,7 @@ class Ledger:
         for start, end in pairwise(bounds):
             check_period(start, end)
         policy = FxPolicy.parse(fx)
-        at, book = self._seen(known_at, position)
+        at, book = self._seen(known_at, position, close)
         if book is not None:
             return replayed_movements(book, bounds, acv_policy, policy)
         model, known = self.read_model(), (at, self.currency, policy)
@@ -465,6 +489,7 @@ class Ledger:
         period: str | None = None,
         known_at: datetime | None = None,
         position: int | None = None,
+        close: str | None = None,
         acv_policy: AcvPolicy = "recurring",
         fx: str | FxPolicy = SPOT,
     ) -> Rows[SeriesRow]:
@@ -474,7 +499,7 @@ class Ledger:
         first, last = series_days(start, end, period)
         days = period_ends(first, last, every)
         policy = FxPolicy.parse(fx)
-        at, book = self._seen(known_at, position)
+        at, book = self._seen(known_at, position, close)
         if book is not None:
             return Rows(replayed_series(book, first, last, every, acv_policy, policy))
         model, known = self.read_model(), (at, self.currency, policy)
@@ -485,6 +510,22 @@ class Ledger:
                 lambda foreign: model.series(first - DAY, days, known, acv_policy, foreign),
             )
         )
+
+    # Closes (SPEC §13): "what did we tell the board" names a position.
+
+    def record_close(self, name: str, note: str | None = None) -> Close:
+        """Records a named, sealed mark at the ledger's current position and time."""
+        checked, said = _close_name(name), _close_note(note)
+        return _guard(
+            lambda: closes.record(self.store.recorder, checked, said), self.store.location
+        )
+
+    def closes(self) -> list[Close]:
+        """Every close, by position."""
+        return _guard(lambda: closes.every(self.store.recorder), self.store.location)
+
+    def close_named(self, name: str) -> Close:
+        return _guard(lambda: closes.named(self.store.recorder, name), self.store.location)
 
     # Auditing: the promise that a figure, once reported, can be reproduced and explained.
 
@@ -546,6 +587,22 @@ class Ledger:
         if not history:
             raise LedgerError(f"customer {customer_id!r} has no recorded events")
         return customer_log(customer_id, history, at, self.currency)
+
+
+def _close_name(name: str) -> str:
+    """A close's name: an identifier people type (`board-2025-07`, `2024-Q4 close`)."""
+    if not name.strip() or len(name) > 200 or not name.isprintable():
+        raise UsageError(
+            f"name: {shown(name)} is not a close name: give 1-200 printable characters",
+            "name",
+        )
+    return name
+
+
+def _close_note(note: str | None) -> str | None:
+    if note is not None and (len(note) > 1000 or "\x00" in note):
+        raise UsageError("note: give at most 1,000 characters, no NUL", "note")
+    return note
 
 
 def _existing(store: EventStore) -> str | None:

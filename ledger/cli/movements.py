@@ -10,6 +10,7 @@ import typer
 from ledger.app.knowledge import Knowledge
 from ledger.app.ledger import Ledger
 from ledger.cli.options import (
+    CloseOption,
     Db,
     FormatOption,
     Fx,
@@ -131,6 +132,7 @@ def movements_command(
     db: Db = None,
     known_at: KnownAt = None,
     position: Position = None,
+    close: CloseOption = None,
     acv_policy: Policy = "recurring",
     fx: Fx = "spot",
     by: By = None,
@@ -146,7 +148,7 @@ def movements_command(
 
     def action() -> None:
         fmt, (start, end) = output_format(format), period(from_, to, period_)
-        asked, chosen = knowledge(known_at, position), policy(acv_policy)
+        asked, chosen = knowledge(known_at, position, close), policy(acv_policy)
         rates = fx_policy(fx)
         grouping = None if by is None else choice(by, ("customer", "reason", *EVERY), "--by")
         with Ledger.open(db) as ledger:
@@ -158,6 +160,7 @@ def movements_command(
                     acv_policy=chosen,
                     known_at=asked.known_at,
                     position=asked.position,
+                    close=asked.close,
                     fx=rates,
                 )
                 emit(out, fmt, title, found.as_json())
@@ -178,14 +181,21 @@ def grouped(
     """One row per customer, or per period within `(start, end]`; and the table's columns."""
     acv, rates = chosen
     if grouping == "reason":
-        lines = ledger.by_reason(*span, known_at=asked.known_at, position=asked.position, fx=rates)
+        lines = ledger.by_reason(
+            *span, known_at=asked.known_at, position=asked.position, close=asked.close, fx=rates
+        )
         return [line.as_json() for line in lines], REASON_TABLE
     if grouping == "customer":
-        book = ledger.book(known_at=asked.known_at, position=asked.position)
+        book = ledger.book(known_at=asked.known_at, position=asked.position, close=asked.close)
         return [r.as_json() for r in by_customer(book, *span, rates)], CUSTOMER_TABLE
     parts = bounds(*span, every_option(grouping, "--by"))
     found = ledger.movements_over(
-        parts, acv_policy=acv, known_at=asked.known_at, position=asked.position, fx=rates
+        parts,
+        acv_policy=acv,
+        known_at=asked.known_at,
+        position=asked.position,
+        close=asked.close,
+        fx=rates,
     )
     return [m.as_json() for m in found], PERIOD_TABLE
 
@@ -200,6 +210,7 @@ def series_command(
     db: Db = None,
     known_at: KnownAt = None,
     position: Position = None,
+    close: CloseOption = None,
     acv_policy: Policy = "recurring",
     fx: Fx = "spot",
     format: FormatOption = "table",
@@ -214,7 +225,7 @@ def series_command(
 
     def action() -> None:
         fmt, (start, end) = output_format(format), days(from_, to, period_)
-        step, asked = every_option(every, "--every"), knowledge(known_at, position)
+        step, asked = every_option(every, "--every"), knowledge(known_at, position, close)
         with Ledger.open(db) as ledger, working(f"computing every {step} to {end}"):
             found = ledger.series(
                 start,
@@ -223,6 +234,7 @@ def series_command(
                 acv_policy=policy(acv_policy),
                 known_at=asked.known_at,
                 position=asked.position,
+                close=asked.close,
                 fx=fx_policy(fx),
             )
             rows, currency = [r.as_json() for r in found], ledger.currency

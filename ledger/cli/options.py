@@ -27,6 +27,8 @@ FLAGS = {
     "url": "--db",
     "currency": "--currency",
     "fx": "--fx",
+    "close": "--close",
+    "note": "--note",
 }
 """The Python API's parameter names as the command line's flags, for its messages."""
 out = Console()
@@ -59,6 +61,14 @@ Position = Annotated[
     int | None,
     typer.Option(
         "--position", help="Only what was recorded up to this ledger position.", metavar="N"
+    ),
+]
+CloseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--close",
+        help="As known at a named close (arr closes lists them): its position.",
+        metavar="NAME",
     ),
 ]
 Policy = Annotated[
@@ -119,6 +129,6 @@ def output_format(value: str) -> Format:
     return result
 
 
-def knowledge(known_at: str | None, position: int | None) -> Knowledge:
+def knowledge(known_at: str | None, position: int | None, close: str | None = None) -> Knowledge:
     """What the query knows, from its flags."""
-    return Knowledge(parse_known_at(known_at) if known_at else None, position)
+    return Knowledge(parse_known_at(known_at) if known_at else None, position, close)

@@ -9,6 +9,7 @@ import typer
 from ledger.app.ledger import Ledger
 from ledger.cli.options import (
     AsOf,
+    CloseOption,
     Db,
     FormatOption,
     Fx,
@@ -43,6 +44,7 @@ def report(
     db: Db = None,
     known_at: KnownAt = None,
     position: Position = None,
+    close: CloseOption = None,
     acv_policy: Policy = "recurring",
     fx: Fx = "spot",
     by: By = None,
@@ -55,19 +57,29 @@ def report(
 
     def action() -> None:
         fmt, day = output_format(format), parse_day(as_of)
-        asked, rates = knowledge(known_at, position), fx_policy(fx)
+        asked, rates = knowledge(known_at, position, close), fx_policy(fx)
         grouping = None if by is None else choice(by, ("customer", "plan", "currency"), "--by")
         with Ledger.open(db) as ledger:
             if grouping == "currency":
                 lines = ledger.by_currency(
-                    day, known_at=asked.known_at, position=asked.position, fx=rates
+                    day,
+                    known_at=asked.known_at,
+                    position=asked.position,
+                    close=asked.close,
+                    fx=rates,
                 )
                 title = f"Report as of {day} by currency ({rates}, into {ledger.currency})"
                 emit(out, fmt, title, [line.as_json() for line in lines])
                 return
             if grouping is not None:
                 query = ledger.by_customer if grouping == "customer" else ledger.by_plan
-                found = query(day, known_at=asked.known_at, position=asked.position, fx=rates)
+                found = query(
+                    day,
+                    known_at=asked.known_at,
+                    position=asked.position,
+                    close=asked.close,
+                    fx=rates,
+                )
                 title = f"Report as of {day} by {grouping} ({rates}, in {ledger.currency})"
                 emit(out, fmt, title, [line.as_json() for line in found])
                 return
@@ -76,6 +88,7 @@ def report(
                 acv_policy=policy(acv_policy),
                 known_at=asked.known_at,
                 position=asked.position,
+                close=asked.close,
                 fx=rates,
             )
         emit(out, fmt, f"Report as of {day}", figures.as_json())

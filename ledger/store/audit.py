@@ -17,7 +17,7 @@ from uuid import UUID
 
 from sqlalchemy import ClauseElement, ColumnElement, Select, select
 
-from ledger.store import layout
+from ledger.store import closes, layout
 from ledger.store.chain import GENESIS, Checkpoint, Content, link
 from ledger.store.codec import entry_of
 
@@ -275,6 +275,8 @@ def verify(recorder: Recorder, checkpoint: Checkpoint | None = None) -> Verifica
     if checkpoint is not None:
         _check_point(walk, checkpoint)
     walk.result.findings.extend(_settings(recorder))
+    for problem in closes.mismatched(recorder, walk.digest_at):
+        walk.result.findings.append(Finding(0, "", "altered", problem, "closes"))
     walk.result.findings.extend(owners.check(recorder))
     # The events first, by position; then what is not one event.
     walk.result.findings.sort(key=lambda f: (1, 0, "") if f.subject else (0, f.position, f.kind))
