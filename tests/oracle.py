@@ -932,10 +932,18 @@ class Oracle:
         }
 
     def movements(
-        self, start: date, end: date, policy: str = "recurring", fx: str = "spot"
+        self,
+        start: date,
+        end: date,
+        policy: str = "recurring",
+        fx: str = "spot",
+        netting: str = "day",
     ) -> dict[str, Any]:
         start_mrr, end_mrr = self.mrr(start, fx), self.mrr(end, fx)
-        moved, kept = self._classified(start, end, fx), self._retention(start, end, fx)
+        moved = (
+            self._classified(start, end, fx) if netting == "day" else self._monthly(start, end, fx)
+        )
+        kept = self._retention(start, end, fx)
         booked = [b for bs in self.bookings.values() for b in bs if start < b.day <= end]
         acvs = [b.acv(policy, self.rate_on(b.currency, fx)) for b in booked]
         tcv = sum((b.tcv(self.rate_on(b.currency, fx)) for b in booked), ZERO)
@@ -1055,16 +1063,97 @@ class Oracle:
         ]
 
     def series(
-        self, start: date, end: date, every: str, policy: str, fx: str = "spot"
+        self,
+        start: date,
+        end: date,
+        every: str,
+        policy: str,
+        fx: str = "spot",
+        netting: str = "day",
     ) -> list[dict[str, Any]]:
         """SPEC §9 series: one row per period end; movements since the previous row."""
         rows, previous = [], start - ONE_DAY
         for day in period_ends(start, end, every):
-            rows.append(
-                {**self.report(day, policy, fx), **self.movements(previous, day, policy, fx)}
-            )
+            moved = self.movements(previous, day, policy, fx, netting)
+            rows.append({**self.report(day, policy, fx), **moved})
             previous = day
         return rows
+
+    # SPEC §13: movements netted by month.
+
+    def _monthly(self, start: date, end: date, fx: str) -> dict[str, Fraction]:
+        """§5's table (with §10's and §11's rules) applied per customer to its MRR at the end
+        of each month m-1 against the end of month m, for the months ending in (start, end];
+        `fx` is what that leaves of MRR(end) - MRR(start)."""
+        ends = [d for d in days(start + ONE_DAY, end) if (d + ONE_DAY).day == 1]
+        totals = dict.fromkeys(ALL_KINDS, ZERO)
+        for customer in self.customer_mrr:
+            subs = self.subs_of[customer]
+            first = self._first_positive_month_end(customer)
+            previous = start
+            for month_end in ends:
+                m = self._moves_between(subs, previous, month_end, fx)
+                prime, cur = m.prime - m.paused, m.cur - m.resumed
+                if prime == 0 and cur > 0:
+                    seen = first is not None and first < month_end
+                    totals["reactivation" if seen else "new"] += cur
+                elif prime > 0 and cur == 0:
+                    totals["churn"] += prime
+                elif prime > 0 and cur > prime:
+                    totals["expansion"] += cur - prime
+                elif prime > 0 and cur < prime:
+                    totals["contraction"] += prime - cur
+                for pre_pause in m.ending.values():
+                    totals["churn"] += pre_pause
+                    totals["paused"] -= pre_pause
+                totals["paused"] += m.paused
+                totals["resumed"] += m.resumed
+                previous = month_end
+        inflow = totals["new"] + totals["reactivation"] + totals["expansion"] + totals["resumed"]
+        net = inflow - totals["contraction"] - totals["churn"] - totals["paused"]
+        totals["fx"] = self.mrr(end, fx) - self.mrr(start, fx) - net
+        return totals
+
+    def _first_positive_month_end(self, customer: str) -> date | None:
+        """The first month end at whose end the customer's MRR was > 0."""
+        return next(
+            (d for d in self.days if (d + ONE_DAY).day == 1 and self.local_mrr_of(customer, d) > 0),
+            None,
+        )
+
+    def _moves_between(self, subs: list[str], low: date, high: date, fx: str) -> _Moves:
+        """As `_moves`, from the end of `low` (a month end) to the end of `high` (the next).
+
+        Decision: a subscription with no price in force at `high` keeps, under `booked`, the
+        rate it had at `low` (§10: "the rate it had"); restarted means a `new` applied to it
+        in (low, high]."""
+        m = _Moves()
+        a = self._at(low) if low >= self.first else None
+        b = self._at(high)
+        for s in subs:
+            before = self.sub_mrr[s][a] if a is not None else ZERO
+            after = self.sub_mrr[s][b]
+            was = self.sub_status[s][a] if a is not None else ""
+            now = self.sub_status[s][b]
+            restarted = any(low < d <= high for d in self.restarted[s])
+            if before or after or was == PAUSED:
+                rate = self.sub_rate(s, b if after or a is None else a, fx)
+                if fx_policy(fx)[0] != "booked":
+                    rate = self.sub_rate(s, b, fx)
+            if before:
+                part = before * rate
+                m.prime += part
+                if now == PAUSED:
+                    m.paused += part
+            if after:
+                part = after * self.sub_rate(s, b, fx)
+                m.cur += part
+                if was == PAUSED and not restarted:
+                    m.resumed += part
+            if was == PAUSED and now != PAUSED and (now != ACTIVE or restarted):
+                assert a is not None
+                m.ending[s] = self.sub_paused[s][a] * rate
+        return m
 
 
 def is_period_end(day: date, every: str) -> bool:

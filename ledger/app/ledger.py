@@ -41,6 +41,8 @@ from projections.figures.customer_log import CustomerLog, customer_log
 from projections.figures.lifecycle import ReasonLine, by_reason
 from projections.figures.movements import Known, Movements, check_day, check_period
 from projections.figures.movements import movements_over as replayed_movements
+from projections.figures.netting import NETTINGS, check_month_ends, netted_accounts, restated
+from projections.figures.netting import added as added_sums
 from projections.figures.parts import BookPart
 from projections.figures.report import (
     CurrencyLine,
@@ -448,13 +450,20 @@ class Ledger:
         close: str | None = None,
         acv_policy: AcvPolicy = "recurring",
         fx: str | FxPolicy = SPOT,
+        netting: str = "day",
     ) -> Movements:
         """Movements, retention and bookings over `(start, end]` (SPEC §5-7, §10), or over
         a `period` instead of the dates: `2024`, `2024-Q4`, `2024-11` or `2024-W05`, read
         as `(the day before its first day, its last day]` (SPEC §13)."""
         bounds = list(movements_span(start, end, period))
         return self.movements_over(
-            bounds, known_at=known_at, position=position, close=close, acv_policy=acv_policy, fx=fx
+            bounds,
+            known_at=known_at,
+            position=position,
+            close=close,
+            acv_policy=acv_policy,
+            fx=fx,
+            netting=netting,
         )[0]
 
     def movements_over(
@@ -466,19 +475,49 @@ class Ledger:
         close: str | None = None,
         acv_policy: AcvPolicy = "recurring",
         fx: str | FxPolicy = SPOT,
+        netting: str = "day",
     ) -> list[Movements]:
         """Movements over each period `(bounds[i], bounds[i + 1]]`, from the read model
-        (equal by test to `projections.figures.movements.movements_over` of a replay)."""
+        (equal by test to `projections.figures.movements.movements_over` of a replay);
+        `netting` "month" compares each customer's MRR at consecutive month ends (SPEC
+        §13: the bounds must be month ends)."""
         for start, end in pairwise(bounds):
             check_period(start, end)
+        monthly = _monthly(netting, bounds)
         policy = FxPolicy.parse(fx)
         at, book = self._seen(known_at, position, close)
         if book is not None:
-            return replayed_movements(book, bounds, acv_policy, policy)
-        model, known = self.read_model(), (at, self.currency, policy)
-        return self._converting(
-            at, policy, lambda foreign: model.movements_over(bounds, known, acv_policy, foreign)
-        )
+            found = replayed_movements(book, bounds, acv_policy, policy)
+        else:
+            model, known = self.read_model(), (at, self.currency, policy)
+            found = self._converting(
+                at,
+                policy,
+                lambda foreign: model.movements_over(bounds, known, acv_policy, foreign),
+            )
+        return self._netted(found, bounds, at, book, policy) if monthly else found
+
+    def _netted(
+        self,
+        found: list[Movements],
+        bounds: Sequence[date],
+        at: int,
+        book: Book | None,
+        fx: FxPolicy,
+    ) -> list[Movements]:
+        """The figures with their movements netted by month: of a replayed book; or of
+        the model's customers from their MRR pieces, and of those it holds out replayed."""
+        if book is not None:
+            sums = netted_accounts(book.accounts, bounds, book.converter(fx))
+        else:
+            location = self.store.location
+            sums = _guard(lambda: self.read_model().netted(bounds, at), location)
+            if _guard(lambda: self.read_model().foreign(at), location):
+                theirs = self._replayed(at, fx).book
+                sums = added_sums(
+                    sums, netted_accounts(theirs.accounts, bounds, theirs.converter(fx))
+                )
+        return restated(found, sums)
 
     def series(
         self,
@@ -492,24 +531,38 @@ class Ledger:
         close: str | None = None,
         acv_policy: AcvPolicy = "recurring",
         fx: str | FxPolicy = SPOT,
+        netting: str = "day",
     ) -> Rows[SeriesRow]:
         """One report row per period end, with the movements since the previous row, from
         the day `start` (counted) to `end`; or over a `period` (`2024`, `2024-Q4`,
         `2024-11`, `2024-W05`) instead of the dates, from its first day to its last."""
         first, last = series_days(start, end, period)
         days = period_ends(first, last, every)
+        if netting == "month" and first.day != 1:
+            raise UsageError(
+                f"start: {first} is not a month's first day: give {first.replace(day=1)}, "
+                "or netting day to net by day",
+                "start",
+                "netting",
+            )
+        monthly = _monthly(netting, [first - DAY, *days])
         policy = FxPolicy.parse(fx)
         at, book = self._seen(known_at, position, close)
         if book is not None:
-            return Rows(replayed_series(book, first, last, every, acv_policy, policy))
-        model, known = self.read_model(), (at, self.currency, policy)
-        return Rows(
-            self._converting(
+            rows = replayed_series(book, first, last, every, acv_policy, policy)
+        else:
+            model, known = self.read_model(), (at, self.currency, policy)
+            rows = self._converting(
                 at,
                 policy,
                 lambda foreign: model.series(first - DAY, days, known, acv_policy, foreign),
             )
-        )
+        if monthly:
+            moved = self._netted(
+                [r.movements for r in rows], [first - DAY, *days], at, book, policy
+            )
+            rows = [SeriesRow(r.report, m) for r, m in zip(rows, moved, strict=True)]
+        return Rows(rows)
 
     # Closes (SPEC §13): "what did we tell the board" names a position.
 
@@ -587,6 +640,17 @@ class Ledger:
         if not history:
             raise LedgerError(f"customer {customer_id!r} has no recorded events")
         return customer_log(customer_id, history, at, self.currency)
+
+
+def _monthly(
+    netting: str, bounds: Sequence[date], names: tuple[str, str] = ("start", "end")
+) -> bool:
+    """Whether movements are netted by month (SPEC §13), whose bounds must be month ends."""
+    if netting not in NETTINGS:
+        raise UsageError(f"netting: {netting!r} is not one of {', '.join(NETTINGS)}", "netting")
+    if netting == "month":
+        check_month_ends(bounds, names)
+    return netting == "month"
 
 
 def _close_name(name: str) -> str:

@@ -15,6 +15,7 @@ from ledger.cli.options import (
     FormatOption,
     Fx,
     KnownAt,
+    NettingOption,
     Policy,
     Position,
     choice,
@@ -27,6 +28,7 @@ from ledger.cli.options import (
 )
 from ledger.cli.parse import parse_day
 from ledger.cli.progress import working
+from ledger.domain.errors import UsageError
 from ledger.domain.periods import Period, dates_or_period
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import FxPolicy
@@ -135,6 +137,7 @@ def movements_command(
     close: CloseOption = None,
     acv_policy: Policy = "recurring",
     fx: Fx = "spot",
+    netting: NettingOption = "day",
     by: By = None,
     format: FormatOption = "table",
 ) -> None:
@@ -162,10 +165,12 @@ def movements_command(
                     position=asked.position,
                     close=asked.close,
                     fx=rates,
+                    netting=netting,
                 )
                 emit(out, fmt, title, found.as_json())
             else:
-                rows, columns = grouped(ledger, (start, end), grouping, (chosen, rates), asked)
+                ways = (chosen, rates, netting)
+                rows, columns = grouped(ledger, (start, end), grouping, ways, asked)
                 show(fmt, f"{title} by {grouping}", rows, columns, ledger.currency)
 
     run(action)
@@ -175,11 +180,13 @@ def grouped(
     ledger: Ledger,
     span: tuple[date, date],
     grouping: str,
-    chosen: tuple[AcvPolicy, FxPolicy],
+    chosen: tuple[AcvPolicy, FxPolicy, str],
     asked: Knowledge,
 ) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
     """One row per customer, or per period within `(start, end]`; and the table's columns."""
-    acv, rates = chosen
+    acv, rates, netting = chosen
+    if grouping == "reason" and netting != "day":
+        raise UsageError("--by reason splits the movements of each day: give --netting day")
     if grouping == "reason":
         lines = ledger.by_reason(
             *span, known_at=asked.known_at, position=asked.position, close=asked.close, fx=rates
@@ -187,7 +194,8 @@ def grouped(
         return [line.as_json() for line in lines], REASON_TABLE
     if grouping == "customer":
         book = ledger.book(known_at=asked.known_at, position=asked.position, close=asked.close)
-        return [r.as_json() for r in by_customer(book, *span, rates)], CUSTOMER_TABLE
+        rows = by_customer(book, *span, rates, netting=netting)
+        return [r.as_json() for r in rows], CUSTOMER_TABLE
     parts = bounds(*span, every_option(grouping, "--by"))
     found = ledger.movements_over(
         parts,
@@ -196,6 +204,7 @@ def grouped(
         position=asked.position,
         close=asked.close,
         fx=rates,
+        netting=netting,
     )
     return [m.as_json() for m in found], PERIOD_TABLE
 
@@ -213,6 +222,7 @@ def series_command(
     close: CloseOption = None,
     acv_policy: Policy = "recurring",
     fx: Fx = "spot",
+    netting: NettingOption = "day",
     format: FormatOption = "table",
 ) -> None:
     """One report row per period end, with that period's movements: the backfill.
@@ -236,6 +246,7 @@ def series_command(
                 position=asked.position,
                 close=asked.close,
                 fx=fx_policy(fx),
+                netting=netting,
             )
             rows, currency = [r.as_json() for r in found], ledger.currency
         show(fmt, f"Series every {step} from {start} to {end}", rows, SERIES_TABLE, currency)

@@ -28,6 +28,7 @@ FLAGS = {
     "currency": "--currency",
     "fx": "--fx",
     "close": "--close",
+    "netting": "--netting",
     "note": "--note",
 }
 """The Python API's parameter names as the command line's flags, for its messages."""
@@ -69,6 +70,15 @@ CloseOption = Annotated[
         "--close",
         help="As known at a named close (arr closes lists them): its position.",
         metavar="NAME",
+    ),
+]
+NettingOption = Annotated[
+    str,
+    typer.Option(
+        "--netting",
+        help="day | month: net each customer's movements per day, or between consecutive "
+        "month ends (as ProfitWell and saas-metrics do; --from and --to then month ends).",
+        metavar="WINDOW",
     ),
 ]
 Policy = Annotated[

@@ -47,33 +47,36 @@ class Day:
     reasons: list[tuple[str, str, Fraction]]  # (churn or contraction, reason, amount)
 
 
-def _moves(account: Account, day: date, rates: Converter) -> _Moves:
-    m, before = _Moves(), day - DAY
+def _moves(account: Account, day: date, rates: Converter, before: date | None = None) -> _Moves:
+    """The customer's subscriptions from the end of `before` (the day before `day`, or
+    the previous month end when movements are netted by month) to the end of `day`."""
+    m, before = _Moves(), before or day - DAY
     for contract in account.contracts:
         old, new = contract.segment_on(before), contract.segment_on(day)
         was, now = contract.status_on(before), contract.status_on(day)
+        was_paused, now_paused = _paused(was), _paused(now)
         if old is not None:
             part = old.mrr * rates.of_segment(new or old, day)
             m.prime.add(part)
-            if now is not None and now.status == PAUSED:
+            if now_paused:
                 m.paused.add(part)
             else:
                 m.rest[contract.subscription_id] = part
+        restarted = new is not None and any(before < e.day <= day for e in contract.ends)
         if new is not None:
             part = rates.segment_mrr(new, day)
             m.cur.add(part)
-            if _ended(was, day, "resumed"):
+            if was_paused and not restarted:
                 m.resumed.add(part)
-        if _ended(was, day, "ended") and was is not None and was.taken is not None:
-            taken = was.taken
-            m.ending[contract.subscription_id] = taken.mrr * rates.of_segment(new or taken, day)
+        if was_paused and not now_paused and (new is None or restarted):
+            assert was is not None
+            if (taken := was.taken) is not None:  # it ended while paused: its own churn
+                m.ending[contract.subscription_id] = taken.mrr * rates.of_segment(new or taken, day)
     return m
 
 
-def _ended(status: Status | None, day: date, how: str) -> bool:
-    return (
-        status is not None and status.status == PAUSED and status.end == day and status.how == how
-    )
+def _paused(status: Status | None) -> bool:
+    return status is not None and status.status == PAUSED
 
 
 def days(account: Account, rates: Converter, span: Span) -> Iterator[Day]:
@@ -86,8 +89,16 @@ def days(account: Account, rates: Converter, span: Span) -> Iterator[Day]:
             yield found
 
 
-def _day(account: Account, day: date, rates: Converter, seen: bool) -> Day:
-    m, customer = _moves(account, day, rates), account.customer_id
+def netted_day(account: Account, day: date, rates: Converter, seen: bool, before: date) -> Day:
+    """The customer's movements from the end of `before` to the end of `day` (netted by
+    month: the month ends, SPEC §13)."""
+    return _day(account, day, rates, seen, before)
+
+
+def _day(
+    account: Account, day: date, rates: Converter, seen: bool, before: date | None = None
+) -> Day:
+    m, customer = _moves(account, day, rates, before), account.customer_id
     prime, cur = m.prime.value, m.cur.value
     paused, resumed = m.paused.value, m.resumed.value
     moved, why = [], list[tuple[str, str, Fraction]]()

@@ -224,13 +224,23 @@ class CustomerMovements:
         return {"customer_id": self.customer_id, **flows, "why": self.why}
 
 
-def by_customer(book: Book, start: date, end: date, fx: FxPolicy = SPOT) -> list[CustomerMovements]:
-    """Every customer active at either end of the period or moving within it."""
+def by_customer(
+    book: Book, start: date, end: date, fx: FxPolicy = SPOT, netting: str = "day"
+) -> list[CustomerMovements]:
+    """Every customer active at either end of the period or moving within it; with
+    `netting` "month", its movements between consecutive month ends (SPEC §13)."""
     check_period(start, end)
     rows, rates = [], book.converter(fx)
+    if netting == "month":
+        from projections.figures import netting as by_month  # it builds on this module
+
+        by_month.check_month_ends([start, end])
     for account in book.accounts:
-        found = account_movements(account, rates, (start, end))
-        sums = flows(found, [start, end])[0]
+        if netting == "month":
+            netted = by_month.netted_accounts([account], [start, end], rates)[0]
+            sums = {kind: total.value for kind, total in netted.items()}
+        else:
+            sums = flows(account_movements(account, rates, (start, end)), [start, end])[0]
         ends = account.converted_on(start, rates), account.converted_on(end, rates)
         if any(ends) or any(sums.values()):
             known = book.position, book.currency

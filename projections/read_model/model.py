@@ -32,9 +32,10 @@ from ledger.store.recorders import chunks
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import Converter
 from projections.figures.movements import Known, Movements
+from projections.figures.netting import Sums
 from projections.figures.report import CurrencyLine, Report, SegmentLine
 from projections.figures.series import SeriesRow
-from projections.read_model import parallel, passes, periods, rates, verify
+from projections.read_model import netting, parallel, passes, periods, rates, verify
 from projections.read_model import snapshots as read_model_snapshots
 from projections.read_model.derive import EventSql, Writes, commit_ends, derive, touched
 from projections.read_model.kinds import KINDS
@@ -223,6 +224,13 @@ class ReadModel:
         self._reach(known[0])
         with self.engine.connect() as conn:
             return periods.series(conn, start, days, known, policy, foreign)
+
+    @_guarded
+    def netted(self, bounds: Sequence[date], position: int) -> Sums:
+        """Movements netted by month over each period between `bounds` (month ends)."""
+        self._reach(position)
+        with self.engine.connect() as conn:
+            return netting.netted(conn, bounds, position)
 
     @_guarded
     def rates(self, position: int) -> Rates:
