@@ -108,6 +108,16 @@ def date_of(text: Any) -> date | None:
     return None if text is None or text == "" else date.fromisoformat(str(text))
 
 
+def twelve_months_before(day: date) -> date:
+    """SPEC §13: a month end minus 12 months is that month's end a year earlier
+    (2025-02-28 -> 2024-02-29). Decision: any other day is the same day a year earlier,
+    clamped to the month's last day (2024-02-29 -> 2023-02-28)."""
+    last = calendar.monthrange(day.year, day.month)[1]
+    if day.day == last:
+        return date(day.year - 1, day.month, calendar.monthrange(day.year - 1, day.month)[1])
+    return add_months(day, -12)
+
+
 def days(first: date, last: date) -> list[date]:
     """Every day from `first` to `last`, both included."""
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
@@ -1075,7 +1085,13 @@ class Oracle:
         rows, previous = [], start - ONE_DAY
         for day in period_ends(start, end, every):
             moved = self.movements(previous, day, policy, fx, netting)
-            rows.append({**self.report(day, policy, fx), **moved})
+            year = self._retention(twelve_months_before(day), day, fx)  # SPEC §13
+            trailing = {
+                "nrr_12m": ratio(year["nrr"]),
+                "grr_12m": ratio(year["grr"]),
+                "logo_churn_rate_12m": ratio(year["logo_churn_rate"]),
+            }
+            rows.append({**self.report(day, policy, fx), **moved, **trailing})
             previous = day
         return rows
 
@@ -1170,3 +1186,50 @@ def is_period_end(day: date, every: str) -> bool:
 def period_ends(start: date, end: date, every: str) -> list[date]:
     """Every period end on or after `start` and before `end`, then `end` itself."""
     return [d for d in days(start, end) if d < end and is_period_end(d, every)] + [end]
+
+
+def cohort_label(day: date, every: str) -> str:
+    """SPEC §13 cohorts. Decision: named as people write the period: 2024-01, 2024-Q1, 2024."""
+    if every == "month":
+        return f"{day.year:04d}-{day.month:02d}"
+    if every == "quarter":
+        return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
+    return f"{day.year:04d}"
+
+
+def cohorts(
+    oracle: Oracle, start: date, end: date, every: str, fx: str = "spot"
+) -> list[dict[str, Any]]:
+    """SPEC §13 `arr cohorts --from --to --every`: customers grouped by the period in which
+    their MRR was first > 0 at the end of a day; for each cohort and each period end from its
+    own on: `customers` (active), `mrr`, and `nrr` over its MRR at the end of its first period.
+
+    Decision: the cohorts are those whose first day lies in [start, end] (both counted, like a
+    series); a cohort's own period end is its period's last day, or `end` for the last one;
+    rows by cohort, then period end."""
+    ends = period_ends(start, end, every)
+    members: dict[date, list[str]] = defaultdict(list)
+    for customer in sorted(oracle.customer_mrr):
+        first = oracle.first_positive_day(customer)
+        if first is not None and start <= first <= end:
+            members[next(e for e in ends if e >= first)].append(customer)
+    rows = []
+    for own in sorted(members):
+        base = ZERO
+        for day in (e for e in ends if e >= own):
+            mrrs = [oracle.mrr_of(c, day, fx) for c in members[own]]
+            mrr = sum(mrrs, ZERO)
+            base = mrr if day == own else base
+            rows.append(
+                {
+                    "cohort": cohort_label(own, every),
+                    "as_of": day.isoformat(),
+                    "position": oracle.position,
+                    "currency": oracle.currency,
+                    "fx_policy": fx,
+                    "customers": sum(1 for m in mrrs if m > 0),
+                    "mrr": money(mrr),
+                    "nrr": ratio(divide(mrr, base)),
+                }
+            )
+    return rows

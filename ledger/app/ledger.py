@@ -35,6 +35,7 @@ from ledger.store.closes import Close
 from ledger.store.event_store import EventStore, Transaction
 from ledger.store.location import Location
 from projections.figures.book import Book
+from projections.figures.cohorts import CohortCell, account_members, cohorts
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import SPOT, Converter, FxPolicy
 from projections.figures.customer_log import CustomerLog, customer_log
@@ -55,7 +56,7 @@ from projections.figures.report import (
 )
 from projections.figures.restatement import Restatement, restatement
 from projections.figures.results import Rows
-from projections.figures.series import Every, SeriesRow, period_ends
+from projections.figures.series import Every, SeriesRow, period_ends, trailing_windows
 from projections.figures.series import series as replayed_series
 from projections.read_model.inline import Inline
 from projections.read_model.model import ReadModel
@@ -555,14 +556,59 @@ class Ledger:
             rows = self._converting(
                 at,
                 policy,
-                lambda foreign: model.series(first - DAY, days, known, acv_policy, foreign),
+                lambda foreign: self._with_trailing(
+                    model.series(first - DAY, days, known, acv_policy, foreign),
+                    lambda window: model.movements_over(window, known, acv_policy, foreign)[0],
+                ),
             )
         if monthly:
             moved = self._netted(
                 [r.movements for r in rows], [first - DAY, *days], at, book, policy
             )
-            rows = [SeriesRow(r.report, m) for r, m in zip(rows, moved, strict=True)]
+            rows = [SeriesRow(r.report, m, r.trailing) for r, m in zip(rows, moved, strict=True)]
         return Rows(rows)
+
+    @staticmethod
+    def _with_trailing(
+        rows: list[SeriesRow], over: Callable[[list[date]], Movements]
+    ) -> list[SeriesRow]:
+        """The rows with their trailing 12 months' retention (SPEC §13), each window's
+        figures from the same reading of the held-out customers as the rows'."""
+        windows = trailing_windows([r.report.as_of for r in rows])
+        return [
+            SeriesRow(r.report, r.movements, over(w)) for r, w in zip(rows, windows, strict=True)
+        ]
+
+    def cohorts(
+        self,
+        start: date,
+        end: date,
+        every: Every = "month",
+        *,
+        known_at: datetime | None = None,
+        position: int | None = None,
+        close: str | None = None,
+        fx: str | FxPolicy = SPOT,
+    ) -> Rows[CohortCell]:
+        """Customers grouped by the period (from `start` to `end`, both counted) in which
+        their MRR was first > 0, at every period end from their own on (SPEC §13)."""
+        if every not in ("month", "quarter", "year"):
+            raise UsageError(f"every: {every!r} is not one of month, quarter, year", "every")
+        check_period(start, end)
+        policy = FxPolicy.parse(fx)
+        at, book = self._seen(known_at, position, close)
+        known = (at, self.currency, policy)
+        if book is not None:
+            rates = book.converter(policy)
+            members = list(account_members(book.accounts, lambda a, d: a.converted_on(d, rates)))
+        else:
+            location = self.store.location
+            members = _guard(lambda: self.read_model().cohort_members(at, end), location)
+            if _guard(lambda: self.read_model().foreign(at), location):
+                theirs = self._replayed(at, policy).book
+                rates = theirs.converter(policy)
+                members += account_members(theirs.accounts, lambda a, d: a.converted_on(d, rates))
+        return Rows(cohorts(members, (start, end), every, known))
 
     # Closes (SPEC §13): "what did we tell the board" names a position.
 

@@ -11,7 +11,18 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli import audit, chart, closes, demo, fields, movements, projections, record, report
+from ledger.cli import (
+    audit,
+    chart,
+    closes,
+    cohorts,
+    demo,
+    fields,
+    movements,
+    projections,
+    record,
+    report,
+)
 from ledger.cli.options import err, out, say
 
 app = typer.Typer(
@@ -21,7 +32,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-for group in (record, fields, report, movements, chart, closes, audit, projections, demo):
+for group in (record, fields, report, movements, cohorts, chart, closes, audit, projections, demo):
     app.add_typer(group.commands)
 
 

@@ -43,6 +43,17 @@ def months_end(day: date, months: int = 1) -> date:
     return following - DAY
 
 
+def year_before(day: date) -> date:
+    """`day` 12 months earlier (SPEC §13 trailing retention): a month end's is that month's
+    end a year before (2025-02-28 gives 2024-02-29), any other day's is clamped to its
+    month (2024-02-29 gives 2023-02-28)."""
+    if day.year == date.min.year:
+        return date.min
+    if day == months_end(day):
+        return months_end(date(day.year - 1, day.month, 1))
+    return add_months(day, -12)
+
+
 def week_end(day: date) -> date:
     """The Sunday ending the week of `day` (cut at 9999-12-31)."""
     return day + min(timedelta(days=6 - day.weekday()), date.max - day)

@@ -77,6 +77,23 @@ class MovementsModel(Figures):
 class SeriesRowModel(MovementsModel, ReportModel):
     """One `series` row: the report on a period end and the movements since the last."""
 
+    nrr_12m: Decimal | None = None  # SPEC §13: over the 12 months to the row's day
+    grr_12m: Decimal | None = None
+    logo_churn_rate_12m: Decimal | None = None
+
+
+class CohortModel(Figures):
+    """SPEC §13 `cohorts`: one cohort at one period end."""
+
+    cohort: str
+    as_of: date
+    position: int
+    currency: str
+    fx_policy: str
+    customers: int
+    mrr: Decimal
+    nrr: Decimal | None
+
 
 class FigureChangeModel(Figures):
     """One restated figure, as printed before and after, and the change."""

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Literal
 
-from ledger.domain.dates import DAY, months_end, week_end
+from ledger.domain.dates import DAY, months_end, week_end, year_before
+from ledger.domain.money import optional, ratio
 from projections.figures.book import Book
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import SPOT, FxPolicy
@@ -42,15 +43,29 @@ def period_ends(start: date, end: date, every: Every) -> list[date]:
 
 @dataclass(frozen=True)
 class SeriesRow(Result):
-    """The report on one period end and the movements since the previous row."""
+    """The report on one period end, the movements since the previous row and (SPEC §13)
+    the retention over the 12 months to the period end."""
 
     model_type: ClassVar[type[Figures]] = SeriesRowModel
 
     report: Report
     movements: Movements
+    trailing: Movements | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {**self.report.as_json(), **self.movements.as_json()}
+        year = self.trailing
+        return {
+            **self.report.as_json(),
+            **self.movements.as_json(),
+            "nrr_12m": optional(ratio, year.nrr) if year else None,
+            "grr_12m": optional(ratio, year.grr) if year else None,
+            "logo_churn_rate_12m": optional(ratio, year.logo_churn_rate) if year else None,
+        }
+
+
+def trailing_windows(days: list[date]) -> list[list[date]]:
+    """Each row's trailing 12 months: `(year_before(day), day]`."""
+    return [[year_before(day), day] for day in days]
 
 
 def series(
@@ -65,9 +80,10 @@ def series(
     each customer's movements are found once for all the periods."""
     days = period_ends(start, end, every)
     moved = movements_over(book, [start - DAY, *days], policy, fx)
+    years = [movements_over(book, window, policy, fx)[0] for window in trailing_windows(days)]
     return [
-        SeriesRow(report(book, day, policy, fx), movements)
-        for day, movements in zip(days, moved, strict=True)
+        SeriesRow(report(book, day, policy, fx), movements, year)
+        for day, movements, year in zip(days, moved, years, strict=True)
     ]
 
 

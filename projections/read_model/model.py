@@ -29,6 +29,7 @@ from ledger.domain.errors import LedgerError, StoreUnavailable
 from ledger.domain.rates import Rates
 from ledger.store.event_store import EventStore
 from ledger.store.recorders import chunks
+from projections.figures.cohorts import Member, piece_member
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import Converter
 from projections.figures.movements import Known, Movements
@@ -231,6 +232,13 @@ class ReadModel:
         self._reach(position)
         with self.engine.connect() as conn:
             return netting.netted(conn, bounds, position)
+
+    @_guarded
+    def cohort_members(self, position: int, upto: date) -> list[Member]:
+        """The customers the model holds whose MRR was > 0 by `upto` (`figures.cohorts`)."""
+        self._reach(position)
+        with self.engine.connect() as conn:
+            return [piece_member(p) for p in netting.customer_pieces(conn, position, upto)]
 
     @_guarded
     def rates(self, position: int) -> Rates:

@@ -1,9 +1,9 @@
-"""Movements netted by month from the read model (SPEC §13): each customer's MRR pieces
-(`read_model_flows`), read once, evaluated at the month ends (`figures.netting`)."""
+"""Each customer's MRR pieces (`read_model_flows`) read once, for what SPEC §13 asks of
+them: movements netted by month (`figures.netting`) and cohorts (`figures.cohorts`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from fractions import Fraction
 from itertools import groupby
@@ -23,15 +23,22 @@ SELECT customer_id, start, "end", num, big, den FROM {t}
 def netted(conn: Connection, bounds: Sequence[date], position: int) -> Sums:
     """The month-netted movements over each period between `bounds` (month ends) of the
     customers the model holds, as believed at `position`."""
-    raw, sums = Raw(conn), empty(bounds)
-    rows = raw.rows(_PIECES.format(t=TABLES["pieces"]), (position, position, raw.day(bounds[-1])))
+    sums = empty(bounds)
+    for pieces in customer_pieces(conn, position, bounds[-1]):
+        add_pieces(sums, bounds, pieces)
+    return sums
+
+
+def customer_pieces(conn: Connection, position: int, upto: date) -> Iterator[list[Piece]]:
+    """Each customer's MRR pieces believed at `position` that begin by `upto`, in start
+    order (one list per customer)."""
+    raw = Raw(conn)
+    rows = raw.rows(_PIECES.format(t=TABLES["pieces"]), (position, position, raw.day(upto)))
     for _, group in groupby(rows, key=lambda r: r[0]):
-        pieces: list[Piece] = [
+        yield [
             (raw.to_day(start), raw.to_day(end), _value(num, big, den))
             for _, start, end, num, big, den in group
         ]
-        add_pieces(sums, bounds, pieces)
-    return sums
 
 
 def _value(num: int, big: str | None, den: int) -> Fraction:
