@@ -35,7 +35,7 @@ from projections.figures.conversion import FxPolicy
 from projections.figures.keys import BRIDGE
 from projections.figures.movements import by_customer, check_period
 from projections.figures.series import EVERY, Every, bounds
-from projections.render.text import Format, emit
+from projections.render.text import Format, emit, fitting
 
 commands = typer.Typer()
 
@@ -89,12 +89,24 @@ By = Annotated[
         metavar="GROUP",
     ),
 ]
+Wide = Annotated[
+    bool,
+    typer.Option(
+        "--wide", help="Every column in the table (by default those that fit 80 columns)."
+    ),
+]
 EveryOption = Annotated[
     str, typer.Option("--every", help="day | week | month | quarter | year", metavar="PERIOD")
 ]
 # People's tables show the headline columns (currency in the title); json and csv carry
 # every key, for spreadsheets.
 SERIES_TABLE = ("as_of", "mrr", "arr", "active_customers", *BRIDGE[1:], "nrr", "grr")
+SERIES_FIRST = (
+    *("as_of", "mrr", "net_new", "new", "expansion", "churn", "nrr", "contraction"),
+    *("active_customers", "grr", "arr", "reactivation", "fx", "paused", "resumed"),
+)
+"""A series table's columns by how much people need them: an 80-column terminal shows
+the first ones that fit (`--wide`: all)."""
 PERIOD_TABLE = ("from", "to", *BRIDGE, "end_mrr", "nrr", "grr")
 CUSTOMER_TABLE = ("customer_id", *BRIDGE, "end_mrr", "why")
 REASON_TABLE = ("reason", "churn", "contraction")
@@ -223,6 +235,7 @@ def series_command(
     acv_policy: Policy = "recurring",
     fx: Fx = "spot",
     netting: NettingOption = "day",
+    wide: Wide = False,
     format: FormatOption = "table",
 ) -> None:
     """One report row per period end, with that period's movements: the backfill.
@@ -249,13 +262,19 @@ def series_command(
                 netting=netting,
             )
             rows, currency = [r.as_json() for r in found], ledger.currency
-        show(fmt, f"Series every {step} from {start} to {end}", rows, SERIES_TABLE, currency)
+        title = f"Series every {step} from {start} to {end}"
+        show(fmt, title, rows, SERIES_TABLE, currency, None if wide else SERIES_FIRST)
 
     run(action)
 
 
 def show(
-    fmt: Format, title: str, rows: list[dict[str, Any]], columns: tuple[str, ...], currency: str
+    fmt: Format,
+    title: str,
+    rows: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    currency: str,
+    first: tuple[str, ...] | None = None,
 ) -> None:
     """Rows in full for json and csv; for people, the headline columns."""
     if fmt != "table":
@@ -266,7 +285,11 @@ def show(
         shown = [k for k in columns if k not in QUIET or any(_moved(r[k]) for r in rows)]
         if "why" in shown and not any(r["why"] for r in rows):
             shown.remove("why")
-        emit(out, fmt, f"{title} ({currency})", [{k: r[k] for k in shown} for r in rows])
+        heading = f"{title} ({currency})"
+        if first is not None:
+            picked = [{k: r[k] for k in shown} for r in rows]
+            shown = fitting(heading, picked, first)
+        emit(out, fmt, heading, [{k: r[k] for k in shown} for r in rows])
 
 
 def _moved(amount: str) -> bool:

@@ -201,6 +201,27 @@ def show(console: Console, grid: Table) -> None:
     ).print(grid)
 
 
+PEOPLE_WIDTH = 80
+"""The width a people's table is made to fit, unless asked for every column (`--wide`)."""
+
+
+def fitting(
+    title: str, rows: Sequence[dict[str, Any]], keep: Sequence[str], width: int = PEOPLE_WIDTH
+) -> list[str]:
+    """The columns of `rows` (in their order) that fit in `width`: the last of `keep`, the
+    columns by importance, are left out first, down to the first two."""
+    columns = list(rows[0]) if rows else []
+    chosen = [k for k in keep if k in columns]
+    probe = Console(width=10_000)
+    while len(chosen) > 2:
+        shown = [{k: r[k] for k in columns if k in chosen} for r in rows]
+        grid = table(title, shown, str(rows[0].get("currency", "")))
+        if Measurement.get(probe, probe.options, grid).maximum <= width:
+            break
+        chosen.pop()
+    return [k for k in columns if k in chosen]
+
+
 def emit(
     console: Console, fmt: Format, title: str, value: dict[str, Any] | list[dict[str, Any]]
 ) -> None:
