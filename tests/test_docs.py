@@ -11,7 +11,7 @@ from tests.help_text import options_of
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PAGES = (
     *("README.md", "events.md", "figures.md", "currencies.md", "commands.md", "auditing.md"),
-    *("limits.md", "lifecycle.md"),
+    *("limits.md", "lifecycle.md", "history.md"),
 )
 
 

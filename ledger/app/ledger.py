@@ -183,19 +183,37 @@ class Ledger:
         return self.import_rows(row for name in names for row in input_rows.read(name))
 
     def import_rows(
-        self, rows: Iterable[Row | Problem], recorded: Callable[[int], None] | None = None
+        self,
+        rows: Iterable[Row | Problem],
+        recorded: Callable[[int], None] | None = None,
+        *,
+        historical: bool = False,
+        check: bool = False,
     ) -> Appended:
         """Appends the rows' events in order, all or nothing: one write transaction that
         holds the write lock from its start, filled chunk by chunk so an import of any
-        size runs in bounded memory. `recorded` hears how many events are written so far."""
+        size runs in bounded memory. `recorded` hears how many events are written so far.
+
+        `historical` (SPEC §14): every row gives `recorded_at`, the time an earlier system
+        recorded it, and is recorded at it (in order, after what the ledger knows); the
+        read model then catches up from commit to commit, as those times make them.
+        `check`: everything but the writing: the same problems, and what would be
+        recorded, then rolled back."""
         transaction: Transaction | None = None
         inline: Inline | None = None
         try:
             with _acyclic(), self.store.writing() as transaction:
-                inline = Inline.begin(
-                    transaction.cursor, self.store.location.url, transaction.since
-                )
-                return _import(transaction, rows, self.currency, recorded, inline)
+                if not historical and not check:
+                    inline = Inline.begin(
+                        transaction.cursor, self.store.location.url, transaction.since
+                    )
+                history = _latest(transaction) if historical else None
+                done = _import(transaction, rows, self.currency, recorded, inline, history)
+                if check:
+                    raise _Checked(done)
+                return done
+        except _Checked as checked:
+            return checked.appended
         except PersistenceError as exc:
             wrote = transaction is not None and (transaction.wrote or bool(inline and inline.wrote))
             raise _unavailable(self.store.location, exc, transaction is not None, wrote) from None
@@ -299,6 +317,14 @@ class Ledger:
         at = self.position(known_at, position, close)
         entries = _guard(lambda: list(self.store.entries(stop=at)), self.store.location)
         return Book.replay(entries, at, self.currency)
+
+    def export(self) -> Iterator[dict[str, str]]:
+        """Every recorded event in position order in the input's own fields, with the time
+        it was recorded (`recorded_at`): importing them as history into an empty ledger
+        gives the same figures at every (as_of, known_at) (SPEC §14)."""
+        for item in self.entries():
+            fields = {k: v for k, v in item.event.entry().items() if k != "historical"}
+            yield fields | {"recorded_at": item.recorded_at.isoformat(timespec="microseconds")}
 
     def entries(self, stop: int | None = None) -> Iterator[Recorded]:
         """Every recorded event with both clocks, in position order (up to `stop`)."""
@@ -739,16 +765,30 @@ def _create(store: EventStore, currency: str) -> str:
     return store.setting("currency") or currency
 
 
+class _Checked(Exception):
+    """Rolls a checked import back, carrying what it would have recorded."""
+
+    def __init__(self, appended: Appended) -> None:
+        self.appended = appended
+
+
+def _latest(transaction: Transaction) -> str:
+    """The ledger's latest recorded time ("" when it is empty)."""
+    last = transaction.recorder.last_recorded(transaction.cursor)
+    return last[1] if last else ""
+
+
 def _import(
     transaction: Transaction,
     rows: Iterable[Row | Problem],
     currency: str,
     recorded: Callable[[int], None] | None,
     inline: Inline | None,
+    history: str | None = None,
 ) -> Appended:
     from ledger.intake.admission import Import
 
-    check = Import(transaction, currency, inline.folded if inline else None)
+    check = Import(transaction, currency, inline.folded if inline else None, history)
     positions: list[int] = []
     for chunk in _chunks(rows, CHUNK):
         _write(transaction, check, check.release(), positions, recorded)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import sys
 from typing import Annotated, Any
 
 import typer
 
 from ledger.app.ledger import Ledger
-from ledger.cli.options import Db, err, out, run
+from ledger.cli.options import Db, choice, err, out, run
 from ledger.cli.progress import counter, steps
 from ledger.domain.errors import Refused
 
@@ -64,6 +67,15 @@ def import_(
         ),
     ],
     db: Db = None,
+    historical: Annotated[
+        bool,
+        typer.Option(
+            "--historical",
+            help="History from another system: every row gives recorded_at (ISO 8601 with "
+            "an offset), in order, and is recorded at it, so --known-at reproduces what "
+            "that system knew.",
+        ),
+    ] = False,
 ) -> None:
     """Append events from files; every row is checked before any is written.
 
@@ -81,7 +93,9 @@ def import_(
         with Ledger.open(db) as ledger:
             with steps(err) as progress:
                 recorded = counter(progress, "recording events")
-                result = ledger.import_rows(progress.track(rows, "reading rows"), recorded)
+                result = ledger.import_rows(
+                    progress.track(rows, "reading rows"), recorded, historical=historical
+                )
             out.print(
                 f"imported {result.appended} events, skipped {result.skipped} already recorded"
                 + (
@@ -134,3 +148,75 @@ def _problem(message: str) -> Any:
     from ledger.domain.errors import Problem
 
     return Problem("event", message)
+
+
+@commands.command()
+def check(
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            help=".csv or .jsonl files, or - for JSON Lines on stdin.", metavar="FILE..."
+        ),
+    ],
+    db: Db = None,
+    historical: Annotated[
+        bool, typer.Option("--historical", help="Check them as history (see arr import).")
+    ] = False,
+) -> None:
+    """Check files as `arr import` would, and write nothing: the same problems and exit
+    code, and what an import would record.
+
+    Example: arr check events.csv
+    """
+
+    def action() -> None:
+        from ledger.intake.rows import read as read_rows  # the input's edge: only here
+
+        rows = (row for name in files for row in read_rows(name))
+        with Ledger.open(db) as ledger:
+            result = ledger.import_rows(rows, historical=historical, check=True)
+        where = (
+            f" (positions {result.positions[0]}-{result.positions[-1]})" if result.positions else ""
+        )
+        out.print(
+            f"ok: would import {result.appended} events{where}, skip {result.skipped} already "
+            "recorded; nothing was written",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    run(action)
+
+
+@commands.command()
+def export(
+    db: Db = None,
+    format: Annotated[
+        str, typer.Option("--format", help="jsonl | csv", metavar="FORMAT")
+    ] = "jsonl",
+) -> None:
+    """Write every recorded event in position order, with its recorded time, in the input
+    format: `arr import --historical` of it into an empty ledger gives the same figures at
+    every (as_of, known_at).
+
+    Example: arr export --format csv > history.csv
+    """
+
+    def action() -> None:
+        from ledger.intake.fields import FIELD_ORDER  # the input's edge: only here
+
+        chosen = choice(format, ("jsonl", "csv"), "--format")
+        with Ledger.open(db) as ledger:
+            rows = ledger.export()
+            if chosen == "jsonl":
+                for row in rows:
+                    sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+                return
+            writer = csv.DictWriter(
+                sys.stdout, fieldnames=[*FIELD_ORDER, "recorded_at"], lineterminator="\n"
+            )
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(row)
+
+    run(action)

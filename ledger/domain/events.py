@@ -62,6 +62,7 @@ class Event:
     duration_months: int | None = None
     reason: str | None = None  # SPEC §12: why it happened, a short code
     note: str | None = None  # and in words
+    historical: str | None = None  # SPEC §14: the UTC time an earlier system recorded it
 
     def entry(self) -> dict[str, str]:
         """The canonical stored form: strings only, absent fields left out."""
@@ -103,6 +104,7 @@ class Event:
             duration_months=int(text) if (text := get("duration_months")) else None,
             reason=shared(get("reason")),
             note=get("note"),
+            historical=get("historical"),
         )
 
 

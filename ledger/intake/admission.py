@@ -82,8 +82,17 @@ class Import:
     """One import's admission, chunk by chunk, inside its write transaction (`view`).
     `folded`, when given, hears the timelines `finish` folds (an inline projection)."""
 
-    def __init__(self, view: Queries, currency: str, folded: Folded | None = None) -> None:
+    def __init__(
+        self,
+        view: Queries,
+        currency: str,
+        folded: Folded | None = None,
+        history: str | None = None,
+    ) -> None:
+        """`history`, of an import of history (SPEC §14): the ledger's latest recorded
+        time (or "" for none), which every row's `recorded_at` must follow."""
         self.view, self.currency, self.folded = view, currency, folded
+        self.history, self.latest = history is not None, history or ""
         self.since = view.head()  # events after this position were written by this import
         self.written = Written()
         self.versions: dict[str, int] = {}  # each touched stream's version, in touch order
@@ -104,7 +113,7 @@ class Import:
         """Checks a chunk and holds it back. Write the previous one (`release`) first: it
         counts as recorded. Once anything is wrong, rows are only parsed, so every
         problem with a row is still reported."""
-        locations, events, problems = parse_rows(rows, self.currency)
+        locations, events, problems = parse_rows(rows, self.currency, self.history)
         self.malformed |= bool(problems)
         self.problems.extend(problems)
         if self.problems:
@@ -112,11 +121,30 @@ class Import:
         self.held = admit(self.view, locations, events, self.currency, self.written.location)
         self.skipped += self.held.skipped
         self.problems.extend(self.held.problems)
+        if self.history:
+            self.problems.extend(self._in_order(self.held))
         fresh = {e.customer_id for e in self.held.events} - self.versions.keys()
         found = self.view.versions(fresh)
         for customer in dict.fromkeys(e.customer_id for e in self.held.events):
             if customer in fresh:
                 self.versions[customer] = found.get(customer, 0)
+
+    def _in_order(self, held: Admission) -> Iterator[Problem]:
+        """History is recorded in its own order, after what the ledger knows, never in the
+        future (SPEC §14): each new event's time against the one before."""
+        now = datetime.now(UTC).isoformat(timespec="microseconds")
+        for location, event in zip(held.locations, held.events, strict=True):
+            moment = event.historical or ""
+            if moment > now:
+                yield Problem(location, f"recorded_at: {moment} is in the future")
+            elif moment < self.latest:
+                yield Problem(
+                    location,
+                    f"recorded_at: {moment} is before {self.latest}, the time of the event "
+                    "recorded before it: history is recorded in order, after what the ledger "
+                    "already knows",
+                )
+            self.latest = max(self.latest, moment)
 
     def wrote(self, positions: Sequence[int], locations: Sequence[str]) -> None:
         """Where the events just written at `positions` came from."""
@@ -184,7 +212,7 @@ class Import:
 
 
 def parse_rows(
-    rows: Iterable[Row | Problem], currency: str
+    rows: Iterable[Row | Problem], currency: str, historical: bool = False
 ) -> tuple[list[str], list[Event], list[Problem]]:
     """The rows' events and locations; a row is dropped as soon as it is parsed."""
     locations, events, problems = [], [], []
@@ -193,7 +221,7 @@ def parse_rows(
             problems.append(row)
             continue
         try:
-            events.append(parse_event(row.fields, currency))
+            events.append(parse_event(row.fields, currency, historical))
             locations.append(row.location)
         except ValueError as exc:
             problems.append(Problem(row.location, str(exc)))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from difflib import get_close_matches
 from typing import Annotated, Any, Literal
@@ -382,8 +383,55 @@ def _describe(error: Any) -> str:
     return f"{field}: {message}"
 
 
-def parse_event(fields: dict[str, Any], currency: str) -> Event:
-    """Validates one input row; raises ValueError listing every problem with the row."""
+def parse_event(fields: dict[str, Any], currency: str, historical: bool = False) -> Event:
+    """Validates one input row; raises ValueError listing every problem with the row. Of
+    history (`historical`, SPEC §14) each row gives the time it was recorded, `recorded_at`;
+    otherwise the ledger sets it and a row may not."""
+    given = fields.get("recorded_at")
+    if given is None or given == "":
+        if historical:
+            raise ValueError(
+                "recorded_at: missing: history gives the time each event was recorded, "
+                "ISO 8601 with an offset (2024-03-05T09:00:00+00:00)"
+            )
+        return _parsed(fields, currency)
+    if not historical:
+        raise ValueError(
+            f"recorded_at: {shown(given)}: the ledger records the time itself; leave it out, "
+            "or import the file as history, recorded at its own times"
+        )
+    rest = {k: v for k, v in fields.items() if k != "recorded_at"}
+    problems, moment, event = [], None, None
+    try:
+        moment = recorded_time(given)
+    except ValueError as exc:
+        problems.append(str(exc))
+    try:
+        event = _parsed(rest, currency)
+    except ValueError as exc:
+        problems.append(str(exc))
+    if problems or event is None or moment is None:
+        raise ValueError("; ".join(problems))
+    return replace(event, historical=moment)
+
+
+def recorded_time(value: object) -> str:
+    """A recorded time of history: ISO 8601 with a UTC offset, as the ledger keeps it (UTC,
+    to the microsecond)."""
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.utcoffset() is None:
+        raise ValueError(
+            f"recorded_at: {shown(value)} is not a time with a UTC offset "
+            "(2024-03-05T09:00:00+00:00)"
+        )
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _parsed(fields: dict[str, Any], currency: str) -> Event:
     quick = _quick_event(fields, currency)
     if quick is not None:
         return quick

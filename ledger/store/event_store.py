@@ -241,6 +241,10 @@ class Transaction(Queries):
         positions."""
         stored = self.stored_events.build(events, versions, datetime.now(UTC))
         index = [IndexRow(e.event_id, e.customer_id, _new_subscription(e)) for e in events]
+        base = len(self.unsealed)
+        for n, event in enumerate(events):
+            if event.historical is not None:  # recorded at its own time (SPEC §14)
+                self.unsealed.times[base + n] = event.historical
         self.wrote = True
         return self.recorder.write(self.cursor, stored, index, self.provisional, self.unsealed)
 

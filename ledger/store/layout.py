@@ -114,7 +114,7 @@ def _add_chains(recorder: Recorder, cursor: Any) -> None:
             Sealable(str(stream_uuid(s)), int(v), str(t), sha256(bytes(state)).hexdigest())
             for *_, s, v, t, state in batch
         ]
-        sealed = seal_batch(ids, index, sealable, recorded_at, head, streams)
+        sealed = seal_batch(ids, index, sealable, [recorded_at] * len(ids), head, streams)
         recorder.update_seals(cursor, [(*row[4:], recorded_at, row[0]) for row in sealed])
         head = (ids[-1], str(sealed[-1][-1]))
 

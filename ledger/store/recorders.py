@@ -93,6 +93,7 @@ class Unsealed:
         self.digests, self.streams = bytearray(), bytearray()
         self.versions, self.topics = array("q"), array("B")
         self.topic_names: list[str] = []
+        self.times: dict[int, str] = {}  # by index: a historical event's own time (SPEC §14)
 
     def add(self, stored: Sequence[StoredEvent]) -> None:
         for event in stored:
@@ -134,19 +135,20 @@ def sealed_rows(
         Sealable(str(e.originator_id), e.originator_version, e.topic, sha256(e.state).hexdigest())
         for e in stored
     ]
-    return seal_batch(ids, rows, sealable, recorded_at, head, streams)
+    return seal_batch(ids, rows, sealable, [recorded_at] * len(ids), head, streams)
 
 
 def seal_batch(
     ids: Sequence[int],
     rows: Sequence[IndexRow],
     sealable: Sequence[Sealable],
-    recorded_at: str,
+    times: Sequence[str],
     head: tuple[int, str],
     streams: dict[str, tuple[int, str]],
 ) -> list[tuple[Any, ...]]:
+    """Each event's index row sealed into both chains, recorded at its time in `times`."""
     (prev_position, prev_digest), out = head, []
-    for position, row, event in zip(ids, rows, sealable, strict=True):
+    for position, row, event, recorded_at in zip(ids, rows, sealable, times, strict=True):
         customer = row.customer_id
         stream_prev, stream_prev_hash = streams.get(customer, (0, GENESIS))
         content_hash = content_digest(
@@ -288,7 +290,8 @@ class LedgerIndex:
         began would let a `known_at` between then and its commit see events no reader
         could see then)."""
         last = self.last_recorded(cursor, since)
-        recorded_at = recorded_now(last[1] if last else None)
+        latest = max(unsealed.times.values(), default=last[1] if last else None)
+        recorded_at = recorded_now(latest)
         head = (last[0], last[2]) if last else (0, GENESIS)
         streams: dict[str, tuple[int, str]] = {}
         page = self.q(
@@ -306,8 +309,9 @@ class LedgerIndex:
             ids = [int(position) for position, _, _ in found]
             rows = [IndexRow(event_id, customer, None) for _, event_id, customer in found]
             sealable = [unsealed[done + n] for n in range(len(found))]
-            sealed = seal_batch(ids, rows, sealable, recorded_at, head, streams)
-            self.update_seals(cursor, [(*row[4:], recorded_at, row[0]) for row in sealed])
+            times = [unsealed.times.get(done + n, recorded_at) for n in range(len(found))]
+            sealed = seal_batch(ids, rows, sealable, times, head, streams)
+            self.update_seals(cursor, [(*row[4:], row[3], row[0]) for row in sealed])
             head, done, after = (ids[-1], sealed[-1][-1]), done + len(found), ids[-1]
         if done != len(unsealed):  # only this transaction writes after `since`
             raise IntegrityError(f"{len(unsealed)} events written, {done} index rows found")
