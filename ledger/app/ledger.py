@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from eventsourcing.persistence import PersistenceError
 
 from ledger.app.knowledge import Knowledge
-from ledger.domain.dates import DAY
+from ledger.domain.dates import DAY, year_before
 from ledger.domain.errors import (
     LedgerError,
     MissingRate,
@@ -56,8 +56,9 @@ from projections.figures.report import (
 )
 from projections.figures.restatement import Restatement, restatement
 from projections.figures.results import Rows
-from projections.figures.series import Every, SeriesRow, period_ends, trailing_windows
+from projections.figures.series import Every, SeriesRow, period_ends
 from projections.figures.series import series as replayed_series
+from projections.figures.trailing import Windows
 from projections.read_model.inline import Inline
 from projections.read_model.model import ReadModel
 from projections.read_model.periods import Foreign
@@ -579,14 +580,12 @@ class Ledger:
             rows = replayed_series(book, first, last, every, acv_policy, policy)
         else:
             model, known = self.read_model(), (at, self.currency, policy)
-            rows = self._converting(
+            found = self._converting(
                 at,
                 policy,
-                lambda foreign: self._with_trailing(
-                    model.series(first - DAY, days, known, acv_policy, foreign),
-                    lambda window: model.movements_over(window, known, acv_policy, foreign)[0],
-                ),
+                lambda foreign: model.series(first - DAY, days, known, acv_policy, foreign),
             )
+            rows = self._with_trailing(found, at, policy)
         if monthly:
             moved = self._netted(
                 [r.movements for r in rows], [first - DAY, *days], at, book, policy
@@ -594,16 +593,18 @@ class Ledger:
             rows = [SeriesRow(r.report, m, r.trailing) for r, m in zip(rows, moved, strict=True)]
         return Rows(rows)
 
-    @staticmethod
-    def _with_trailing(
-        rows: list[SeriesRow], over: Callable[[list[date]], Movements]
-    ) -> list[SeriesRow]:
-        """The rows with their trailing 12 months' retention (SPEC §13), each window's
-        figures from the same reading of the held-out customers as the rows'."""
-        windows = trailing_windows([r.report.as_of for r in rows])
-        return [
-            SeriesRow(r.report, r.movements, over(w)) for r, w in zip(rows, windows, strict=True)
-        ]
+    def _with_trailing(self, rows: list[SeriesRow], at: int, fx: FxPolicy) -> list[SeriesRow]:
+        """The rows with their trailing 12 months' retention (SPEC §13): the model's
+        customers from their MRR pieces, the held-out ones replayed, in one pass each."""
+        days = [r.report.as_of for r in rows]
+        windows = Windows([year_before(day) for day in days], days)
+        location = self.store.location
+        _guard(lambda: self.read_model().trailing(windows, at), location)
+        if _guard(lambda: self.read_model().foreign(at), location):
+            theirs = self._replayed(at, fx).book
+            windows.add_accounts(theirs.accounts, theirs.converter(fx))
+        trailing = windows.retentions()
+        return [SeriesRow(r.report, r.movements, t) for r, t in zip(rows, trailing, strict=True)]
 
     def cohorts(
         self,

@@ -33,6 +33,7 @@ def add_months(day: date, months: int) -> date:
     return result
 
 
+@lru_cache(maxsize=1 << 16)  # month netting and cohorts ask it of every piece's ends
 def months_end(day: date, months: int = 1) -> date:
     """The last day of the period of `months` calendar months (1, 3 or 12, aligned on
     January) that contains `day`; a period running past 9999-12-31 is cut there."""

@@ -8,8 +8,7 @@ when that is 0: every one of them had left by then).
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -23,8 +22,9 @@ from projections.figures.netting import Piece
 from projections.figures.results import CohortModel, Figures, Result
 from projections.figures.series import Every, period_end, period_ends
 
-Member = tuple[date, Callable[[date], Fraction]]
-"""A customer: the first day its MRR was > 0 at the day's end, and its MRR on any day."""
+Member = tuple[date, Callable[[Sequence[date]], list[Fraction]]]
+"""A customer: the first day its MRR was > 0 at the day's end, and its MRR on each of
+some days (in order)."""
 
 
 @dataclass(frozen=True)
@@ -73,25 +73,25 @@ def cohorts(
     """The cells of every cohort whose first period lies in `[span[0], span[1]]`, by cohort
     then period end; a cohort of no customer has no row."""
     ends = period_ends(span[0], span[1], every)
-    grouped: dict[date, list[Callable[[date], Fraction]]] = {}
-    for first, mrr_on in members:
-        if span[0] <= first <= span[1]:
-            own = min(period_end(first, every), span[1])
-            grouped.setdefault(own, []).append(mrr_on)
-    cells = []
-    for own in sorted(grouped):
-        start = Fraction(0)
-        for day in (e for e in ends if e >= own):
-            total, active = Total(), 0
-            for mrr_on in grouped[own]:
-                if mrr := mrr_on(day):
-                    total.add(mrr)
-                    active += 1
+    sums: dict[date, list[tuple[Total, list[int]]]] = {}
+    for first, values in members:
+        if not span[0] <= first <= span[1]:
+            continue
+        own = min(period_end(first, every), span[1])
+        index = ends.index(own)
+        cells = sums.setdefault(own, [(Total(), [0]) for _ in ends[index:]])
+        for (total, active), mrr in zip(cells, values(ends[index:]), strict=True):
+            if mrr:
+                total.add(mrr)
+                active[0] += 1
+    found = []
+    for own in sorted(sums):
+        start = sums[own][0][0].value
+        for day, (total, active) in zip(ends[ends.index(own) :], sums[own], strict=True):
             mrr = total.value
-            start = mrr if day == own else start
             nrr = mrr / start if start else None
-            cells.append(CohortCell(label(own, every), day, *known, active, mrr, nrr))
-    return cells
+            found.append(CohortCell(label(own, every), day, *known, active[0], mrr, nrr))
+    return found
 
 
 def account_members(
@@ -101,18 +101,26 @@ def account_members(
     for account in accounts:
         starts = [s.start for c in account.contracts for s in c.segments]
         if starts:
-            yield min(starts), partial(mrr, account)
+            yield min(starts), partial(_values, mrr, account)
+
+
+def _values(
+    mrr: Callable[[Account, date], Fraction], account: Account, days: Sequence[date]
+) -> list[Fraction]:
+    return [mrr(account, day) for day in days]
 
 
 def piece_member(pieces: list[Piece]) -> Member:
     """A customer of the read model, from its MRR pieces in start order."""
-    starts = [p[0] for p in pieces]
+    return pieces[0][0], partial(_swept, pieces)
 
-    def mrr_on(day: date) -> Fraction:
-        index = bisect_right(starts, day) - 1
-        if index < 0:
-            return Fraction(0)
-        _, end, value = pieces[index]
-        return value if end is None or day < end else Fraction(0)
 
-    return starts[0], mrr_on
+def _swept(pieces: list[Piece], days: Sequence[date]) -> list[Fraction]:
+    """The MRR on each of `days` (in order), in one sweep of the pieces."""
+    out, index, zero = [], 0, Fraction(0)
+    for day in days:
+        while index < len(pieces) and (end := pieces[index][1]) is not None and end <= day:
+            index += 1
+        inside = index < len(pieces) and pieces[index][0] <= day
+        out.append(pieces[index][2] if inside else zero)
+    return out

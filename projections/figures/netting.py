@@ -24,7 +24,7 @@ from ledger.domain.money import Total
 from projections.figures.book import Account
 from projections.figures.conversion import Converter
 from projections.figures.keys import MOVEMENT_KINDS, MovementKind
-from projections.figures.movements import Movements, classify, period_of
+from projections.figures.movements import Movements, period_of
 
 Netting = Literal["day", "month"]
 NETTINGS: tuple[Netting, ...] = ("day", "month")
@@ -61,9 +61,15 @@ def add_pieces(sums: Sums, bounds: Sequence[date], pieces: list[Piece]) -> None:
     first = _first_month_end(pieces)
     for end in _changed_month_ends(pieces, bounds):
         before, after = _value(pieces, starts, previous_end(end)), _value(pieces, starts, end)
-        found = classify(before, after, first is not None and first < end)
-        if found is not None and (index := period_of(bounds, end)) is not None:
-            sums[index][found[0]].add(found[1])
+        if before == after or (index := period_of(bounds, end)) is None:
+            continue
+        if not before:
+            kind: MovementKind = "reactivation" if first is not None and first < end else "new"
+        elif not after:
+            kind = "churn"
+        else:
+            kind = "expansion" if after > before else "contraction"
+        _add(sums[index], kind, before, after)
 
 
 def _value(pieces: list[Piece], starts: list[date], day: date) -> Fraction:

@@ -11,9 +11,16 @@ from ledger.domain.money import optional, ratio
 from projections.figures.book import Book
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import SPOT, FxPolicy
-from projections.figures.movements import Movements, check_day, check_period, movements_over
+from projections.figures.movements import (
+    Movements,
+    Retention,
+    check_day,
+    check_period,
+    movements_over,
+)
 from projections.figures.report import Report, report
 from projections.figures.results import Figures, Result, SeriesRowModel
+from projections.figures.trailing import Windows
 
 Every = Literal["day", "week", "month", "quarter", "year"]
 EVERY: tuple[Every, ...] = ("day", "week", "month", "quarter", "year")
@@ -50,7 +57,7 @@ class SeriesRow(Result):
 
     report: Report
     movements: Movements
-    trailing: Movements | None = None
+    trailing: Retention | None = None
 
     def as_json(self) -> dict[str, Any]:
         year = self.trailing
@@ -61,11 +68,6 @@ class SeriesRow(Result):
             "grr_12m": optional(ratio, year.grr) if year else None,
             "logo_churn_rate_12m": optional(ratio, year.logo_churn_rate) if year else None,
         }
-
-
-def trailing_windows(days: list[date]) -> list[list[date]]:
-    """Each row's trailing 12 months: `(year_before(day), day]`."""
-    return [[year_before(day), day] for day in days]
 
 
 def series(
@@ -80,10 +82,11 @@ def series(
     each customer's movements are found once for all the periods."""
     days = period_ends(start, end, every)
     moved = movements_over(book, [start - DAY, *days], policy, fx)
-    years = [movements_over(book, window, policy, fx)[0] for window in trailing_windows(days)]
+    windows = Windows([year_before(day) for day in days], days)
+    windows.add_accounts(book.accounts, book.converter(fx))
     return [
         SeriesRow(report(book, day, policy, fx), movements, year)
-        for day, movements, year in zip(days, moved, years, strict=True)
+        for day, movements, year in zip(days, moved, windows.retentions(), strict=True)
     ]
 
 

@@ -33,9 +33,10 @@ from projections.figures.cohorts import Member, piece_member
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import Converter
 from projections.figures.movements import Known, Movements
-from projections.figures.netting import Sums
+from projections.figures.netting import Piece, Sums
 from projections.figures.report import CurrencyLine, Report, SegmentLine
 from projections.figures.series import SeriesRow
+from projections.figures.trailing import Windows
 from projections.read_model import netting, parallel, passes, periods, rates, verify
 from projections.read_model import snapshots as read_model_snapshots
 from projections.read_model.derive import EventSql, Writes, commit_ends, derive, touched
@@ -232,6 +233,24 @@ class ReadModel:
         self._reach(position)
         with self.engine.connect() as conn:
             return netting.netted(conn, bounds, position)
+
+    @_guarded
+    def trailing(self, windows: Windows, position: int) -> None:
+        """Adds the model's customers to `windows` (SPEC §13 trailing retention)."""
+        self._reach(position)
+        with self.engine.connect() as conn:
+            for found in netting.customer_pieces(conn, position, max(windows.ends)):
+                windows.add_pieces(found)
+        windows.settle()
+
+    @_guarded
+    def pieces(self, position: int, upto: date, take: Callable[[list[Piece]], None]) -> None:
+        """Hands `take` each customer's MRR pieces believed at `position` that begin by
+        `upto` (`read_model_netting`), one customer at a time."""
+        self._reach(position)
+        with self.engine.connect() as conn:
+            for found in netting.customer_pieces(conn, position, upto):
+                take(found)
 
     @_guarded
     def cohort_members(self, position: int, upto: date) -> list[Member]:

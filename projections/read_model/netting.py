@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date
 from fractions import Fraction
+from functools import lru_cache
 from itertools import groupby
 
 from sqlalchemy import Connection
@@ -42,4 +43,9 @@ def customer_pieces(conn: Connection, position: int, upto: date) -> Iterator[lis
 
 
 def _value(num: int, big: str | None, den: int) -> Fraction:
-    return Fraction(int(big) if big is not None else int(num), int(den))
+    return _fraction(int(num), int(den)) if big is None else Fraction(int(big), int(den))
+
+
+@lru_cache(maxsize=1 << 16)  # prices repeat: making a Fraction is the cost of reading
+def _fraction(num: int, den: int) -> Fraction:
+    return Fraction(num, den)

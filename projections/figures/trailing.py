@@ -1,0 +1,135 @@
+"""Retention over the 12 months to each `series` row (SPEC §13), from one pass over the
+customers: each one's MRR at both ends of every window, read once for all the windows.
+
+§6 over `(start, end]` needs, of each customer active at `start`, its MRR there and at
+`end` (and, of one with a pause, whether it is paused at `end`: then it is not lost).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from datetime import date
+from fractions import Fraction
+
+from ledger.domain.money import Total
+from projections.figures.book import Account
+from projections.figures.conversion import Converter
+from projections.figures.movements import Level, Retention
+from projections.figures.netting import Piece
+
+
+class Windows:
+    """What §6 sums over the customers, for each window `(starts[i], ends[i]]` (both in
+    increasing order, as a series' rows are)."""
+
+    def __init__(self, starts: Sequence[date], ends: Sequence[date]) -> None:
+        self.starts, self.ends = list(starts), list(ends)
+        self.days = sorted({*starts, *ends})
+        count = len(starts)
+        self.start = [Total() for _ in range(count)]
+        self.kept = [Total() for _ in range(count)]
+        self.lost = [Total() for _ in range(count)]
+        self.active, self.churned = [0] * count, [0] * count
+        # Customers of the read model, as changes over runs of windows (`add_pieces`),
+        # summed into the above by `settle`.
+        self._runs = [Total() for _ in range(count + 1)], [0] * (count + 1)
+        self._kept_runs = [Total() for _ in range(count + 1)]
+        self._lost_runs = [Total() for _ in range(count + 1)]
+        self._churned_runs = [0] * (count + 1)
+
+    def add(self, values: dict[date, Fraction], paused: Iterable[date] = ()) -> None:
+        """One customer: its MRR on the windows' days (absent: 0), and the days it is
+        paused on."""
+        resting = set(paused)
+        for i, (low, high) in enumerate(zip(self.starts, self.ends, strict=True)):
+            before = values.get(low)
+            if not before:
+                continue
+            after = values.get(high)
+            self.active[i] += 1
+            self.start[i].add(before)
+            if after:
+                self.kept[i].add(after)
+                self.kept[i].add(before, -1)
+                if after < before:
+                    self.lost[i].add(after)
+                    self.lost[i].add(before, -1)
+            else:
+                self.kept[i].add(before, -1)
+                self.lost[i].add(before, -1)
+                self.churned[i] += high not in resting
+
+    def add_pieces(self, pieces: list[Piece]) -> None:
+        """A customer of the read model, from its MRR pieces (in start order). A piece
+        covers the starts of a run of windows, another their ends: for the windows in
+        both runs the customer's MRR is those two values, so each pair of pieces adds a
+        constant to a run of windows (summed once, in `settle`), whatever their number.
+        A window ends after it starts, so only a piece from the first on can cover its end."""
+        runs = [(self._run(self.starts, p), self._run(self.ends, p), p[2]) for p in pieces]
+        starts, counts = self._runs
+        for n, ((i, j), _, before) in enumerate(runs):
+            if i >= j:
+                continue
+            starts[i].add(before)
+            starts[j].add(before, -1)
+            counts[i] += 1
+            counts[j] -= 1
+            self._churned_runs[i] += 1
+            self._churned_runs[j] -= 1
+            for _, (k, m), after in runs[n:]:
+                low, high = max(i, k), min(j, m)
+                if low >= high:
+                    if k >= j:
+                        break
+                    continue
+                self._step(self._kept_runs, low, high, after)
+                self._step(self._lost_runs, low, high, after if after < before else before)
+                self._churned_runs[low] -= 1
+                self._churned_runs[high] += 1
+            self._step(self._kept_runs, i, j, before, -1)
+            self._step(self._lost_runs, i, j, before, -1)
+
+    @staticmethod
+    def _run(days: Sequence[date], piece: Piece) -> tuple[int, int]:
+        """The windows whose day (in `days`) the piece covers: `[i, j)`."""
+        start, end, _ = piece
+        return bisect_left(days, start), len(days) if end is None else bisect_left(days, end)
+
+    @staticmethod
+    def _step(runs: list[Total], i: int, j: int, value: Fraction, sign: int = 1) -> None:
+        runs[i].add(value, sign)
+        runs[j].add(value, -sign)
+
+    def settle(self) -> None:
+        """Adds the runs of windows `add_pieces` made into the windows' sums."""
+        start, active = Fraction(0), 0
+        kept, lost, churned = Fraction(0), Fraction(0), 0
+        for i in range(len(self.starts)):
+            start += self._runs[0][i].value
+            active += self._runs[1][i]
+            kept += self._kept_runs[i].value
+            lost += self._lost_runs[i].value
+            churned += self._churned_runs[i]
+            self.start[i].add(start)
+            self.active[i] += active
+            self.kept[i].add(kept)
+            self.lost[i].add(lost)
+            self.churned[i] += churned
+
+    def add_accounts(self, accounts: Iterable[Account], rates: Converter) -> None:
+        """Replayed customers, converted with `rates`, their pauses counted (SPEC §11)."""
+        from projections.figures import lifecycle
+
+        for account in accounts:
+            values = {d: v for d in self.days if (v := account.converted_on(d, rates))}
+            paused = [d for d in self.ends if account.lifecycle and lifecycle.paused_on(account, d)]
+            self.add(values, paused)
+
+    def retentions(self) -> list[Retention]:
+        out = []
+        for i in range(len(self.starts)):
+            level = Level(self.start[i].value, self.active[i])
+            kept = self.kept[i].value
+            out.append(Retention.of(level, kept, self.lost[i].value, kept, self.churned[i]))
+        return out
