@@ -270,8 +270,8 @@ def test_customer_log_shows_voids_and_mrr_in_effective_order(ledger: Ledger, db_
     lines = csv.stdout.splitlines()
     assert lines[3].startswith("event,3,") and lines[3].endswith(f",v1,{rows[3]['recorded_at']},")
     assert lines[5:] == [
-        f"mrr,1,,{start['event_id']},new,2024-01-01,s1,,,,,,,,,,,,,,1000.00",
-        f"mrr,2,,{later['event_id']},upgrade,2024-03-01,s1,,,,,,,,,,,,,,1500.00",
+        f"mrr,1,,{start['event_id']},new,2024-01-01,s1,,,,,,,,,,,,,,,1000.00",
+        f"mrr,2,,{later['event_id']},upgrade,2024-03-01,s1,,,,,,,,,,,,,,,1500.00",
     ]
     missing = runner.invoke(app, ["audit", "log", "--db", db_url, "--customer", "nobody"])
     assert missing.exit_code == 1

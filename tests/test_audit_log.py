@@ -185,10 +185,11 @@ def test_the_log_csv_holds_the_events_and_the_mrr_steps(ledger: Ledger, db_url: 
     at, second, third = (f"2024-01-02T09:30:00{s}+00:00" for s in ("", ".000001", ".000002"))
     assert log(db_url, "--format", "csv") == [
         "section,position,recorded_at,event_id,type,effective_date,subscription_id,amount,"
-        "interval,term_months,target_event_id,voided_by,voided_at,mrr",
-        f"event,1,{at},n1,new,2024-01-01,'@s1,9000.00,year,12,,,,",
-        f"event,2,{second},c1,churn,2024-06-01,'@s1,,,,,v1,{third},",
-        f"event,3,{third},v1,void,,,,,,c1,,,",
-        "mrr,1,,n1,new,2024-01-01,'@s1,,,,,,,750.00",
-        "mrr,,,,lapse,2025-01-01,'@s1,,,,,,,0.00",
+        "interval,term_months,trial_end,resume_date,percent_off,amount_off,duration_months,"
+        "target_event_id,reason,note,historical,voided_by,voided_at,mrr",
+        f"event,1,{at},n1,new,2024-01-01,'@s1,9000.00,year,12,,,,,,,,,,,,",
+        f"event,2,{second},c1,churn,2024-06-01,'@s1,,,,,,,,,,,,,v1,{third},",
+        f"event,3,{third},v1,void,,,,,,,,,,,c1,,,,,,",
+        "mrr,1,,n1,new,2024-01-01,'@s1,,,,,,,,,,,,,,,750.00",
+        "mrr,,,,lapse,2025-01-01,'@s1,,,,,,,,,,,,,,,0.00",
     ]

@@ -119,8 +119,8 @@ def test_history_round_trips_through_the_cli(ledger: Ledger, db_url: str, tmp_pa
             _same_figures(ledger, copy, moments)
             log = copy.customer_log("bolt").as_json()["events"]
             assert [(e["event_id"][:1], e["historical"], e["reason"], e["note"]) for e in log] == [
-                ("n", True, None, None),
-                ("c", True, "non_payment", "card declined"),
+                ("n", "2024-02-01T09:00:00.000000+00:00", None, None),
+                ("c", "2024-04-05T09:00:00.000000+00:00", "non_payment", "card declined"),
             ]
 
 

@@ -123,7 +123,7 @@ class CustomerLog:
             "target_event_id": event.target_event_id,
             "reason": event.reason,
             "note": event.note,
-            "historical": event.historical is not None,  # recorded at its own time (SPEC §14)
+            "historical": event.historical,  # its own recorded time, from history (SPEC §14)
             "voided_by": void.event.event_id if void else None,
             "voided_at": void.recorded_at.isoformat() if void else None,
         }
