@@ -12,9 +12,45 @@ import typer
 from ledger.app.ledger import Ledger
 from ledger.cli.options import Db, choice, err, out, run
 from ledger.cli.progress import counter, steps
-from ledger.domain.errors import Refused
+from ledger.domain.errors import Refused, UsageError
 
 commands = typer.Typer()
+Shape = Annotated[
+    str,
+    typer.Option(
+        "--from",
+        help="events (the ledger's own rows), periods (subscription periods) or invoices "
+        "(invoice line items, as billing systems export them).",
+        metavar="SHAPE",
+    ),
+]
+AsOfExport = Annotated[
+    str | None,
+    typer.Option(
+        "--export-date",
+        help="With --from invoices: the day the export was taken (YYYY-MM-DD); a service "
+        "period running past it is still running.",
+        metavar="DATE",
+    ),
+]
+
+
+def source_rows(files: list[str], shape: str, taken: str | None) -> Any:
+    """The rows of the files, in the ledger's own shape or converted from another."""
+    from ledger.cli.parse import parse_day
+    from ledger.intake import shapes  # the input's edge: only here
+    from ledger.intake.rows import read as read_rows
+
+    chosen = choice(shape, ("events", *shapes.SHAPES), "--from")
+    if taken is not None and chosen != "invoices":
+        raise UsageError("--export-date: only with --from invoices")
+    if chosen == "events":
+        return (row for name in files for row in read_rows(name))
+    source = (row for name in files for row in shapes.read(name))
+    if chosen == "invoices":
+        day = parse_day(taken, "--export-date") if taken is not None else None
+        return shapes.from_invoices(source, as_of=day)
+    return shapes.SHAPES[chosen](source)
 
 
 @commands.command()
@@ -76,6 +112,8 @@ def import_(
             "that system knew.",
         ),
     ] = False,
+    shape: Shape = "events",
+    taken: AsOfExport = None,
 ) -> None:
     """Append events from files; every row is checked before any is written.
 
@@ -87,9 +125,7 @@ def import_(
     """
 
     def action() -> None:
-        from ledger.intake.rows import read as read_rows  # the input's edge: only here
-
-        rows = (row for name in files for row in read_rows(name))
+        rows = source_rows(files, shape, taken)
         with Ledger.open(db) as ledger:
             with steps(err) as progress:
                 recorded = counter(progress, "recording events")
@@ -162,6 +198,8 @@ def check(
     historical: Annotated[
         bool, typer.Option("--historical", help="Check them as history (see arr import).")
     ] = False,
+    shape: Shape = "events",
+    taken: AsOfExport = None,
 ) -> None:
     """Check files as `arr import` would, and write nothing: the same problems and exit
     code, and what an import would record.
@@ -170,9 +208,7 @@ def check(
     """
 
     def action() -> None:
-        from ledger.intake.rows import read as read_rows  # the input's edge: only here
-
-        rows = (row for name in files for row in read_rows(name))
+        rows = source_rows(files, shape, taken)
         with Ledger.open(db) as ledger:
             result = ledger.import_rows(rows, historical=historical, check=True)
         where = (
