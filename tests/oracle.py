@@ -460,6 +460,7 @@ class Oracle:
             state.interval, state.term_months = months_of(interval) or 1, months_of(term)
             state.priced, state.trial_end, state.trial_expired_today = day, None, False
             state.discount, state.resume_date = None, None  # a restart starts afresh
+            state.paused_mrr = ZERO  # (no pause of an earlier life carries over)
             self.restarted[sub].add(day)
         elif kind in ("upgrade", "downgrade"):
             state.amount = amount or ZERO  # §11: the discount in force is kept
@@ -493,6 +494,9 @@ class Oracle:
                 # Decision: it keeps the discount (and the pause) it had before the lapse.
                 state.status, state.discount, state.resume_date = state.lapsed_today
                 state.lapsed_today = None
+                ended = state.discount.end if state.discount is not None else None
+                if ended is not None and ended <= day:
+                    state.discount = None  # Decision: one that ended that day too stays ended
                 self.ended[sub].pop(day, None)
                 if state.status == PAUSED and state.resume_date and state.resume_date <= day:
                     state.status, state.resume_date = ACTIVE, None
@@ -1021,7 +1025,11 @@ class Oracle:
 
         Decision: rows sorted by reason, only reasons with a non-zero amount; each row is
         `reason`, `churn`, `contraction` (money strings)."""
-        exact = self.by_reason_exact(start, end, fx)
+        exact = {
+            reason: sums
+            for reason, sums in self.by_reason_exact(start, end, fx).items()
+            if sums["churn"] or sums["contraction"]
+        }
         return [
             {"reason": r, "churn": money(exact[r]["churn"]),
              "contraction": money(exact[r]["contraction"])}

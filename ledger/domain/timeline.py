@@ -167,6 +167,7 @@ class _Subscription:
     pause: Status | None = None  # the pause under way
     resume_date: date | None = None
     resumed_on: date | None = None  # the day it resumed by itself: a `resume` may follow
+    resumed_from: Status | None = None  # the pause it resumed from (a pause again that day)
     discount: _Discount | None = None
     lapsed: _Lapsed | None = None  # what its lapse today ended: a renewal today undoes it
     booked: list[int] = field(default_factory=list)  # today's bookings: priced at day's end
@@ -264,6 +265,7 @@ class _Fold:
                 self.end_status(sub, "trial", when, "expired")
                 sub.trial_expired = when
             elif what == 2:
+                sub.resumed_from = sub.pause
                 self.end_status(sub, "pause", when, "resumed")
                 sub.active_since, sub.resumed_on, sub.resume_date = when, when, None
             else:
@@ -525,8 +527,9 @@ class _Fold:
                     del statuses[index]
                     break
         sub.pause, sub.resume_date, sub.lapsed = lapsed.pause, lapsed.resume_date, None
-        if lapsed.discount is not None:
-            sub.discount = lapsed.discount
+        kept = lapsed.discount
+        if kept is not None and (kept.end is None or kept.end > lapsed.day):
+            sub.discount = kept  # (one that ended that day too stays ended)
             sub.price(sub.amount, sub.interval, sub.priced)
 
     def on_pause(self, item: Recorded, sub: _Subscription, day: date) -> str | None:
@@ -543,6 +546,8 @@ class _Fold:
             ),
             None,
         )
+        if taken is None and sub.resumed_on == day and sub.resumed_from is not None:
+            taken = sub.resumed_from.taken  # paused again the day it resumed: still that MRR
         sub.pause = Status(sub.subscription_id, PAUSED, day, None, taken=taken)
         sub.resume_date = item.event.resume_date
         return None
@@ -554,10 +559,11 @@ class _Fold:
         if priced and not self.net(sub, _mrr(amount, interval)):
             return _NET_ZERO
         if sub.pause is not None:
+            sub.resumed_from = sub.pause
             self.end_status(sub, "pause", day, "resumed")
             if priced:
                 sub.price(amount, interval, day)
-            sub.active_since, sub.resume_date = day, None
+            sub.active_since, sub.resume_date, sub.resumed_on = day, None, day
         elif sub.resumed_on == day and sub.active_since is not None:
             if priced:  # on its resume_date, just resumed by itself: the same resume
                 self.reprice(sub, day, amount, interval)

@@ -51,8 +51,10 @@ class Contract:
         return any(s.status == PAUSED and s.covers(day) for s in self.statuses)
 
     def ended_why(self, day: date) -> str | None:
-        """Why it stopped billing on `day` (SPEC §12), if it did."""
-        return next((e.reason for e in self.ends if e.day == day), None)
+        """Why it stopped billing on `day` (SPEC §12), if it did: the last of its ends that
+        day (a lapse, a restart and a churn on one day: the churn's reason)."""
+        found = [e.reason for e in self.ends if e.day == day]
+        return found[-1] if found else None
 
     def mrr_on(self, day: date) -> Fraction:
         """Its MRR on `day`, in its own currency."""
