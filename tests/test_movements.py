@@ -310,7 +310,8 @@ def test_series_rows_carry_report_and_movement_keys(ledger: Ledger, db_url: str)
     )
     rows = arr_json(db_url, "series --from 2024-01-01 --to 2024-03-10 --every month")
     report_keys = list(ledger.report(date(2024, 1, 1)).as_json())
-    assert list(rows[0]) == report_keys + MOVEMENT_KEYS[:2] + MOVEMENT_KEYS[5:]
+    trailing = ["nrr_12m", "grr_12m", "logo_churn_rate_12m"]
+    assert list(rows[0]) == report_keys + MOVEMENT_KEYS[:2] + MOVEMENT_KEYS[5:] + trailing
     assert [(r["as_of"], r["from"], r["mrr"], r["new"], r["expansion"]) for r in rows] == [
         ("2024-01-31", "2023-12-31", "100.00", "100.00", "0.00"),
         ("2024-02-29", "2024-01-31", "130.00", "0.00", "30.00"),

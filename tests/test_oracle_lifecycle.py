@@ -609,7 +609,7 @@ def test_reason_and_note_change_no_figure_and_are_kept() -> None:
 
 
 def test_the_lifecycle_keys_are_added_only_when_asked() -> None:
-    old = Oracle([dict(r) for r in EXAMPLE_15], until=UNTIL)
+    old = Oracle([dict(r) for r in EXAMPLE_15], until=UNTIL, lifecycle_keys=False)
     assert "discounts" not in old.report(_d("2024-02-15"))
     assert "paused" not in old.movements(_d("2023-12-31"), _d("2024-12-31"))
     new = _oracle(EXAMPLE_15)

@@ -200,7 +200,7 @@ def test_restatement_csv_cells_are_spreadsheet_safe(ledger: Ledger, db_url: str)
     asked = ["--as-of", "2024-02-15", "--known-at", K1, "--known-at-2", "2024-03-06"]
     result = runner.invoke(app, ["restatement", "--db", db_url, *asked, "--format", "csv"])
     assert result.stdout.splitlines()[-1] == (
-        "cause,,,,,'@c,churn,'=acme,2024-02-01,2024-03-05T12:00:00+00:00,2,-1000.00"
+        "cause,,,,,'@c,churn,'=acme,2024-02-01,2024-03-05T12:00:00+00:00,2,-1000.00,,"
     )
 
 

@@ -273,9 +273,12 @@ def restatement(
         ]
         title = f"Restatement as of {day}: known at {shown['known_at']} → {shown['known_at_2']}"
         emit(out, fmt, title, rows)
+        said = any(e["reason"] or e["note"] for e in shown["events"])
+        left = ("position", "mrr_effect", "reason", "note")
         causes = [
-            {k: v for k, v in e.items() if k not in ("position", "mrr_effect")}
+            {k: v for k, v in e.items() if k not in left}
             | {"recorded_position": _position(e["position"]), "mrr_effect": e["mrr_effect"]}
+            | ({"why": ": ".join(p for p in (e["reason"], e["note"]) if p) or None} if said else {})
             for e in shown["events"]
         ]
         _table("Events recorded in between that caused it", causes)

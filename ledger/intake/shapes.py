@@ -688,4 +688,4 @@ def _fee_id(line: InvoiceLine, seen: Counter[str]) -> str:
 
 
 SHAPES: dict[str, Converter] = {"periods": from_periods, "invoices": from_invoices}
-"""Each shape `arr import --from` takes, and its converter."""
+"""Each shape an import takes besides the ledger's own events, and its converter."""

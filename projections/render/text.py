@@ -202,7 +202,7 @@ def show(console: Console, grid: Table) -> None:
 
 
 PEOPLE_WIDTH = 80
-"""The width a people's table is made to fit, unless asked for every column (`--wide`)."""
+"""The width a people's table is made to fit, unless asked for every column."""
 
 
 def fitting(
