@@ -184,7 +184,8 @@ def test_check_says_what_import_would_and_writes_nothing(
     said = runner.invoke(app, ["check", str(good), "--db", db_url])
     assert (said.exit_code, said.stdout) == (
         0,
-        "ok: would import 2 events (positions 1-2), skip 0 already recorded; nothing was written\n",
+        "ok: would import 2 events (positions 1-2), skip 0 already recorded; nothing was written\n"
+        "would record: 2 new; 2 customers; effective 2024-01-01 to 2024-01-01\n",
     )
     assert ledger.head() == 0 and ledger.verify().ok
     bad = tmp_path / "bad.csv"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from itertools import chain, islice, pairwise
 from types import TracebackType
@@ -24,7 +24,7 @@ from ledger.domain.errors import (
     UsageError,
     first_line,
 )
-from ledger.domain.events import RATES
+from ledger.domain.events import RATES, Event
 from ledger.domain.periods import movements_span, series_days
 from ledger.domain.text import shown
 from ledger.domain.timeline import Recorded
@@ -85,6 +85,7 @@ class Appended:
     appended: int
     skipped: int
     positions: tuple[int, ...]
+    summary: Summary | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +93,32 @@ class Appended:
             "skipped": self.skipped,
             "positions": list(self.positions),
         }
+
+
+@dataclass
+class Summary:
+    """What an import recorded (or a check would): events by type, customers, dates."""
+
+    by_type: dict[str, int] = field(default_factory=dict)
+    customers: set[str] = field(default_factory=set)
+    first: date | None = None
+    last: date | None = None
+
+    def add(self, events: Sequence[Event]) -> None:
+        for event in events:
+            self.by_type[event.type] = self.by_type.get(event.type, 0) + 1
+            if event.customer_id != RATES:
+                self.customers.add(event.customer_id)
+            day = event.effective_date
+            if day is not None:
+                self.first = day if self.first is None else min(self.first, day)
+                self.last = day if self.last is None else max(self.last, day)
+
+    def said(self) -> str:
+        """One line for people: `3 new, 1 churn; 2 customers; effective 2024-01-01 to …`."""
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.by_type.items()))
+        dated = f"; effective {self.first} to {self.last}" if self.first else ""
+        return f"{kinds or 'no events'}; {len(self.customers)} customers{dated}"
 
 
 class Ledger:
@@ -791,16 +818,17 @@ def _import(
 
     check = Import(transaction, currency, inline.folded if inline else None, history)
     positions: list[int] = []
+    summary = Summary()
     for chunk in _chunks(rows, CHUNK):
-        _write(transaction, check, check.release(), positions, recorded)
+        _write(transaction, check, check.release(), positions, recorded, summary)
         check.admit(chunk)
     last = check.finish()
     if check.problems:
         raise Refused(check.problems)  # rolls the whole transaction back
-    _write(transaction, check, last, positions, recorded)
+    _write(transaction, check, last, positions, recorded, summary)
     if inline is not None and positions:
         inline.finish(positions[-1])
-    return Appended(len(positions), check.skipped, tuple(positions))
+    return Appended(len(positions), check.skipped, tuple(positions), summary)
 
 
 def _write(
@@ -809,7 +837,9 @@ def _write(
     admitted: Admission,
     positions: list[int],
     recorded: Callable[[int], None] | None,
+    summary: Summary,
 ) -> None:
+    summary.add(admitted.events)
     for start in range(0, len(admitted.events), WRITE):
         events = admitted.events[start : start + WRITE]
         written = transaction.append(events, check.versions)

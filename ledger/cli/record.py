@@ -220,6 +220,8 @@ def check(
             highlight=False,
             soft_wrap=True,
         )
+        if result.summary is not None and result.appended:
+            out.print(f"would record: {result.summary.said()}", highlight=False, soft_wrap=True)
 
     run(action)
 
