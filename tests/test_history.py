@@ -203,3 +203,25 @@ def test_check_says_what_import_would_and_writes_nothing(
     assert runner.invoke(app, ["import", str(good), "--db", db_url]).exit_code == 0
     lines = runner.invoke(app, ["export", "--db", db_url]).stdout.splitlines()
     assert [json.loads(line)["event_id"] for line in lines] == ["n1", "n2"]
+
+
+def test_a_source_with_its_own_column_names_is_mapped(
+    ledger: Ledger, db_url: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "warehouse.csv"
+    source.write_text("Sub,Customer ID,From,Until,Price\ns1,c1,2024-01-01,2024-03-01,100\n")
+    names = (
+        "subscription_id=Sub,customer_id=Customer ID,start_date=From,end_date=Until,amount=Price"
+    )
+    done = runner.invoke(
+        app, ["import", "--from", "periods", "--map", names, str(source), "--db", db_url]
+    )
+    assert done.stdout == "imported 2 events, skipped 0 already recorded (positions 1-2)\n"
+    assert ledger.report(date(2024, 2, 15)).as_json()["mrr"] == "100.00"
+    wrong = runner.invoke(
+        app, ["import", "--from", "periods", "--map", "Sub", str(source), "--db", db_url]
+    )
+    assert (wrong.exit_code, wrong.stderr.strip()) == (
+        2,
+        "usage: --map: 'Sub' is not OURS=YOURS (customer_id=Customer ID)",
+    )

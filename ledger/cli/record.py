@@ -35,8 +35,42 @@ AsOfExport = Annotated[
 ]
 
 
-def source_rows(files: list[str], shape: str, taken: str | None) -> Any:
-    """The rows of the files, in the ledger's own shape or converted from another."""
+Mapping = Annotated[
+    str | None,
+    typer.Option(
+        "--map",
+        help="Your columns' names for the shape's: 'customer_id=Customer ID,amount=Amount'.",
+        metavar="OURS=YOURS,...",
+    ),
+]
+
+
+def column_map(text: str | None) -> dict[str, str]:
+    """`ours=yours,...` as {yours: ours}."""
+    found: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        ours, sign, yours = part.partition("=")
+        if not sign or not ours.strip() or not yours.strip():
+            raise UsageError(f"--map: {part.strip()!r} is not OURS=YOURS (customer_id=Customer ID)")
+        found[yours.strip()] = ours.strip()
+    return found
+
+
+def _renamed(rows: Any, names: dict[str, str]) -> Any:
+    from ledger.intake.rows import Row
+
+    for row in rows:
+        if isinstance(row, Row):
+            yield Row(row.location, {names.get(k, k): v for k, v in row.fields.items()})
+        else:
+            yield row
+
+
+def source_rows(files: list[str], shape: str, taken: str | None, mapped: str | None = None) -> Any:
+    """The rows of the files, in the ledger's own shape or converted from another (its
+    columns named as `mapped` says)."""
     from ledger.cli.parse import parse_day
     from ledger.intake import shapes  # the input's edge: only here
     from ledger.intake.rows import read as read_rows
@@ -44,9 +78,10 @@ def source_rows(files: list[str], shape: str, taken: str | None) -> Any:
     chosen = choice(shape, ("events", *shapes.SHAPES), "--from")
     if taken is not None and chosen != "invoices":
         raise UsageError("--export-date: only with --from invoices")
+    names = column_map(mapped)
     if chosen == "events":
-        return (row for name in files for row in read_rows(name))
-    source = (row for name in files for row in shapes.read(name))
+        return _renamed((row for name in files for row in read_rows(name)), names)
+    source = _renamed((row for name in files for row in shapes.read(name)), names)
     if chosen == "invoices":
         day = parse_day(taken, "--export-date") if taken is not None else None
         return shapes.from_invoices(source, as_of=day)
@@ -114,6 +149,7 @@ def import_(
     ] = False,
     shape: Shape = "events",
     taken: AsOfExport = None,
+    mapped: Mapping = None,
 ) -> None:
     """Append events from files; every row is checked before any is written.
 
@@ -125,7 +161,7 @@ def import_(
     """
 
     def action() -> None:
-        rows = source_rows(files, shape, taken)
+        rows = source_rows(files, shape, taken, mapped)
         with Ledger.open(db) as ledger:
             with steps(err) as progress:
                 recorded = counter(progress, "recording events")
@@ -200,6 +236,7 @@ def check(
     ] = False,
     shape: Shape = "events",
     taken: AsOfExport = None,
+    mapped: Mapping = None,
 ) -> None:
     """Check files as `arr import` would, and write nothing: the same problems and exit
     code, and what an import would record.
@@ -208,7 +245,7 @@ def check(
     """
 
     def action() -> None:
-        rows = source_rows(files, shape, taken)
+        rows = source_rows(files, shape, taken, mapped)
         with Ledger.open(db) as ledger:
             result = ledger.import_rows(rows, historical=historical, check=True)
         where = (
