@@ -18,6 +18,20 @@ The `bridged` ledger moves MRR every way in March 2024, the period its bridge sh
 * March's bridge: 1,900 + 150 + 200 + 350 − 200 − 400 = 2,000.
 * Quick ratio: Jan undefined (2,150 in, nothing out); Feb 0 / 250 = 0.0000; Mar
   (150 + 200 + 350) / (200 + 400) = 700/600 = 1.1667.
+
+The `paused` ledger has SPEC §11's trials, pauses and discounts in 2024-Q1:
+* acme $1,000/month from 2024-01-01, 25% off from 2024-02-01 (no end): MRR 750 from Feb
+  (contraction 250 in Feb; discounts 250).
+* bolt $300/month from 2024-01-01, paused 2024-02-01 with resume_date 2024-03-01: paused
+  300 in Feb, resumed 300 in Mar (not a reactivation).
+* cora $200/month from 2024-01-01, paused 2024-03-10 with no resume date: paused 200 in
+  Mar; paused at 2024-03-31 (MRR 0, a paused subscription).
+* dash on a trial from 2024-03-20 to 2024-04-19: trialing on 2024-03-31, MRR 0.
+* MRR 1,500 (Jan), 950 (Feb: 750 + 0 + 200), 1,050 (Mar: 750 + 300 + 0); net new 1,500,
+  −550 (−250 − 300), +100 (+300 − 200).
+* As of 2024-03-31: active customers 2 (acme, bolt), trialing contracts 1 (dash), paused
+  customers 1 (cora), discounts 250.00 (acme's 1,000 list less 750 net).
+* March's bridge: 950 + 300 (resumed) − 200 (paused) = 1,050.
 """
 
 from __future__ import annotations
@@ -38,10 +52,10 @@ from typer.testing import CliRunner
 from ledger import Ledger, LedgerError
 from ledger.cli import chart as chart_cli
 from ledger.cli.main import app
-from projections.render.chart import bridge_steps, headline, quick_ratio
+from projections.render.chart import bridge_steps, headline, movements_chart, quick_ratio
 from projections.render.png import figure, limits, pyplot, write_png
 from projections.render.svg import brief, compact, ticks
-from tests.conftest import event, new, record
+from tests.conftest import event, new, rate, record
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -101,6 +115,25 @@ def bridged(db_url: str, tmp_path: Path) -> Path:
             new("eve", "e1", "2024-03-15", "150"),
         )
     page = tmp_path / "bridged.html"
+    chart_q1(db_url, page)
+    return page
+
+
+@pytest.fixture
+def paused(db_url: str, tmp_path: Path) -> Path:
+    """The HTML report of the `paused` ledger above, every month of 2024-Q1."""
+    with Ledger.init(db_url) as ledger:
+        record(
+            ledger,
+            new("acme", "a1", "2024-01-01", "1000"),
+            event("discount", "acme", "2024-02-01", subscription_id="a1", percent_off="25"),
+            new("bolt", "b1", "2024-01-01", "300"),
+            event("pause", "bolt", "2024-02-01", subscription_id="b1", resume_date="2024-03-01"),
+            new("cora", "c1", "2024-01-01", "200"),
+            event("pause", "cora", "2024-03-10", subscription_id="c1", reason="seasonal"),
+            event("trial", "dash", "2024-03-20", subscription_id="d1", trial_end="2024-04-19"),
+        )
+    page = tmp_path / "paused.html"
     chart_q1(db_url, page)
     return page
 
@@ -267,6 +300,172 @@ def test_the_bridge_adds_up_to_the_end_mrr_exactly(bridged: Path) -> None:
     assert "(2024-02-29, 2024-03-31]" in bridge
 
 
+MOVEMENTS_LEGEND = ["new", "expansion", "reactivation", "contraction", "churn", "net new"]
+
+
+def legend_of(chart: str) -> list[str]:
+    return re.findall(r'<text class="legend" x="[0-9.]+" y="18">([^<]*)</text>', chart)
+
+
+def test_pauses_are_bars_of_their_own_and_the_figures_say_what_is_trialing_paused_discounted(
+    paused: Path,
+) -> None:
+    html = paused.read_text(encoding="utf-8")
+    movements = svg_of(html, "movements-chart")
+    assert re.findall(r"<title>(\d{4}-[^<]*)</title>", movements) == [
+        "2024-01-31: new 1,500.00 USD",
+        "2024-02-29: contraction −250.00 USD",
+        "2024-02-29: paused −300.00 USD",
+        "2024-03-31: resumed 300.00 USD",
+        "2024-03-31: paused −200.00 USD",
+        "2024-01-31: net new 1,500.00 USD",
+        "2024-02-29: net new −550.00 USD",
+        "2024-03-31: net new 100.00 USD",
+    ]
+    assert legend_of(movements) == [
+        "new", "expansion", "reactivation", "resumed", "contraction", "churn", "paused", "net new"
+    ]  # fmt: skip
+    # Eight keys do not fit at the usual spacing: set closer, still right of the unit.
+    first = re.search(r'<rect x="([0-9.]+)" y="8"', movements)
+    assert first is not None and float(first.group(1)) >= 64
+    colours = dict(
+        re.findall(r'fill="(#[0-9a-f]{6})"><title>2024-0[23]-[0-9]{2}: ([a-z]+)', movements)
+    )
+    assert colours["#8d6e63"] == "paused" and colours["#1e88e5"] == "resumed"
+    # March's bars: resumed 300 stands on zero, paused 200 hangs from it.
+    bars = re.findall(
+        r'<rect class="mark" x="[0-9.]+" y="([0-9.]+)" width="[0-9.]+" height="([0-9.]+)" '
+        r'fill="#[0-9a-f]{6}"><title>2024-03-31: ([a-z]+)',
+        movements,
+    )
+    (up_y, up_h, up), (down_y, down_h, down) = bars
+    assert (up, down) == ("resumed", "paused")
+    assert float(up_y) + float(up_h) == pytest.approx(float(down_y), abs=0.11)  # both at 0
+    assert float(up_h) == pytest.approx(float(down_h) * 3 / 2, abs=0.2)  # 300 : 200
+    caption = "Paused down and resumed up: MRR of subscriptions that stopped billing"
+    assert caption in html
+    figures = re.search(r'<table class="figures">(.*?)</table>', html)
+    assert figures is not None
+    for line in (
+        '<tr><th>MRR</th><td class="num">1,050.00 USD</td></tr>',
+        '<tr><th>active customers</th><td class="num">2</td></tr>',
+        '<tr><th>trialing contracts</th><td class="num">1</td></tr>',
+        '<tr><th>paused customers</th><td class="num">1</td></tr>',
+        '<tr><th>discounts</th><td class="num">250.00 USD</td></tr>',
+    ):
+        assert line in figures.group(1), line
+    series = re.search(r'<table class="series">(.*?)</table>', html)
+    assert series is not None
+    head = re.findall(r"<th[^>]*>([^<]*)</th>", series.group(1))
+    assert head[8:11] == ["reactivation (USD)", "paused (USD)", "resumed (USD)"]
+    march = series.group(1).split("<td>2024-03-31</td>")[1]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", march)
+    assert cells[7:10] == ["0.00", "−200.00", "300.00"]  # reactivation, paused, resumed
+
+
+def test_a_bridge_shows_the_pauses_of_its_period(paused: Path) -> None:
+    bridge = svg_of(paused.read_text(encoding="utf-8"), "bridge-chart")
+    bars = re.findall(r'data-key="([a-z_]+)" data-amount="(-?[0-9.]+)"', bridge)
+    assert bars == [
+        ("start_mrr", "950.00"),
+        ("new", "0.00"),
+        ("expansion", "0.00"),
+        ("reactivation", "0.00"),
+        ("resumed", "300.00"),
+        ("contraction", "0.00"),
+        ("churn", "0.00"),
+        ("paused", "-200.00"),
+        ("end_mrr", "1050.00"),
+    ]
+    assert "2024-02-29 to 2024-03-31: resumed +300.00 USD" in bridge
+    assert "2024-02-29 to 2024-03-31: paused −200.00 USD" in bridge
+
+
+def no_pause_drawn(page: Path) -> None:
+    """Most ledgers have no pause: no bar, legend, column or caption for one."""
+    html = page.read_text(encoding="utf-8")
+    movements = svg_of(html, "movements-chart")
+    assert legend_of(movements) == MOVEMENTS_LEGEND
+    first = re.search(r'<rect x="([0-9.]+)" y="8"', movements)
+    assert first is not None and first.group(1) == "194.5"  # the usual spacing
+    for part in (movements, svg_of(html, "bridge-chart")):
+        assert "paused" not in part and "resumed" not in part
+    series = re.search(r'<table class="series">(.*?)</table>', html)
+    assert series is not None and "paused" not in series.group(1)
+    assert "Paused down" not in html
+    # The figures say so: none trialing, paused or discounted.
+    for line in (
+        '<tr><th>trialing contracts</th><td class="num">0</td></tr>',
+        '<tr><th>paused customers</th><td class="num">0</td></tr>',
+        '<tr><th>discounts</th><td class="num">0.00 USD</td></tr>',
+    ):
+        assert line in html, line
+
+
+def test_a_ledger_without_a_pause_charts_none(charted: Path) -> None:
+    no_pause_drawn(charted)
+
+
+def test_a_busier_ledger_without_a_pause_charts_none(bridged: Path) -> None:
+    no_pause_drawn(bridged)
+
+
+def test_a_paused_subscription_that_ends_draws_its_paused_back_up(db_url: str) -> None:
+    """bolt ($300/month) is paused on 2024-02-01 and churned on 2024-03-15 without resuming:
+    March has churn 300 and paused −300 (SPEC §11), net new 0. The chart draws the −300 of
+    paused up (it gave back what February took) and the churn down; the bridge has both."""
+    with Ledger.init(db_url) as ledger:
+        record(
+            ledger,
+            new("acme", "a1", "2024-01-01", "1000"),
+            new("bolt", "b1", "2024-01-01", "300"),
+            event("pause", "bolt", "2024-02-01", subscription_id="b1"),
+            event("churn", "bolt", "2024-03-15", subscription_id="b1"),
+        )
+        rows = [r.as_json() for r in ledger.series(date(2024, 2, 1), date(2024, 3, 31), "month")]
+    assert [(r["paused"], r["churn"], r["net_new"]) for r in rows] == [
+        ("300.00", "0.00", "-300.00"),
+        ("-300.00", "300.00", "0.00"),
+    ]
+    chart = movements_chart(rows, "month")
+    assert re.findall(r"<title>(2024-03-31: (?!net)[^<]*)</title>", chart) == [
+        "2024-03-31: churn −300.00 USD",
+        "2024-03-31: paused 300.00 USD",
+    ]
+    steps = bridge_steps(rows[-1])
+    assert [(k, f"{a:f}") for k, a in steps if a or k.endswith("_mrr")] == [
+        ("start_mrr", "1000.00"),
+        ("churn", "-300.00"),
+        ("paused", "300.00"),
+        ("end_mrr", "1000.00"),
+    ]
+    assert "rounding" not in [k for k, _ in steps]
+
+
+def test_a_bridge_shows_what_the_rates_moved_as_fx_not_rounding(db_url: str) -> None:
+    """SPEC example 10: EUR 1,000/month from 2024-01-01 at 1.10, then 1.20 from
+    2024-02-01: February's bridge is 1,100 + fx 100 = 1,200, and nothing is rounding."""
+    with Ledger.init(db_url) as ledger:
+        record(
+            ledger,
+            rate("EUR", "2024-01-01", "1.10"),
+            rate("EUR", "2024-02-01", "1.20"),
+            new("acme", "a1", "2024-01-01", "1000", currency="EUR"),
+        )
+        rows = [r.as_json() for r in ledger.series(date(2024, 1, 1), date(2024, 2, 29), "month")]
+    steps = bridge_steps(rows[-1])
+    assert [(k, f"{a:f}") for k, a in steps] == [
+        ("start_mrr", "1100.00"),
+        ("new", "0.00"),
+        ("expansion", "0.00"),
+        ("reactivation", "0.00"),
+        ("contraction", "0.00"),
+        ("churn", "0.00"),
+        ("fx", "100.00"),
+        ("end_mrr", "1200.00"),
+    ]
+
+
 def test_a_bridge_the_rounding_misses_gets_a_rounding_step(db_url: str) -> None:
     """Two customers at 100 a quarter (MRR 33.333… each), one churns in March: printed,
     66.67 − 33.33 = 33.34, but the end is 33.33 (each figure is rounded on its own). The
@@ -338,6 +537,16 @@ def test_chromium_renders_the_new_charts_of_a_busier_ledger(bridged: Path, tmp_p
     assert rendered(bridged, tmp_path / "profile") == (
         "mrr-chart:5 arr-chart:5 movements-chart:11 bridge-chart:7 customers-chart:4 "
         "arpa-chart:4 retention-chart:6 quick-ratio-chart:3"
+    )
+
+
+def test_chromium_renders_the_pauses(paused: Path, tmp_path: Path) -> None:
+    # Movements: 1 + 2 + 2 bars, the net line, 3 dots. Bridge: 9 bars (resumed and paused
+    # among them). Retention: NRR and GRR defined in Feb (950/1500) and Mar (750/950).
+    # Quick ratio: February's 0 / 250 alone (resumed and paused are not in it).
+    assert rendered(paused, tmp_path / "profile") == (
+        "mrr-chart:5 arr-chart:5 movements-chart:9 bridge-chart:9 customers-chart:4 "
+        "arpa-chart:4 retention-chart:6 quick-ratio-chart:1"
     )
 
 

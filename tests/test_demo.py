@@ -2,12 +2,29 @@
 
 The demo always builds an embedded SQLite ledger (that is the point: nothing to set up),
 so it runs on SQLite only; its suggested commands are run against it as printed.
+
+Besides the random sample (which has no trial, pause or discount), the demo adds four
+customers of 2024, worked out by hand from SPEC §11-§12, all monthly, in USD:
+* umbrella: $1,000 from 2024-02-01 (new 1,000 in Feb); 20% off from 2024-10-01 for 3
+  months (`retention_offer`): MRR 800 and discounts 200.00 from then to 2024-12-31 (the
+  discount ends on 2025-01-01), a contraction of 200 in Oct, by reason `retention_offer`.
+* initech: $500 from 2024-03-01 (new 500 in Mar); paused 2024-07-01 with resume_date
+  2024-09-01 (`seasonal`): MRR 0 and paused in Jul and Aug (paused 500 in Jul), billing
+  500 again from 2024-09-01 (resumed 500 in Sep, not a reactivation).
+* northwind: a trial from 2024-05-20 to 2024-06-19 (trialing at 2024-05-31), converted by
+  a $299 `new` on 2024-06-10 (new 299 and trials converted 1 in Jun; trialing until
+  2024-06-09, not on 2024-06-10).
+* globex: a trial from 2024-08-20 to 2024-09-19, never converted: trialing on 2024-09-18,
+  not on 2024-09-19, and never an MRR or a movement.
+So trials started: 1 in May, 1 in Aug; trialing contracts at month ends: 1 at May's and
+Aug's; paused customers: 1 at Jul's and Aug's; discounts 200.00 at Oct's, Nov's and Dec's.
+The late churn gives its reason, `non_payment`.
 """
 
 from __future__ import annotations
 
 import shlex
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,8 +35,11 @@ from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli.demo import AS_OF, RESTATED
+from ledger.cli.demo import AS_OF, RESTATED, YEAR_START
 from ledger.cli.main import app
+from ledger.cli.movements import SERIES_TABLE
+from projections.figures.movements import by_customer
+from projections.render.text import grouped
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +107,141 @@ def test_every_suggested_command_runs_against_the_sample(
         result = CliRunner().invoke(app, words[1:])
         assert result.exit_code == 0, f"{line}\n{result.output}"
     assert (tmp_path / "report.html").stat().st_size > 10_000
+
+
+MONTHS = {
+    # month end: trials started, trials converted, trialing contracts, paused customers,
+    # discounts, paused, resumed (the sample itself has none of them)
+    "2024-01-31": (0, 0, 0, 0, "0.00", "0.00", "0.00"),
+    "2024-02-29": (0, 0, 0, 0, "0.00", "0.00", "0.00"),
+    "2024-03-31": (0, 0, 0, 0, "0.00", "0.00", "0.00"),
+    "2024-04-30": (0, 0, 0, 0, "0.00", "0.00", "0.00"),
+    "2024-05-31": (1, 0, 1, 0, "0.00", "0.00", "0.00"),
+    "2024-06-30": (0, 1, 0, 0, "0.00", "0.00", "0.00"),
+    "2024-07-31": (0, 0, 0, 1, "0.00", "500.00", "0.00"),
+    "2024-08-31": (1, 0, 1, 1, "0.00", "0.00", "0.00"),
+    "2024-09-30": (0, 0, 0, 0, "0.00", "0.00", "500.00"),
+    "2024-10-31": (0, 0, 0, 0, "200.00", "0.00", "0.00"),
+    "2024-11-30": (0, 0, 0, 0, "200.00", "0.00", "0.00"),
+    "2024-12-31": (0, 0, 0, 0, "200.00", "0.00", "0.00"),
+}
+FIGURES = (
+    "trials_started",
+    "trials_converted",
+    "trialing_contracts",
+    "paused_customers",
+    "discounts",
+    "paused",
+    "resumed",
+)
+JULY = (date(2024, 6, 30), date(2024, 7, 31))
+SEPT = (date(2024, 8, 31), date(2024, 9, 30))
+MOVED = ("new", "expansion", "contraction", "churn", "reactivation", "paused", "resumed")
+
+
+def test_the_demo_has_a_trial_won_a_trial_lost_a_pause_and_a_discount(
+    demo: tuple[str, Path],
+) -> None:
+    _shown, folder = demo
+    with Ledger.open(f"sqlite:///{folder / 'demo.db'}") as ledger:
+        rows = [r.as_json() for r in ledger.series(YEAR_START, AS_OF, "month")]
+        assert {r["as_of"]: tuple(r[k] for k in FIGURES) for r in rows} == MONTHS
+        # The days the trials, the pause and the discount begin and end (SPEC §11).
+        for day, key, expected in (
+            ("2024-05-19", "trialing_contracts", 0),
+            ("2024-05-20", "trialing_contracts", 1),
+            ("2024-06-09", "trialing_contracts", 1),  # northwind, until its new
+            ("2024-06-10", "trialing_contracts", 0),
+            ("2024-09-18", "trialing_contracts", 1),  # globex, until its trial_end
+            ("2024-09-19", "trialing_contracts", 0),
+            ("2024-06-30", "paused_customers", 0),
+            ("2024-07-01", "paused_customers", 1),
+            ("2024-08-31", "paused_customers", 1),
+            ("2024-09-01", "paused_customers", 0),  # resumed at the start of the day
+            ("2024-09-30", "discounts", "0.00"),
+            ("2024-10-01", "discounts", "200.00"),
+        ):
+            assert ledger.report(date.fromisoformat(day)).as_json()[key] == expected, day
+        segments = {
+            day: {
+                line.as_json()["customer_id"]: line.as_json()["mrr"]
+                for line in ledger.by_customer(date.fromisoformat(day))
+            }
+            for day in ("2024-06-09", "2024-07-15", "2024-10-15", "2024-12-31")
+        }
+        book = ledger.book()
+        year = {
+            r.as_json()["customer_id"]: r.as_json()
+            for r in by_customer(book, YEAR_START - timedelta(days=1), AS_OF)
+        }
+        july = {r.as_json()["customer_id"]: r.as_json() for r in by_customer(book, *JULY)}
+        september = {r.as_json()["customer_id"]: r.as_json() for r in by_customer(book, *SEPT)}
+    ours = ("northwind", "globex", "initech", "umbrella")
+    assert {
+        day: {c: m for c, m in found.items() if c in ours} for day, found in segments.items()
+    } == {
+        "2024-06-09": {"initech": "500.00", "umbrella": "1000.00"},  # northwind: trialing
+        "2024-07-15": {"northwind": "299.00", "umbrella": "1000.00"},  # initech: paused
+        "2024-10-15": {"initech": "500.00", "northwind": "299.00", "umbrella": "800.00"},
+        "2024-12-31": {"initech": "500.00", "northwind": "299.00", "umbrella": "800.00"},
+    }
+    assert "globex" not in year  # a trial that expires moves nothing
+    moved = {c: {k: v for k in MOVED if (v := year[c][k]) != "0.00"} for c in ours if c in year}
+    assert moved == {
+        "northwind": {"new": "299.00"},
+        "initech": {"new": "500.00", "paused": "500.00", "resumed": "500.00"},
+        "umbrella": {"new": "1000.00", "contraction": "200.00"},
+    }
+    assert [year[c]["end_mrr"] for c in ("northwind", "initech", "umbrella")] == [
+        "299.00",
+        "500.00",
+        "800.00",
+    ]
+    assert (july["initech"]["paused"], july["initech"]["end_mrr"]) == ("500.00", "0.00")
+    sept = september["initech"]
+    assert (sept["resumed"], sept["reactivation"], sept["end_mrr"]) == ("500.00", "0.00", "500.00")
+    assert "seasonal: closed for the summer" in year["initech"]["why"]
+
+
+def test_the_demo_shows_trials_pauses_discounts_and_reasons(demo: tuple[str, Path]) -> None:
+    shown, folder = demo
+    assert "and 4 more customers in 2024, each event with a reason:" in shown
+    assert "northwind's trial converts, globex's expires, initech pauses" in shown
+    lines = [line.split() for line in shown.splitlines()]
+    table = shown.split("Trials, pauses and discounts, last 12 months (USD)")[1]
+    for day, (started, converted, trialing, paused, discounts, _, _) in MONTHS.items():
+        row = next(line.split() for line in table.splitlines() if line.split()[:1] == [day])
+        assert row == [day, str(started), str(converted), str(trialing), str(paused), discounts]
+    movements = shown.split("MRR movements, last 12 months (USD)")[1]
+    by_day = {line.split()[0]: line.split() for line in movements.splitlines()[3:15]}
+    assert by_day["2024-07-31"][SERIES_TABLE.index("paused")] == "−500.00"
+    assert by_day["2024-09-30"][SERIES_TABLE.index("resumed")] == "500.00"
+    assert "Churn and contraction by reason (USD)" in shown
+    with Ledger.open(f"sqlite:///{folder / 'demo.db'}") as ledger:
+        span = (YEAR_START - timedelta(days=1), AS_OF)
+        reasons = {line.reason: line.as_json() for line in ledger.by_reason(*span)}
+        totals = ledger.movements(*span).as_json()
+        (late,) = [e for e in ledger.entries() if e.event.event_id == "late-churn"]
+        before = ledger.report(date(2024, 11, 1), position=late.position - 1).as_json()["mrr"]
+        after = ledger.report(date(2024, 11, 1)).as_json()["mrr"]
+    assert (late.event.reason, late.event.note) == (
+        "non_payment",
+        "card declined since October; recorded after the close",
+    )
+    assert (reasons["retention_offer"]["churn"], reasons["retention_offer"]["contraction"]) == (
+        "0.00",
+        "200.00",
+    )
+    assert ["retention_offer", "0.00", "−200.00"] in lines
+    churned = reasons["non_payment"]["churn"]
+    assert Decimal(churned) > 0 and reasons["non_payment"]["contraction"] == "0.00"
+    assert ["non_payment", f"−{grouped(churned)}", "0.00"] in lines
+    assert {"lapsed", "non_payment", "retention_offer", "unspecified"} == set(reasons)
+    for key in ("churn", "contraction"):  # the rows add up to the year's totals: exactly
+        added = sum(Decimal(r[key]) for r in reasons.values())  # before rounding, not printed
+        assert abs(added - Decimal(totals[key])) <= Decimal("0.01") * len(reasons) / 2
+    assert Decimal(before) - Decimal(after) == Decimal(churned)  # the late churn, all of it
+    assert "why: non_payment: card declined since October; recorded after the close" in shown
 
 
 def test_the_suggested_python_gives_a_data_frame(demo: tuple[str, Path]) -> None:

@@ -183,3 +183,43 @@ def _daily_rates(
             rates[currency] = (rate * (1 + drift)).quantize(step)
         day += timedelta(days=1)
     return found
+
+
+LIFECYCLE_CUSTOMERS = ("northwind", "globex", "initech", "umbrella")
+"""The customers `lifecycle_events` adds to the sample (SPEC §11-§12), in US dollars."""
+
+
+def lifecycle_events() -> list[dict[str, str]]:
+    """Four customers of 2024 that `arr demo` adds to the sample, each event with its
+    `reason` (SPEC §12), some with a `note`: a trial that converts (northwind), one that
+    expires (globex), a pause that resumes on its `resume_date` (initech) and a 20%
+    discount for 3 months (umbrella). Not part of `sample_events`, whose rows the
+    benchmarks and tests rely on."""
+
+    def row(event_id: str, kind: str, customer: str, day: str, **fields: str) -> dict[str, str]:
+        return {
+            "event_id": event_id,
+            "type": kind,
+            "customer_id": customer,
+            "subscription_id": f"{customer}-S1",
+            "effective_date": day,
+            **fields,
+        }
+
+    return [
+        row("umbrella-new", "new", "umbrella", "2024-02-01", amount="1000", plan="business",
+            reason="outbound"),
+        row("initech-new", "new", "initech", "2024-03-01", amount="500", plan="team",
+            reason="referral"),
+        row("northwind-trial", "trial", "northwind", "2024-05-20", trial_end="2024-06-19",
+            reason="webinar", note="signed up at the May product webinar"),
+        row("northwind-new", "new", "northwind", "2024-06-10", amount="299", plan="team",
+            reason="trial_converted"),
+        row("initech-pause", "pause", "initech", "2024-07-01", resume_date="2024-09-01",
+            reason="seasonal", note="closed for the summer; bills again from September"),
+        row("globex-trial", "trial", "globex", "2024-08-20", trial_end="2024-09-19",
+            reason="webinar", note="30 days; ended without buying"),
+        row("umbrella-discount", "discount", "umbrella", "2024-10-01", percent_off="20",
+            duration_months="3", reason="retention_offer",
+            note="20% off for three months while they weigh a competitor"),
+    ]  # fmt: skip

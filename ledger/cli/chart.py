@@ -16,6 +16,7 @@ import typer
 from ledger.app.ledger import Ledger
 from ledger.cli.movements import EveryOption, SeriesFrom, SeriesPeriod, To, days, every_option
 from ledger.cli.options import (
+    CloseOption,
     Db,
     Fx,
     KnownAt,
@@ -128,6 +129,7 @@ def chart_command(
     db: Db = None,
     known_at: KnownAt = None,
     position: Position = None,
+    close: CloseOption = None,
     acv_policy: Policy = "recurring",
     fx: Fx = "spot",
 ) -> None:
@@ -147,7 +149,7 @@ def chart_command(
 
     def action() -> None:
         (start, end), step = days(from_, to, period_), every_option(every, "--every")
-        asked, chosen = knowledge(known_at, position), policy(acv_policy)
+        asked, chosen = knowledge(known_at, position, close), policy(acv_policy)
         rates = fx_policy(fx)
         with Ledger.open(db) as ledger:
             not_the_ledger(output, ledger.store.location)
@@ -160,6 +162,7 @@ def chart_command(
                     acv_policy=chosen,
                     known_at=asked.known_at,
                     position=asked.position,
+                    close=asked.close,
                     fx=rates,
                 )
         rows = [r.as_json() for r in found]

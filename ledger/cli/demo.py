@@ -2,16 +2,18 @@
 the commands to try next.
 
 The sample is recorded in two sittings, as books are: four years of events up to the
-close, then a late churn backdated into November. A fifth of its customers bill in EUR or
-GBP, converted at a rate recorded every day. The demo shows the report and its parts by
-currency, the last 12 months of movements (`fx` is what the rates moved), and how
+close, then a late churn (for non-payment) backdated into November. A fifth of its
+customers bill in EUR or GBP, converted at a rate recorded every day; four more show 2024's
+trials, a pause and a discount, each event with its reason. The demo shows the report and
+its parts by currency, the last 12 months of movements (`fx` is what the rates moved), the
+trials, pauses and discounts month by month, churn and contraction by reason, and how
 November's figures were restated when the late event arrived.
 """
 
 from __future__ import annotations
 
 import tempfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,11 +21,12 @@ import typer
 from rich.console import Console
 
 from ledger.app.ledger import Ledger
-from ledger.app.sample import sample_events
-from ledger.cli.movements import SERIES_TABLE
+from ledger.app.sample import LIFECYCLE_CUSTOMERS, lifecycle_events, sample_events
+from ledger.cli.movements import REASON_TABLE, SERIES_TABLE
 from ledger.cli.options import out, run
 from ledger.cli.progress import tracked
 from ledger.domain.errors import LedgerError, Refused, UsageError
+from ledger.domain.text import inert
 from projections.render.text import figures, grouped, show, table
 
 SAMPLE_START = date(2021, 1, 1)
@@ -36,6 +39,20 @@ PYTHON_DATE = "%Y, %-m, %-d"  # date(2024, 1, 1)
 RESTATED_FIGURES = ("mrr", "arr", "active_customers", "active_contracts", "arpa")
 FOREIGN = 0.2
 """The share of the sample's customers that bill in EUR or GBP."""
+LIFECYCLE_TABLE = (
+    "as_of",
+    "trials_started",
+    "trials_converted",
+    "trialing_contracts",
+    "paused_customers",
+    "discounts",
+)
+"""SPEC §11's figures of each month end (paused and resumed are in the movements)."""
+LIFECYCLE = (
+    "northwind's trial converts, globex's expires, initech pauses for the summer "
+    "and umbrella gets 20% off for 3 months"
+)
+"""What the sample's `lifecycle_events` show."""
 
 
 def run_demo(console: Console, customers: int, folder: str | None) -> str:
@@ -52,9 +69,16 @@ def run_demo(console: Console, customers: int, folder: str | None) -> str:
         say(console, f"Built a sample ledger at {url}")
         say(console, f"  {customers} customers, {count} events from {SAMPLE_START} to {AS_OF}")
         say(console, "  (a fifth of the customers bill in EUR or GBP: a rate of each every day),")
+        say(
+            console,
+            f"  and {len(LIFECYCLE_CUSTOMERS)} more customers in 2024, each event with a reason:",
+        )
+        say(console, f"  {LIFECYCLE};")
         say(console, f"  then a churn for {late}, backdated to {LATE_CHURN}, arrived late.\n")
         show_report(console, ledger)
-        show_movements(console, ledger)
+        rows = show_movements(console, ledger)
+        show_lifecycle(console, ledger, rows)
+        show_reasons(console, ledger)
         show_restatement(console, ledger, close)
     show_next(console, url, close)
     if not folder:
@@ -69,6 +93,7 @@ def say(console: Console, text: str) -> None:
 
 def record_sample(ledger: Ledger, customers: int) -> int:
     rows = sample_events(customers, SAMPLE_YEARS, seed=7, start=SAMPLE_START, foreign=FOREIGN)
+    rows += lifecycle_events()
     from ledger.intake.rows import Row
 
     located = (Row(f"sample:{n}", r) for n, r in enumerate(rows, start=1))
@@ -101,6 +126,8 @@ def record_late_churn(ledger: Ledger) -> str:
             "customer_id": customer,
             "subscription_id": subscription,
             "effective_date": LATE_CHURN.isoformat(),
+            "reason": "non_payment",
+            "note": "card declined since October; recorded after the close",
         }
         try:
             ledger.append(churn, location="late churn")
@@ -118,10 +145,26 @@ def show_report(console: Console, ledger: Ledger) -> None:
     show(console, table(f"MRR by currency, at the rate of {AS_OF} ({ledger.currency})", parts))
 
 
-def show_movements(console: Console, ledger: Ledger) -> None:
+def show_movements(console: Console, ledger: Ledger) -> list[dict[str, Any]]:
+    """The last 12 months of movements; their series rows."""
     rows = [r.as_json() for r in ledger.series(YEAR_START, AS_OF, "month")]
     headline = [{k: r[k] for k in SERIES_TABLE} for r in rows]
     show(console, table(f"MRR movements, last 12 months ({ledger.currency})", headline))
+    return rows
+
+
+def show_lifecycle(console: Console, ledger: Ledger, rows: list[dict[str, Any]]) -> None:
+    """Trials, pauses and discounts at each month end of the series `rows`."""
+    lines = [{k: r[k] for k in LIFECYCLE_TABLE} for r in rows]
+    show(console, table(f"Trials, pauses and discounts, last 12 months ({ledger.currency})", lines))
+
+
+def show_reasons(console: Console, ledger: Ledger) -> None:
+    """The last 12 months' churn and contraction by the reason of the events behind them."""
+    lines = [line.as_json() for line in ledger.by_reason(YEAR_START - timedelta(days=1), AS_OF)]
+    parts = [{k: line[k] for k in REASON_TABLE} for line in lines]
+    say(console, "Why MRR was lost in the last 12 months (a lapse is a term not renewed):")
+    show(console, table(f"Churn and contraction by reason ({ledger.currency})", parts))
 
 
 def show_restatement(console: Console, ledger: Ledger, close: datetime) -> None:
@@ -138,9 +181,15 @@ def show_restatement(console: Console, ledger: Ledger, close: datetime) -> None:
             f"  caused by {cause['type']} {cause['event_id']} of {cause['customer_id']}, "
             f"effective {cause['effective_date']}, recorded at {cause['recorded_at']} "
             f"(position {cause['position']}): MRR effect "
-            f"{grouped(cause['mrr_effect'])} {ledger.currency}",
+            f"{grouped(cause['mrr_effect'])} {ledger.currency}{why(cause)}",
         )
     say(console, "")
+
+
+def why(event: dict[str, Any]) -> str:
+    """An event's reason and note, as the audit log shows them: `, why: price: a note`."""
+    said = ": ".join(part for part in (event.get("reason"), event.get("note")) if part)
+    return f", why: {inert(said)}" if said else ""
 
 
 def show_next(console: Console, url: str, close: datetime) -> None:
@@ -180,9 +229,11 @@ def demo(
 ) -> None:
     """Build a sample ledger in a temporary folder and show what it answers: start here.
 
-    The sample: a few hundred customers over 2021-2024, then a churn that arrives late,
-    backdated. Prints the report, the last 12 months of movements, how the late churn
-    restated November's figures, and the commands to try next against the sample.
+    The sample: a few hundred customers over 2021-2024, four more with 2024's trials, a
+    pause and a discount, then a churn that arrives late, backdated. Prints the report,
+    the last 12 months of movements, trials, pauses and discounts, churn and contraction
+    by reason, how the late churn restated November's figures, and the commands to try
+    next against the sample.
 
     Example: arr demo
     """

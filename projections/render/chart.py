@@ -48,6 +48,21 @@ OUTFLOWS = ("contraction", "churn")
 ZERO = Decimal(0)
 
 
+def some_period_has(rows: Sequence[Row], key: str) -> bool:
+    """Whether some period has a non-zero `key`."""
+    return any(value(r, key) for r in rows)
+
+
+def flows(rows: Sequence[Row]) -> list[tuple[str, int]]:
+    """The movements the chart draws, each with the way it moves MRR (1 up, −1 down): §5's
+    always, §11's `resumed` and `paused` when some period has one."""
+    found = [(k, 1) for k in INFLOWS]
+    found += [("resumed", 1)] if some_period_has(rows, "resumed") else []
+    found += [(k, -1) for k in OUTFLOWS]
+    found += [("paused", -1)] if some_period_has(rows, "paused") else []
+    return found
+
+
 def domain(values: Sequence[Decimal]) -> tuple[Decimal, Decimal]:
     return min([ZERO, *values]), max([ZERO, *values])
 
@@ -132,27 +147,38 @@ def arpa_chart(rows: Sequence[Row], every: str) -> str:
     return line_chart(rows, every, "arpa", "arpa-chart", "ARPA over time")
 
 
+def effects(row: Row, drawn: Sequence[tuple[str, int]]) -> list[tuple[str, Decimal]]:
+    """One period's non-zero movements, each signed by what it did to MRR."""
+    found = [(key, sign * (value(row, key) or ZERO)) for key, sign in drawn]
+    return [(key, effect) for key, effect in found if effect != 0]
+
+
 def stack(
-    row: Row, keys: Sequence[str], sign: int, y: Scale, left: float, width: float
+    row: Row, drawn: Sequence[tuple[str, int]], y: Scale, left: float, width: float
 ) -> list[str]:
-    """One period's bars of `keys`, stacked up (sign 1) or down (sign −1) from zero."""
-    parts, level, currency = [], ZERO, str(row.get("currency", ""))
-    for key in keys:
-        amount = value(row, key) or ZERO
-        if amount == 0:
-            continue
-        top, bottom = y(level + sign * amount), y(level)
-        title = tip(row["as_of"], [money_tip(key, sign * amount, currency)])
+    """One period's bars, those that raised MRR stacked up from zero, those that lowered it
+    down (a negative `paused`, a paused subscription that ended, goes up: its MRR is in
+    `churn`)."""
+    parts, currency = [], str(row.get("currency", ""))
+    up = down = ZERO
+    for key, effect in effects(row, drawn):
+        level = up if effect > 0 else down
+        top, bottom = y(level + effect), y(level)
+        title = tip(row["as_of"], [money_tip(key, effect, currency)])
         parts.append(bar(left, top, bottom, width, COLORS[key], title))
-        level += sign * amount
+        if effect > 0:
+            up += effect
+        else:
+            down += effect
     return parts
 
 
 def movements_chart(rows: Sequence[Row], every: str) -> str:
     """MRR movements per period: inflows up, outflows down, and the net new line."""
-    currency = _currency(rows)
-    ups = [sum((value(r, k) or ZERO for k in INFLOWS), ZERO) for r in rows]
-    downs = [-sum((value(r, k) or ZERO for k in OUTFLOWS), ZERO) for r in rows]
+    currency, drawn = _currency(rows), flows(rows)
+    moves = [effects(r, drawn) for r in rows]
+    ups = [sum((e for _, e in found if e > 0), ZERO) for found in moves]
+    downs = [sum((e for _, e in found if e < 0), ZERO) for found in moves]
     nets = [value(r, "net_new") or ZERO for r in rows]
     marks = ticks(*domain([*ups, *downs, *nets]))
     y = Scale(marks[0], marks[-1], HEIGHT - BOTTOM, TOP)
@@ -161,14 +187,13 @@ def movements_chart(rows: Sequence[Row], every: str) -> str:
     bars = [
         part
         for i, row in enumerate(rows)
-        for keys, sign in ((INFLOWS, 1), (OUTFLOWS, -1))
-        for part in stack(row, keys, sign, y, x(Decimal(i)) - width / 2, width)
+        for part in stack(row, drawn, y, x(Decimal(i)) - width / 2, width)
     ]
     points = [(x(Decimal(i)), y(n)) for i, n in enumerate(nets)]
     parts = [
         *y_axis(marks, y, f"MRR ({currency})"),
         *x_axis([r["as_of"] for r in rows], every),
-        *legend([*INFLOWS, *OUTFLOWS, "net_new"]),
+        *legend([*(key for key, _ in drawn), "net_new"]),
         rule(y(ZERO)),
         *bars,
         polyline(points, COLORS["net_new"], 2),
@@ -191,15 +216,30 @@ def printed(row: Row, key: str) -> Decimal:
     return ZERO if found is None else found
 
 
+BRIDGE_FLOWS = (
+    *((k, 1) for k in INFLOWS),
+    ("resumed", 1),
+    *((k, -1) for k in OUTFLOWS),
+    ("paused", -1),
+    ("fx", 1),
+)
+"""The bridge's steps between its ends; `resumed`, `paused` and `fx` only when not 0."""
+
+
 def bridge_steps(row: Row) -> list[tuple[str, Decimal]]:
     """One period's bridge in printed figures: MRR at its start, each movement signed (up
-    for new, expansion, reactivation; down for contraction, churn), and MRR at its end.
+    for new, expansion, reactivation, resumed; down for contraction, churn, paused; fx as
+    it is), and MRR at its end. SPEC §10-§11's `resumed`, `paused` and `fx` are steps only
+    in a period that has them.
 
     Each figure is rounded on its own, so the printed movements may miss the printed end by
     a cent; a `rounding` step then says so, and the steps always add up to the end exactly."""
     start, end = printed(row, "start_mrr"), printed(row, "end_mrr")
-    moved = [(k, printed(row, k)) for k in INFLOWS]
-    moved += [(k, ZERO - printed(row, k)) for k in OUTFLOWS]  # 0.00 stays 0.00, not -0.00
+    moved = [
+        (k, printed(row, k) if sign > 0 else ZERO - printed(row, k))  # 0.00, never -0.00
+        for k, sign in BRIDGE_FLOWS
+        if k in INFLOWS or k in OUTFLOWS or printed(row, k) != 0
+    ]
     rounding = end - start - sum((amount for _, amount in moved), ZERO)
     extra = [("rounding", rounding)] if rounding else []
     return [("start_mrr", start), *moved, *extra, ("end_mrr", end)]
@@ -246,7 +286,8 @@ def bridge_label(n: int, steps: Sequence[tuple[str, Decimal]]) -> str:
 
 def bridge_chart(rows: Sequence[Row], every: str) -> str:
     """The last period's bridge (a waterfall): start MRR, +new, +expansion, +reactivation,
-    −contraction, −churn, end MRR. Every bar is a printed figure; they add up exactly."""
+    (+resumed), −contraction, −churn, (−paused), (fx), end MRR. Every bar is a printed
+    figure; they add up exactly."""
     row, currency = rows[-1], _currency(rows)
     steps = bridge_steps(row)
     marks = bridge_ticks(steps)
@@ -385,6 +426,22 @@ class Chart:
     heading: str
     caption: str
     draw: Callable[[Sequence[Row], str], str]
+    more: Callable[[Sequence[Row]], str] = lambda _rows: ""
+    """What the caption adds for these rows: how to read marks only some ledgers have."""
+
+    def says(self, rows: Sequence[Row]) -> str:
+        """The caption for these rows."""
+        return " ".join(part for part in (self.caption, self.more(rows)) if part)
+
+
+def pauses_caption(rows: Sequence[Row]) -> str:
+    """The movements caption's word on SPEC §11's bars, when the chart has them."""
+    if not some_period_has(rows, "paused") and not some_period_has(rows, "resumed"):
+        return ""
+    return (
+        "Paused down and resumed up: MRR of subscriptions that stopped billing without "
+        "ending, and that billed again (a paused subscription that ends moves to churn)."
+    )
 
 
 QUICK_RATIO = (
@@ -400,6 +457,7 @@ CHARTS: tuple[Chart, ...] = (
         "MRR movements",
         "New, expansion and reactivation up; contraction and churn down; the net new line.",
         movements_chart,
+        pauses_caption,
     ),
     Chart(
         "MRR bridge, last period",

@@ -13,7 +13,7 @@ from typing import Any
 
 from projections.figures import keys
 from projections.figures.keys import MONEY_KEYS, RATIO_KEYS
-from projections.render.chart import CHARTS, headline
+from projections.render.chart import CHARTS, headline, some_period_has
 from projections.render.svg import Row
 from projections.render.text import label, signed
 
@@ -34,6 +34,18 @@ TABLE_KEYS = (
     "logo_churn_rate",
     "bookings_tcv",
 )
+PAUSE_KEYS = ("paused", "resumed")
+"""SPEC §11's movements: columns of the series table (after reactivation) only when some
+period has one; most ledgers have no pause."""
+
+
+def table_keys(rows: Sequence[Row]) -> tuple[str, ...]:
+    """The series table's columns for these rows."""
+    shown = tuple(k for k in PAUSE_KEYS if some_period_has(rows, k))
+    at = TABLE_KEYS.index("reactivation") + 1
+    return (*TABLE_KEYS[:at], *shown, *TABLE_KEYS[at:])
+
+
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c2430;
@@ -91,12 +103,13 @@ def figures_table(row: Row) -> str:
 
 def series_table(rows: Sequence[Row]) -> str:
     currency = str(rows[0].get("currency", "")) if rows else ""
+    columns = table_keys(rows)
     head = "".join(
         f'<th class="{"num" if k != "as_of" else ""}">{escape(label(k))}'
         f"{f' ({currency})' if k in MONEY_KEYS else ''}</th>"
-        for k in TABLE_KEYS
+        for k in columns
     )
-    body = "".join(f"<tr>{''.join(td(k, r.get(k)) for k in TABLE_KEYS)}</tr>" for r in rows)
+    body = "".join(f"<tr>{''.join(td(k, r.get(k)) for k in columns)}</tr>" for r in rows)
     return f'<div class="scroll"><table class="series"><tr>{head}</tr>{body}</table></div>'
 
 
@@ -109,7 +122,7 @@ def page(rows: Sequence[Row], start: date, every: str, knowledge: str) -> str:
     title, meta = headline(rows, start, every, knowledge)
     charts = "".join(
         f'<section class="chart-card"><h2>{escape(chart.heading)}</h2>{chart.draw(rows, every)}'
-        f'<p class="caption">{escape(chart.caption)}</p></section>'
+        f'<p class="caption">{escape(chart.says(rows))}</p></section>'
         for chart in CHARTS
     )
     return (

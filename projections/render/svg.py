@@ -29,8 +29,11 @@ COLORS = {
     "new": "#2e7d32",
     "expansion": "#66bb6a",
     "reactivation": "#26a69a",
+    "resumed": "#1e88e5",
     "contraction": "#ef6c00",
     "churn": "#c62828",
+    "paused": "#8d6e63",
+    "fx": "#f9a825",
     "net_new": "#263238",
     "nrr": "#6a1b9a",
     "grr": "#00838f",
@@ -155,8 +158,12 @@ def x_axis(days: Sequence[str], every: str) -> list[str]:
 
 
 def legend(keys: Sequence[str]) -> list[str]:
-    """Colour keys in a row above the plot, ending at its right edge (the unit is left)."""
-    widths = [28 + 6.5 * len(label(key)) for key in keys]
+    """Colour keys in a row above the plot, ending at its right edge (the unit is left).
+    A row that would reach left of the plot, over the unit, is set closer together."""
+    texts = [6.5 * len(label(key)) for key in keys]
+    room = WIDTH - RIGHT + 12 - LEFT - sum(texts)
+    gap = min(28, room // max(len(keys), 1))
+    widths = [gap + t for t in texts]
     parts, at = [], WIDTH - RIGHT - sum(widths) + 12
     for key, width in zip(keys, widths, strict=True):
         parts.append(

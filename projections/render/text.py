@@ -101,12 +101,15 @@ def grouped(amount: str) -> str:
 
 
 def outflow(key: str, amount: str) -> bool:
-    return key in OUTFLOW_KEYS or amount.startswith("-")
+    """An outflow key's negative amount flows in (a `paused` given back when a paused
+    subscription ended: its churn counts it instead)."""
+    return (key in OUTFLOW_KEYS) != amount.startswith("-")
 
 
 def signed(key: str, amount: str) -> tuple[str, bool]:
     """How a money figure reads, and whether it is an outflow: a churn of 500.00 reads
-    −500.00, as does a net new of -500.00; a zero is never marked."""
+    −500.00, as does a net new of -500.00, and a `paused` of -300.00 reads 300.00; a zero
+    is never marked."""
     shown = grouped(amount.lstrip("-"))
     is_out = outflow(key, amount) and shown.strip("0.,") != ""
     return f"{'−' if is_out else ''}{shown}", is_out
