@@ -125,7 +125,7 @@ class Windows:
         from projections.figures import lifecycle
 
         for account in accounts:
-            values = {d: v for d in self.days if (v := account.converted_on(d, rates))}
+            values = _converted(account, self.days, rates)
             paused = [d for d in self.ends if account.lifecycle and lifecycle.paused_on(account, d)]
             self.add(values, paused)
 
@@ -144,3 +144,18 @@ def _put(runs: list[Total], i: int, j: int, num: int, den: int) -> None:
     parts[den] = parts.get(den, 0) + num
     parts = runs[j].parts
     parts[den] = parts.get(den, 0) - num
+
+
+def _converted(account: Account, days: Sequence[date], rates: Converter) -> dict[date, Fraction]:
+    """The customer's MRR on each of `days` (in order) that it is not 0, converted: each
+    segment on the days it covers (`Account.converted_on`, segment by segment)."""
+    found: dict[date, Fraction] = {}
+    for contract in account.contracts:
+        for segment in contract.segments:
+            low = bisect_left(days, segment.start)
+            high = len(days) if segment.end is None else bisect_left(days, segment.end)
+            for day in days[low:high]:
+                value = rates.segment_mrr(segment, day)
+                was = found.get(day)
+                found[day] = value if was is None else was + value
+    return {day: value for day, value in found.items() if value}
