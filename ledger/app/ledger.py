@@ -43,7 +43,6 @@ from projections.figures.lifecycle import ReasonLine, by_reason
 from projections.figures.movements import Known, Movements, check_day, check_period
 from projections.figures.movements import movements_over as replayed_movements
 from projections.figures.netting import NETTINGS, check_month_ends, netted_accounts, restated
-from projections.figures.netting import added as added_sums
 from projections.figures.parts import BookPart
 from projections.figures.report import (
     CurrencyLine,
@@ -565,13 +564,8 @@ class Ledger:
         if book is not None:
             sums = netted_accounts(book.accounts, bounds, book.converter(fx))
         else:
-            location = self.store.location
-            sums = _guard(lambda: self.read_model().netted(bounds, at), location)
-            if _guard(lambda: self.read_model().foreign(at), location):
-                theirs = self._replayed(at, fx).book
-                sums = added_sums(
-                    sums, netted_accounts(theirs.accounts, bounds, theirs.converter(fx))
-                )
+            model = self.read_model()
+            sums = self._converting(at, fx, lambda foreign: model.netted(bounds, at, foreign))
         return restated(found, sums)
 
     def series(
@@ -622,14 +616,16 @@ class Ledger:
 
     def _with_trailing(self, rows: list[SeriesRow], at: int, fx: FxPolicy) -> list[SeriesRow]:
         """The rows with their trailing 12 months' retention (SPEC §13): the model's
-        customers from their MRR pieces, the held-out ones replayed, in one pass each."""
-        days = [r.report.as_of for r in rows]
-        windows = Windows([year_before(day) for day in days], days)
-        location = self.store.location
-        _guard(lambda: self.read_model().trailing(windows, at), location)
-        if _guard(lambda: self.read_model().foreign(at), location):
-            theirs = self._replayed(at, fx).book
-            windows.add_accounts(theirs.accounts, theirs.converter(fx))
+        customers from their MRR pieces, the held-out ones from their unit rows (replayed when
+        one has a trial, a pause or a discount), in one pass each."""
+        days, model = [r.report.as_of for r in rows], self.read_model()
+
+        def tallied(foreign: Foreign) -> Windows:
+            windows = Windows([year_before(day) for day in days], days)
+            model.trailing(windows, at, foreign)
+            return windows
+
+        windows = self._converting(at, fx, tallied)
         trailing = windows.retentions()
         return [SeriesRow(r.report, r.movements, t) for r, t in zip(rows, trailing, strict=True)]
 
@@ -656,12 +652,10 @@ class Ledger:
             rates = book.converter(policy)
             members = list(account_members(book.accounts, lambda a, d: a.converted_on(d, rates)))
         else:
-            location = self.store.location
-            members = _guard(lambda: self.read_model().cohort_members(at, end), location)
-            if _guard(lambda: self.read_model().foreign(at), location):
-                theirs = self._replayed(at, policy).book
-                rates = theirs.converter(policy)
-                members += account_members(theirs.accounts, lambda a, d: a.converted_on(d, rates))
+            model = self.read_model()
+            members = self._converting(
+                at, policy, lambda foreign: model.cohort_members(at, end, foreign)
+            )
         return Rows(cohorts(members, (start, end), every, known))
 
     # Closes (SPEC §13): "what did we tell the board" names a position.

@@ -91,8 +91,11 @@ class Total:
         self.parts: dict[int, int] = {}
 
     def add(self, value: Fraction, sign: int = 1) -> None:
-        den = value.denominator
-        self.parts[den] = self.parts.get(den, 0) + sign * value.numerator
+        self.add_over(sign * value.numerator, value.denominator)
+
+    def add_over(self, num: int, den: int) -> None:
+        """Adds `num / den`."""
+        self.parts[den] = self.parts.get(den, 0) + num
 
     @property
     def value(self) -> Fraction:

@@ -58,8 +58,8 @@ def empty(bounds: Sequence[date]) -> Sums:
 def add_pieces(sums: Sums, bounds: Sequence[date], pieces: list[Piece]) -> None:
     """One customer's month-netted movements, from its MRR pieces (in start order)."""
     starts = [p[0] for p in pieces]
-    first = _first_month_end(pieces)
-    for end in _changed_month_ends(pieces, bounds):
+    first = first_month_end(pieces)
+    for end in changed_month_ends(pieces, bounds):
         before, after = _value(pieces, starts, previous_end(end)), _value(pieces, starts, end)
         if before == after or (index := period_of(bounds, end)) is None:
             continue
@@ -69,7 +69,7 @@ def add_pieces(sums: Sums, bounds: Sequence[date], pieces: list[Piece]) -> None:
             kind = "churn"
         else:
             kind = "expansion" if after > before else "contraction"
-        _add(sums[index], kind, before, after)
+        add_movement(sums[index], kind, before, after)
 
 
 def _value(pieces: list[Piece], starts: list[date], day: date) -> Fraction:
@@ -80,7 +80,7 @@ def _value(pieces: list[Piece], starts: list[date], day: date) -> Fraction:
     return value if end is None or day < end else Fraction(0)
 
 
-def _first_month_end(pieces: Iterable[Piece]) -> date | None:
+def first_month_end(pieces: Iterable[Piece]) -> date | None:
     """The first month end at whose end the MRR was > 0: a piece covers the first month
     end on or after its start, or none."""
     found = [
@@ -89,7 +89,7 @@ def _first_month_end(pieces: Iterable[Piece]) -> date | None:
     return min(found, default=None)
 
 
-def _changed_month_ends(pieces: Iterable[Piece], bounds: Sequence[date]) -> list[date]:
+def changed_month_ends(pieces: Iterable[Piece], bounds: Sequence[date]) -> list[date]:
     """The month ends in the periods at which the MRR may differ from the month before:
     those of the months in which a piece began or ended."""
     low, high = bounds[0], bounds[-1]
@@ -112,21 +112,21 @@ def netted_accounts(accounts: Iterable[Account], bounds: Sequence[date], rates: 
         if not account.foreign:
             add_pieces(sums, bounds, list(_pieces_of(account)))
             continue
-        first = _first_month_end(
+        first = first_month_end(
             (s.start, s.end, s.mrr) for c in account.contracts for s in c.segments
         )
         spans = [(d, d, Fraction(0)) for d in account.change_days()]
-        for end in _changed_month_ends(spans, bounds):
+        for end in changed_month_ends(spans, bounds):
             seen = first is not None and first < end
             day = lifecycle.netted_day(account, end, rates, seen, previous_end(end))
             index = period_of(bounds, end)
             for movement in day.movements:
                 if index is not None:
-                    _add(sums[index], movement.kind, movement.prev, movement.cur)
+                    add_movement(sums[index], movement.kind, movement.prev, movement.cur)
     return sums
 
 
-def _add(
+def add_movement(
     sums: dict[MovementKind, Total], kind: MovementKind, prev: Fraction, cur: Fraction
 ) -> None:
     if kind in ("new", "reactivation"):

@@ -12,10 +12,13 @@ from datetime import date
 
 from projections.figures import converted
 from projections.figures.book import Book
+from projections.figures.cohorts import Member, account_members
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import FxPolicy
 from projections.figures.movements import Parts
+from projections.figures.netting import Sums, netted_accounts
 from projections.figures.report import Measures
+from projections.figures.trailing import Windows
 
 
 @dataclass(frozen=True)
@@ -32,3 +35,13 @@ class BookPart:
     def parts(self, bounds: Sequence[date], policy: AcvPolicy) -> Parts:
         rates = self.book.converter(self.fx)
         return converted.parts(self.book.accounts, bounds, policy, rates)
+
+    def trailing(self, windows: Windows) -> None:
+        windows.add_accounts(self.book.accounts, self.book.converter(self.fx))
+
+    def netted(self, bounds: Sequence[date]) -> Sums:
+        return netted_accounts(self.book.accounts, bounds, self.book.converter(self.fx))
+
+    def members(self) -> list[Member]:
+        rates = self.book.converter(self.fx)
+        return list(account_members(self.book.accounts, lambda a, d: a.converted_on(d, rates)))

@@ -23,15 +23,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from math import lcm
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
+from projections.figures.cohorts import Member
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import Converter
 from projections.figures.converted import unit_rate
 from projections.figures.keys import MovementKind
 from projections.figures.movements import KINDS, Kept, Level, Parts, PeriodSums
+from projections.figures.netting import Sums
 from projections.figures.report import Measures
+from projections.figures.trailing import Windows
 from projections.read_model.kinds import TABLES
 from projections.read_model.rows import OPEN_END, UNIT
 from projections.read_model.sql import Raw
@@ -45,7 +49,10 @@ from projections.read_model.unit_flows import (
     TCV,
 )
 
-_BELIEVED = (
+if TYPE_CHECKING:
+    from projections.read_model.unit_customers import UnitCustomers
+
+BELIEVED = (
     'SELECT customer_id, subscription_id, start, "end", num, big, den FROM {t} '
     "WHERE recorded_from <= ? AND recorded_to > ?"
 )
@@ -75,6 +82,20 @@ class UnitPart:
         found = self._of(bounds)
         return Parts(found.levels(), found.periods(policy))
 
+    def trailing(self, windows: Windows) -> None:
+        self._customers().trailing(windows)
+
+    def netted(self, bounds: Sequence[date]) -> Sums:
+        return self._customers().netted(bounds)
+
+    def members(self) -> list[Member]:
+        return self._customers().members()
+
+    def _customers(self) -> UnitCustomers:
+        from projections.read_model.unit_customers import UnitCustomers  # it builds on this
+
+        return UnitCustomers.read(Raw(self.conn), self.position, self.rates)
+
     def _of(self, bounds: Sequence[date]) -> _Read:
         if self._read is None or self._read.bounds != list(bounds):
             self._read = _Read.of(Raw(self.conn), self.position, list(bounds), self.rates)
@@ -86,7 +107,7 @@ class _Read:
     """The rows believed at a position, scaled to integers, and the rates' scale."""
 
     bounds: list[date]
-    rates: _Scaled
+    rates: Scaled
     scale: int  # L
     segments: list[Row]
     spans: list[Row]
@@ -100,7 +121,7 @@ class _Read:
     def of(cls, raw: Raw, position: int, bounds: list[date], rates: Converter) -> _Read:
         believed, within = (position, position), (raw.day(bounds[0]), raw.day(bounds[-1]))
         found = {
-            name: raw.rows(_BELIEVED.format(t=TABLES[name]) + extra, believed + params)
+            name: raw.rows(BELIEVED.format(t=TABLES[name]) + extra, believed + params)
             for name, extra, params in (
                 ("unit_segment", "", ()),
                 ("unit_customer_span", "", ()),
@@ -114,14 +135,14 @@ class _Read:
         to_day = raw.to_day
         read = {
             name: [
-                (str(c), str(k), to_day(s), to_day(e), _scaled(num, big, den, scale))
+                (str(c), str(k), to_day(s), to_day(e), scaled(num, big, den, scale))
                 for c, k, s, e, num, big, den in rows
             ]
             for name, rows in found.items()
         }
         return cls(
             bounds,
-            _Scaled.of(rates),
+            Scaled.of(rates),
             scale,
             read["unit_segment"],
             read["unit_customer_span"],
@@ -250,7 +271,7 @@ class _Sweep:
         )
 
 
-def _converted(local: dict[str, int], day: date, rates: _Scaled) -> int:
+def _converted(local: dict[str, int], day: date, rates: Scaled) -> int:
     return sum(value * rates.mrr(unit, day) for unit, value in local.items() if value)
 
 
@@ -351,7 +372,7 @@ class _Retention:
 
 
 @dataclass
-class _Scaled:
+class Scaled:
     """The rates of a `Converter` as integers over one scale S (`units` of 1/S)."""
 
     converter: Converter
@@ -360,7 +381,7 @@ class _Scaled:
     _dated: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, converter: Converter) -> _Scaled:
+    def of(cls, converter: Converter) -> Scaled:
         denominators = {r.rate.denominator for r in converter.rates.every}
         return cls(converter, lcm(1, *denominators))
 
@@ -389,7 +410,7 @@ class _Scaled:
         return rate.numerator * (self.scale // rate.denominator)
 
 
-def _scaled(num: int, big: str | None, den: int, scale: int) -> int:
+def scaled(num: int, big: str | None, den: int, scale: int) -> int:
     return (int(big) if big is not None else int(num)) * (scale // int(den))
 
 

@@ -34,6 +34,7 @@ from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import Converter
 from projections.figures.movements import Known, Movements
 from projections.figures.netting import Piece, Sums
+from projections.figures.netting import added as added_sums
 from projections.figures.report import CurrencyLine, Report, SegmentLine
 from projections.figures.series import SeriesRow
 from projections.figures.trailing import Windows
@@ -228,20 +229,27 @@ class ReadModel:
             return periods.series(conn, start, days, known, policy, foreign)
 
     @_guarded
-    def netted(self, bounds: Sequence[date], position: int) -> Sums:
-        """Movements netted by month over each period between `bounds` (month ends)."""
+    def netted(self, bounds: Sequence[date], position: int, foreign: Foreign = None) -> Sums:
+        """Movements netted by month over each period between `bounds` (month ends);
+        given `foreign`, of the customers it holds out too."""
         self._reach(position)
         with self.engine.connect() as conn:
-            return netting.netted(conn, bounds, position)
+            sums = netting.netted(conn, bounds, position)
+            if (theirs := periods.held_out(conn, position, foreign)) is not None:
+                sums = added_sums(sums, theirs.netted(bounds))
+            return sums
 
     @_guarded
-    def trailing(self, windows: Windows, position: int) -> None:
-        """Adds the model's customers to `windows` (SPEC §13 trailing retention)."""
+    def trailing(self, windows: Windows, position: int, foreign: Foreign = None) -> None:
+        """Adds the model's customers to `windows` (SPEC §13 trailing retention); given
+        `foreign`, those it holds out too."""
         self._reach(position)
         with self.engine.connect() as conn:
             for found in netting.customer_pieces(conn, position, max(windows.ends)):
                 windows.add_pieces(found)
-        windows.settle()
+            windows.settle()
+            if (theirs := periods.held_out(conn, position, foreign)) is not None:
+                theirs.trailing(windows)
 
     @_guarded
     def pieces(self, position: int, upto: date, take: Callable[[list[Piece]], None]) -> None:
@@ -253,11 +261,15 @@ class ReadModel:
                 take(found)
 
     @_guarded
-    def cohort_members(self, position: int, upto: date) -> list[Member]:
-        """The customers the model holds whose MRR was > 0 by `upto` (`figures.cohorts`)."""
+    def cohort_members(self, position: int, upto: date, foreign: Foreign = None) -> list[Member]:
+        """The customers the model holds whose MRR was > 0 by `upto` (`figures.cohorts`);
+        given `foreign`, and those it holds out."""
         self._reach(position)
         with self.engine.connect() as conn:
-            return [piece_member(p) for p in netting.customer_pieces(conn, position, upto)]
+            found = [piece_member(p) for p in netting.customer_pieces(conn, position, upto)]
+            if (theirs := periods.held_out(conn, position, foreign)) is not None:
+                found += theirs.members()
+            return found
 
     @_guarded
     def rates(self, position: int) -> Rates:

@@ -68,7 +68,7 @@ def movements_over(
         check_period(low, high)
     found = measures(conn, bounds, known[0])
     parts = _parts(conn, bounds, found, known[0], policy)
-    if (theirs := _theirs(conn, known[0], foreign)) is not None:
+    if (theirs := held_out(conn, known[0], foreign)) is not None:
         parts = parts + theirs.parts(bounds, policy)
     return assembled(bounds, parts.levels, parts.periods, policy, known)
 
@@ -88,7 +88,7 @@ def series(
         check_period(low, high)
     found = measures(conn, bounds, known[0])
     parts = _parts(conn, bounds, found, known[0], policy)
-    if (theirs := _theirs(conn, known[0], foreign)) is not None:
+    if (theirs := held_out(conn, known[0], foreign)) is not None:
         others = theirs.measures(bounds)
         found = [added(a, b) for a, b in zip(found, others, strict=True)]
         parts = parts + theirs.parts(bounds, policy)
@@ -101,7 +101,7 @@ def series(
     return [SeriesRow(r, m) for r, m in zip(reports, moved, strict=True)]
 
 
-def _theirs(conn: Connection, position: int, foreign: Foreign) -> BookPart | UnitPart | None:
+def held_out(conn: Connection, position: int, foreign: Foreign) -> BookPart | UnitPart | None:
     if isinstance(foreign, Converter):
         return UnitPart(conn, position, foreign)
     return foreign

@@ -1,0 +1,132 @@
+"""The foreign customers one by one, from their unit segment rows (`rows.unit_segment_rows`),
+for what SPEC §13 asks of each customer's MRR: trailing retention, month netting and
+cohorts, with no event decoded and no timeline folded.
+
+None of these customers has a trial, a pause or a discount (the model holds no rows of
+such a customer: it is replayed, with everyone held out). So a customer's MRR on a day is
+the sum of its rows covering the day, each at its unit's rate on that day: what
+`Account.converted_on` gives of a replay. Values are integers over one scale, as in
+`foreign_parts`, made a `Fraction` once per figure.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+from functools import partial
+from itertools import groupby
+from math import lcm
+
+from projections.figures.cohorts import Member
+from projections.figures.conversion import Converter
+from projections.figures.movements import classify, period_of
+from projections.figures.netting import (
+    Sums,
+    add_movement,
+    changed_month_ends,
+    empty,
+    first_month_end,
+    previous_end,
+)
+from projections.figures.trailing import Windows
+from projections.read_model.foreign_parts import BELIEVED, Row, Scaled, scaled
+from projections.read_model.kinds import TABLES
+from projections.read_model.rows import OPEN_END, UNIT
+from projections.read_model.sql import Raw
+
+_ORDERED = " ORDER BY customer_id, start"
+
+
+@dataclass(frozen=True)
+class UnitCustomers:
+    """The foreign customers believed at a position: each one's rows (values over
+    `scale`), and the rates (over their own scale)."""
+
+    customers: list[list[Row]]
+    rates: Scaled
+    scale: int
+
+    @classmethod
+    def read(cls, raw: Raw, position: int, rates: Converter) -> UnitCustomers:
+        query = BELIEVED.format(t=TABLES["unit_segment"]) + _ORDERED
+        found = raw.rows(query, (position, position))
+        scale = lcm(1, *{int(r[6]) for r in found})
+        to_day = raw.to_day
+        rows = [
+            (str(c), str(k), to_day(s), to_day(e), scaled(num, big, den, scale))
+            for c, k, s, e, num, big, den in found
+        ]
+        customers = [list(group) for _, group in groupby(rows, key=lambda r: r[0])]
+        return cls(customers, Scaled.of(rates), scale)
+
+    @property
+    def den(self) -> int:
+        return self.scale * self.rates.scale
+
+    def trailing(self, windows: Windows) -> None:
+        """Adds each customer's MRR at the windows' ends (`Windows.add_scaled`)."""
+        for rows in self.customers:
+            windows.add_scaled(self._on(rows, windows.days), self.den)
+
+    def netted(self, bounds: Sequence[date]) -> Sums:
+        """The customers' movements netted by month over the periods between `bounds`
+        (`netting.netted_accounts`): subscription by subscription at each month end's
+        rates, each earlier MRR at the rate of the subscription's unit then."""
+        sums, den = empty(bounds), self.den
+        for rows in self.customers:
+            pieces = [(start, _open(end), Fraction(0)) for _, _, start, end, _ in rows]
+            first = first_month_end(pieces)
+            for end in changed_month_ends(pieces, bounds):
+                prime, cur = (Fraction(v, den) for v in self._moved(rows, previous_end(end), end))
+                found = classify(prime, cur, first is not None and first < end)
+                if found is not None and (index := period_of(bounds, end)) is not None:
+                    add_movement(sums[index], found[0], prime, cur)
+        return sums
+
+    def members(self) -> list[Member]:
+        """Each customer as a cohort member (`cohorts.account_members`)."""
+        return [(min(r[2] for r in rows), partial(self._values, rows)) for rows in self.customers]
+
+    def _values(self, rows: list[Row], days: Sequence[date]) -> list[Fraction]:
+        on, den = self._on(rows, days), self.den
+        return [Fraction(on.get(day, 0), den) for day in days]
+
+    def _on(self, rows: list[Row], days: Sequence[date]) -> dict[date, int]:
+        """The customer's MRR on each of `days` (in order) that it is not 0: each row on
+        the days it covers."""
+        found: dict[date, int] = {}
+        mrr = self.rates.mrr
+        for _, key, start, end, value in rows:
+            low = bisect_left(days, start)
+            high = len(days) if end == OPEN_END else bisect_left(days, end)
+            unit = key[:UNIT]
+            for day in days[low:high]:
+                found[day] = found.get(day, 0) + value * mrr(unit, day)
+        return {day: value for day, value in found.items() if value}
+
+    def _moved(self, rows: list[Row], before: date, day: date) -> tuple[int, int]:
+        """The customer's MRR at the end of `before` and of `day`, both at `day`'s rates:
+        each subscription's earlier MRR at the rate of its unit on `day` (or of its unit
+        before, when it has none on `day`), as `lifecycle` reads a replay."""
+        old: dict[str, Row] = {}
+        new: dict[str, Row] = {}
+        for row in rows:
+            start, end = row[2], row[3]
+            if start <= before < end:
+                old[row[1][UNIT + 1 :]] = row
+            if start <= day < end:
+                new[row[1][UNIT + 1 :]] = row
+        mrr, prime, cur = self.rates.mrr, 0, 0
+        for subscription, (_, _, _, _, value) in old.items():
+            unit = (new.get(subscription) or old[subscription])[1][:UNIT]
+            prime += value * mrr(unit, day)
+        for _, key, _, _, value in new.values():
+            cur += value * mrr(key[:UNIT], day)
+        return prime, cur
+
+
+def _open(end: date) -> date | None:
+    return None if end == OPEN_END else end
