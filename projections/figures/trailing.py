@@ -123,6 +123,16 @@ class Windows:
             self.lost[i].add(lost)
             self.churned[i] += churned
 
+    def add_sums(
+        self, i: int, start: Fraction, active: int, kept: Fraction, lost: Fraction, churned: int
+    ) -> None:
+        """What some customers add to window `i`, summed already."""
+        self.start[i].add(start)
+        self.active[i] += active
+        self.kept[i].add(kept)
+        self.lost[i].add(lost)
+        self.churned[i] += churned
+
     def add_accounts(self, accounts: Iterable[Account], rates: Converter) -> None:
         """Replayed customers, converted with `rates`, their pauses counted (SPEC §11)."""
         from projections.figures import lifecycle

@@ -19,7 +19,14 @@ period's two ends. Two sorts of row keep what it needs:
   MRR moved from a > 0 at the end of the month before to b != a: what it adds to that
   month's NRR (b - a), GRR (b - a when b < a) and logo churn (when b = 0). A `series`
   A monthly series then reads each month's retention from one lookup too (three kinds:
-  kept, lost, churned).
+  kept, lost, churned);
+* a customer's **trailing-12-month retention** (SPEC §13), on month ends: for the window
+  from a month end a year before to this one, its MRR at the window's start when > 0
+  (`year_opened`) and, when its MRR at the end differs, what it adds to that window's
+  NRR, GRR and logo churn (`year_kept`, `year_lost`, `year_churned`). A pair of its MRR
+  pieces, one covering the windows' starts and one their ends, adds a constant to a run
+  of consecutive windows: one row per such run, over the month ends of the windows'
+  ends. So every month-end `series` row reads its trailing retention from snapshots.
 """
 
 from __future__ import annotations
@@ -70,6 +77,7 @@ def _moved_rows(account: Account) -> dict[str, list[Derived]]:
     for movement in moved:
         found[movement.kind].append(_row(NO_SUBSCRIPTION, movement.day, OPEN_END, movement.amount))
     found["pieces"] = list(_pieces(moved))
+    found.update(_year_rows(moved))
     for last, a, b in _month_moves(moved):
         # the month's last day alone; December 9999's is the open end, which no query asks
         after = last + DAY if last < OPEN_END else OPEN_END
@@ -96,7 +104,8 @@ def _booked_rows(account: Account) -> dict[str, list[Derived]]:
 
 
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
-MOVED = (*MOVEMENTS, "pieces", "month_kept", "month_lost", "month_churned")
+YEAR = ("year_opened", "year_kept", "year_lost", "year_churned")
+MOVED = (*MOVEMENTS, "pieces", "month_kept", "month_lost", "month_churned", *YEAR)
 """The flow kinds made from the customer's MRR movements: from its segments alone."""
 BOOKED = ("recurring_acv", "including_fees_acv", "tcv", "fees")
 """The flow kinds made from its bookings and fees."""
@@ -132,3 +141,54 @@ def _month_moves(moved: list[Movement]) -> Iterator[tuple[date, Fraction, Fracti
     for last, (a, b) in ends.items():
         if a.numerator > 0 and a != b:
             yield last, a, b
+
+
+def _year_rows(moved: list[Movement]) -> dict[str, list[Derived]]:
+    """The customer's trailing-12-month rows (`YEAR`), from its MRR as steps: each step
+    holds the month ends of a run of months `[low, high)` (month numbers; `None`: open)."""
+    steps = [(_month(m.day), m.cur) for m in moved]
+    runs = [
+        (low, steps[i + 1][0] if i + 1 < len(steps) else None, value)
+        for i, (low, value) in enumerate(steps)
+    ]
+    found: dict[str, list[Derived]] = defaultdict(list)
+    for index, (low, high, before) in enumerate(runs):
+        if not before.numerator or (high is not None and low >= high) or low + 12 > _LAST:
+            continue
+        opened = (low + 12, None if high is None else high + 12)
+        found["year_opened"].append(_row(NO_SUBSCRIPTION, *_days(*opened), before))
+        for other_low, other_high, after in runs[index:]:
+            if opened[1] is not None and other_low >= opened[1]:
+                break  # the runs are in order: none after this one holds a window's end
+            first, last = max(opened[0], other_low), _least(opened[1], other_high)
+            if after == before or (last is not None and first >= last):
+                continue
+            days = _days(first, last)
+            found["year_kept"].append(_row(NO_SUBSCRIPTION, *days, after - before))
+            if after < before:
+                found["year_lost"].append(_row(NO_SUBSCRIPTION, *days, after - before))
+            if not after:
+                found["year_churned"].append(_row(NO_SUBSCRIPTION, *days, before))
+    return found
+
+
+def _month(day: date) -> int:
+    """The number of `day`'s month: the first month end on or after `day` is its."""
+    return day.year * 12 + day.month - 1
+
+
+_LAST = _month(OPEN_END)
+
+
+def _days(low: int, high: int | None) -> tuple[date, date]:
+    """The days from the month end of month `low` to just after that of `high - 1`."""
+    end = OPEN_END if high is None or high > _LAST else _end_of(high - 1) + DAY
+    return _end_of(low), end
+
+
+def _end_of(month: int) -> date:
+    return months_end(date(month // 12, month % 12 + 1, 1))
+
+
+def _least(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)

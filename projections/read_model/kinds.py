@@ -92,6 +92,11 @@ KINDS: tuple[RowKind, ...] = (
     _flow("month_kept", "arr_rm_month_kept", value="kept"),
     _flow("month_lost", "arr_rm_month_lost", value="lost"),
     _flow("month_churned", "arr_rm_month_churned", count="churned", value="churned_mrr"),
+    # and the trailing 12 months' at each month end (SPEC §13)
+    _flow("year_opened", "arr_rm_year_opened", count="opened_12m", value="start_12m"),
+    _flow("year_kept", "arr_rm_year_kept", value="kept_12m"),
+    _flow("year_lost", "arr_rm_year_lost", value="lost_12m"),
+    _flow("year_churned", "arr_rm_year_churned", count="churned_12m"),
     # The customers with anything in another currency (`foreign`): their rows in their
     # own currencies, by unit, which a report converts (`read_model_foreign`)
     RowKind("foreign", belief_table("arr_rm_foreign"), foreign_rows, foreign=True),

@@ -40,6 +40,7 @@ from projections.figures.series import SeriesRow
 from projections.figures.trailing import Windows
 from projections.read_model import netting, parallel, passes, periods, rates, verify
 from projections.read_model import snapshots as read_model_snapshots
+from projections.read_model import trailing as read_model_trailing
 from projections.read_model.derive import EventSql, Writes, commit_ends, derive, touched
 from projections.read_model.kinds import KINDS
 from projections.read_model.passes import Contended
@@ -245,9 +246,7 @@ class ReadModel:
         `foreign`, those it holds out too."""
         self._reach(position)
         with self.engine.connect() as conn:
-            for found in netting.customer_pieces(conn, position, max(windows.ends)):
-                windows.add_pieces(found)
-            windows.settle()
+            read_model_trailing.add_model(conn, windows, position)
             if (theirs := periods.held_out(conn, position, foreign)) is not None:
                 theirs.trailing(windows)
 
