@@ -27,6 +27,11 @@ period's two ends. Two sorts of row keep what it needs:
   pieces, one covering the windows' starts and one their ends, adds a constant to a run
   of consecutive windows: one row per such run, over the month ends of the windows'
   ends. So every month-end `series` row reads its trailing retention from snapshots.
+
+Movements netted by month (SPEC §13) are sums over month ends: a customer's **netted
+movement** is its MRR at a month's end against the month before's, classified by §5's
+table, on the month end, one kind per movement kind (`netted_new`, …), from that day to
+`OPEN_END` as the day-netted movements are.
 """
 
 from __future__ import annotations
@@ -40,7 +45,13 @@ from typing import ClassVar
 from ledger.domain.dates import DAY, months_end
 from ledger.domain.timeline import Timeline
 from projections.figures.book import Account, account_of
-from projections.figures.movements import Movement, MrrSteps, account_bookings, account_fees
+from projections.figures.movements import (
+    Movement,
+    MrrSteps,
+    account_bookings,
+    account_fees,
+    classify,
+)
 from projections.read_model.rows import NO_SUBSCRIPTION, OPEN_END, Derived, Source
 
 Maker = Callable[[Account], dict[str, list[Derived]]]
@@ -78,6 +89,7 @@ def _moved_rows(account: Account) -> dict[str, list[Derived]]:
         found[movement.kind].append(_row(NO_SUBSCRIPTION, movement.day, OPEN_END, movement.amount))
     found["pieces"] = list(_pieces(moved))
     found.update(_year_rows(moved))
+    found.update(_netted_rows(moved))
     for last, a, b in _month_moves(moved):
         # the month's last day alone; December 9999's is the open end, which no query asks
         after = last + DAY if last < OPEN_END else OPEN_END
@@ -105,7 +117,8 @@ def _booked_rows(account: Account) -> dict[str, list[Derived]]:
 
 MOVEMENTS = ("new", "expansion", "contraction", "churn", "reactivation")
 YEAR = ("year_opened", "year_kept", "year_lost", "year_churned")
-MOVED = (*MOVEMENTS, "pieces", "month_kept", "month_lost", "month_churned", *YEAR)
+NETTED = tuple(f"netted_{kind}" for kind in MOVEMENTS)
+MOVED = (*MOVEMENTS, "pieces", "month_kept", "month_lost", "month_churned", *YEAR, *NETTED)
 """The flow kinds made from the customer's MRR movements: from its segments alone."""
 BOOKED = ("recurring_acv", "including_fees_acv", "tcv", "fees")
 """The flow kinds made from its bookings and fees."""
@@ -192,3 +205,19 @@ def _end_of(month: int) -> date:
 
 def _least(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else min(a, b)
+
+
+def _netted_rows(moved: list[Movement]) -> dict[str, list[Derived]]:
+    """The customer's movements netted by month (`NETTED`): on the end of each month in
+    which its MRR moved, its MRR then against that at the end of the month before."""
+    found: dict[str, list[Derived]] = defaultdict(list)
+    ends: dict[date, tuple[Fraction, Fraction]] = {}
+    for movement in moved:  # in day order
+        last = months_end(movement.day)
+        ends[last] = (ends[last][0] if last in ends else movement.prev, movement.cur)
+    seen = False  # whether its MRR was > 0 at an earlier month end
+    for last, (before, after) in ends.items():
+        if (kind := classify(before, after, seen)) is not None and last < OPEN_END:
+            found[f"netted_{kind[0]}"].append(_row(NO_SUBSCRIPTION, last, OPEN_END, kind[1]))
+        seen = seen or before.numerator > 0 or after.numerator > 0
+    return found

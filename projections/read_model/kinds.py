@@ -97,6 +97,8 @@ KINDS: tuple[RowKind, ...] = (
     _flow("year_kept", "arr_rm_year_kept", value="kept_12m"),
     _flow("year_lost", "arr_rm_year_lost", value="lost_12m"),
     _flow("year_churned", "arr_rm_year_churned", count="churned_12m"),
+    # Movements netted by month (SPEC §13), on month ends
+    *(_flow(name, f"arr_rm_{name}", value=name) for name in flows.NETTED),
     # The customers with anything in another currency (`foreign`): their rows in their
     # own currencies, by unit, which a report converts (`read_model_foreign`)
     RowKind("foreign", belief_table("arr_rm_foreign"), foreign_rows, foreign=True),

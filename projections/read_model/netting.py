@@ -1,5 +1,7 @@
-"""Each customer's MRR pieces (`read_model_flows`) read once, for what SPEC §13 asks of
-them: movements netted by month (`figures.netting`) and cohorts (`figures.cohorts`)."""
+"""What SPEC §13 asks of the model's customers' MRR: movements netted by month, from the
+netted movements' running totals (`read_model_flows`); and each customer's MRR pieces
+read once, for cohorts (`figures.cohorts`) and for trailing retention to days that are
+not month ends."""
 
 from __future__ import annotations
 
@@ -7,14 +9,18 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from fractions import Fraction
 from functools import lru_cache
-from itertools import groupby
+from itertools import groupby, pairwise
 
 from sqlalchemy import Connection
 
-from projections.figures.netting import Piece, Sums, add_pieces, empty
-from projections.read_model.kinds import TABLES
+from projections.figures.keys import MOVEMENT_KINDS
+from projections.figures.netting import Piece, Sums, empty
+from projections.read_model.flows import NETTED
+from projections.read_model.kinds import KINDS, TABLES
+from projections.read_model.report import measures
 from projections.read_model.sql import Raw
 
+_NETTED = tuple(k for k in KINDS if k.name in NETTED)
 _PIECES = """
 SELECT customer_id, start, "end", num, big, den FROM {t}
  WHERE recorded_from <= ? AND recorded_to > ? AND start <= ? ORDER BY customer_id, start
@@ -23,10 +29,15 @@ SELECT customer_id, start, "end", num, big, den FROM {t}
 
 def netted(conn: Connection, bounds: Sequence[date], position: int) -> Sums:
     """The month-netted movements over each period between `bounds` (month ends) of the
-    customers the model holds, as believed at `position`."""
+    customers the model holds, as believed at `position`: the differences of the netted
+    movements' running totals (`flows.NETTED`) at the bounds."""
     sums = empty(bounds)
-    for pieces in customer_pieces(conn, position, bounds[-1]):
-        add_pieces(sums, bounds, pieces)
+    found = measures(conn, bounds, position, _NETTED)
+    for period, (before, after) in zip(sums, pairwise(found), strict=True):
+        for kind in MOVEMENT_KINDS:
+            name = f"netted_{kind}"
+            if name in after:
+                period[kind].add(after[name] - before[name])
     return sums
 
 
