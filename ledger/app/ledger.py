@@ -35,7 +35,7 @@ from ledger.store.closes import Close
 from ledger.store.event_store import EventStore, Transaction
 from ledger.store.location import Location
 from projections.figures.book import Book
-from projections.figures.cohorts import CohortCell, account_members, cohorts
+from projections.figures.cohorts import CohortCell, CohortSums, account_members, cohorts
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import SPOT, Converter, FxPolicy
 from projections.figures.customer_log import CustomerLog, customer_log
@@ -650,13 +650,13 @@ class Ledger:
         known = (at, self.currency, policy)
         if book is not None:
             rates = book.converter(policy)
-            members = list(account_members(book.accounts, lambda a, d: a.converted_on(d, rates)))
-        else:
-            model = self.read_model()
-            members = self._converting(
-                at, policy, lambda foreign: model.cohort_members(at, end, foreign)
-            )
-        return Rows(cohorts(members, (start, end), every, known))
+            members = account_members(book.accounts, lambda a, d: a.converted_on(d, rates))
+            return Rows(cohorts(members, (start, end), every, known))
+        model = self.read_model()
+        found = self._converting(
+            at, policy, lambda foreign: model.cohorts(CohortSums((start, end), every), at, foreign)
+        )
+        return Rows(found.cells(known))
 
     # Closes (SPEC §13): "what did we tell the board" names a position.
 

@@ -8,6 +8,7 @@ when that is 0: every one of them had left by then).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -72,26 +73,87 @@ def cohorts(
 ) -> list[CohortCell]:
     """The cells of every cohort whose first period lies in `[span[0], span[1]]`, by cohort
     then period end; a cohort of no customer has no row."""
-    ends = period_ends(span[0], span[1], every)
-    sums: dict[date, list[tuple[Total, list[int]]]] = {}
+    sums = CohortSums(span, every)
     for first, values in members:
-        if not span[0] <= first <= span[1]:
-            continue
-        own = min(period_end(first, every), span[1])
-        index = ends.index(own)
-        cells = sums.setdefault(own, [(Total(), [0]) for _ in ends[index:]])
-        for (total, active), mrr in zip(cells, values(ends[index:]), strict=True):
+        sums.add(first, values)
+    return sums.cells(known)
+
+
+class CohortSums:
+    """Each cohort's MRR and active customers at its period ends, summed over its
+    customers: those given by their MRR on the period ends (`add`), and those given by
+    their MRR pieces (`add_pieces`), each piece added to the run of period ends it covers
+    at once, whatever their number (this runs for every customer of the read model)."""
+
+    def __init__(self, span: tuple[date, date], every: Every) -> None:
+        self.span, self.every = span, every
+        self.ends = period_ends(span[0], span[1], every)
+        self._index = {day: i for i, day in enumerate(self.ends)}
+        self._sums: dict[date, list[tuple[Total, list[int]]]] = {}
+        self._runs: dict[date, tuple[list[Total], list[int]]] = {}
+
+    def add(self, first: date, values: Callable[[Sequence[date]], list[Fraction]]) -> None:
+        """A customer: the first day its MRR was > 0, and its MRR on some days."""
+        if (own := self._own(first)) is None:
+            return
+        ends = self.ends[self._index[own] :]
+        for (total, active), mrr in zip(self._cells(own), values(ends), strict=True):
             if mrr:
                 total.add(mrr)
                 active[0] += 1
-    found = []
-    for own in sorted(sums):
-        start = sums[own][0][0].value
-        for day, (total, active) in zip(ends[ends.index(own) :], sums[own], strict=True):
-            mrr = total.value
-            nrr = mrr / start if start else None
-            found.append(CohortCell(label(own, every), day, *known, active[0], mrr, nrr))
-    return found
+
+    def add_pieces(self, pieces: list[Piece]) -> None:
+        """A customer, from its MRR pieces in start order."""
+        if (own := self._own(pieces[0][0])) is None:
+            return
+        self._cells(own)
+        count = len(self.ends)
+        if own not in self._runs:
+            self._runs[own] = ([Total() for _ in range(count + 1)], [0] * (count + 1))
+        totals, active = self._runs[own]
+        for start, end, value in pieces:
+            i = bisect_left(self.ends, start)
+            j = count if end is None else bisect_left(self.ends, end)
+            if i < j:
+                totals[i].add(value)
+                totals[j].add(value, -1)
+                active[i] += 1
+                active[j] -= 1
+
+    def cells(self, known: tuple[int, str, FxPolicy]) -> list[CohortCell]:
+        self._settle()
+        found = []
+        for own in sorted(self._sums):
+            start = self._sums[own][0][0].value
+            ends = self.ends[self._index[own] :]
+            for day, (total, active) in zip(ends, self._sums[own], strict=True):
+                mrr = total.value
+                nrr = mrr / start if start else None
+                found.append(CohortCell(label(own, self.every), day, *known, active[0], mrr, nrr))
+        return found
+
+    def _own(self, first: date) -> date | None:
+        """The end of the cohort's first period, if it lies in the span."""
+        if not self.span[0] <= first <= self.span[1]:
+            return None
+        return min(period_end(first, self.every), self.span[1])
+
+    def _cells(self, own: date) -> list[tuple[Total, list[int]]]:
+        return self._sums.setdefault(own, [(Total(), [0]) for _ in self.ends[self._index[own] :]])
+
+    def _settle(self) -> None:
+        """Adds the runs of `add_pieces` into the cells, once."""
+        for own, (totals, active) in self._runs.items():
+            running, count = Total(), 0  # no piece of the cohort begins before its own end
+            for offset, (total, cell) in enumerate(self._cells(own)):
+                i = self._index[own] + offset
+                count += active[i]
+                for den, num in totals[i].parts.items():
+                    running.add_over(num, den)
+                for den, num in running.parts.items():
+                    total.add_over(num, den)
+                cell[0] += count
+        self._runs = {}
 
 
 def account_members(
@@ -108,19 +170,3 @@ def _values(
     mrr: Callable[[Account, date], Fraction], account: Account, days: Sequence[date]
 ) -> list[Fraction]:
     return [mrr(account, day) for day in days]
-
-
-def piece_member(pieces: list[Piece]) -> Member:
-    """A customer of the read model, from its MRR pieces in start order."""
-    return pieces[0][0], partial(_swept, pieces)
-
-
-def _swept(pieces: list[Piece], days: Sequence[date]) -> list[Fraction]:
-    """The MRR on each of `days` (in order), in one sweep of the pieces."""
-    out, index, zero = [], 0, Fraction(0)
-    for day in days:
-        while index < len(pieces) and (end := pieces[index][1]) is not None and end <= day:
-            index += 1
-        inside = index < len(pieces) and pieces[index][0] <= day
-        out.append(pieces[index][2] if inside else zero)
-    return out

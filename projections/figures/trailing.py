@@ -43,25 +43,9 @@ class Windows:
         """One customer: its MRR on the windows' days (absent: 0), and the days it is
         paused on."""
         den = lcm(1, *(v.denominator for v in values.values()))
-        scaled = {day: v.numerator * (den // v.denominator) for day, v in values.items()}
-        self.add_scaled(scaled, den, paused)
-
-    def add_scaled(self, values: dict[date, int], den: int, paused: Iterable[date] = ()) -> None:
-        """One customer: its MRR on the windows' days as multiples of `1/den` (absent: 0),
-        and the days it is paused on. (Integer work: it runs for every customer held out
-        of the model's rows.)"""
-        resting = set(paused)
-        for i, (low, high) in enumerate(zip(self.starts, self.ends, strict=True)):
-            before = values.get(low)
-            if not before:
-                continue
-            after = values.get(high, 0)
-            self.active[i] += 1
-            self.start[i].add_over(before, den)
-            self.kept[i].add_over(after - before, den)
-            self.lost[i].add_over(min(after - before, 0), den)
-            if not after:
-                self.churned[i] += high not in resting
+        tally = Tally(self, den)
+        tally.add({day: v.numerator * (den // v.denominator) for day, v in values.items()}, paused)
+        tally.settle()
 
     def add_pieces(self, pieces: list[Piece]) -> None:
         """A customer of the read model, from its MRR pieces (in start order). A piece
@@ -149,6 +133,49 @@ class Windows:
             kept = self.kept[i].value
             out.append(Retention.of(level, kept, self.lost[i].value, kept, self.churned[i]))
         return out
+
+
+class Tally:
+    """Customers' MRR on the windows' days as integers over one `den`, summed window by
+    window in integers and added to the windows once (`settle`): this runs for every
+    customer held out of the model's rows."""
+
+    def __init__(self, windows: Windows, den: int) -> None:
+        count = len(windows.starts)
+        self.windows, self.den = windows, den
+        self.opening: dict[date, list[int]] = {}  # two days can be a year after one
+        for i, day in enumerate(windows.starts):
+            self.opening.setdefault(day, []).append(i)
+        self.start, self.kept, self.lost = [0] * count, [0] * count, [0] * count
+        self.active, self.churned = [0] * count, [0] * count
+
+    def add(self, values: dict[date, int], paused: Iterable[date] = ()) -> None:
+        """One customer: its MRR on the windows' days (absent: 0), the days it is paused."""
+        resting, ends = set(paused), self.windows.ends
+        for day, before in values.items():
+            for i in self.opening.get(day, ()) if before else ():
+                high = ends[i]
+                after = values.get(high, 0)
+                self.active[i] += 1
+                self.start[i] += before
+                self.kept[i] += after - before
+                if after < before:
+                    self.lost[i] += after - before
+                if not after and high not in resting:
+                    self.churned[i] += 1
+
+    def settle(self) -> None:
+        den = self.den
+        for i in range(len(self.start)):
+            if self.active[i]:
+                self.windows.add_sums(
+                    i,
+                    Fraction(self.start[i], den),
+                    self.active[i],
+                    Fraction(self.kept[i], den),
+                    Fraction(self.lost[i], den),
+                    self.churned[i],
+                )
 
 
 def _put(runs: list[Total], i: int, j: int, num: int, den: int) -> None:

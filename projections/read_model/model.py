@@ -29,7 +29,7 @@ from ledger.domain.errors import LedgerError, StoreUnavailable
 from ledger.domain.rates import Rates
 from ledger.store.event_store import EventStore
 from ledger.store.recorders import chunks
-from projections.figures.cohorts import Member, piece_member
+from projections.figures.cohorts import CohortSums
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import Converter
 from projections.figures.movements import Known, Movements
@@ -260,15 +260,17 @@ class ReadModel:
                 take(found)
 
     @_guarded
-    def cohort_members(self, position: int, upto: date, foreign: Foreign = None) -> list[Member]:
-        """The customers the model holds whose MRR was > 0 by `upto` (`figures.cohorts`);
-        given `foreign`, and those it holds out."""
+    def cohorts(self, sums: CohortSums, position: int, foreign: Foreign = None) -> CohortSums:
+        """Adds the customers the model holds to `sums` (`figures.cohorts`); given
+        `foreign`, and those it holds out."""
         self._reach(position)
         with self.engine.connect() as conn:
-            found = [piece_member(p) for p in netting.customer_pieces(conn, position, upto)]
+            for pieces in netting.customer_pieces(conn, position, sums.span[1]):
+                sums.add_pieces(pieces)
             if (theirs := periods.held_out(conn, position, foreign)) is not None:
-                found += theirs.members()
-            return found
+                for first, values in theirs.members():
+                    sums.add(first, values)
+            return sums
 
     @_guarded
     def rates(self, position: int) -> Rates:

@@ -12,7 +12,7 @@ the sum of its rows covering the day, each at its unit's rate on that day: what
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -31,8 +31,8 @@ from projections.figures.netting import (
     first_month_end,
     previous_end,
 )
-from projections.figures.trailing import Windows
-from projections.read_model.foreign_parts import BELIEVED, Row, Scaled, scaled
+from projections.figures.trailing import Tally, Windows
+from projections.read_model.foreign_parts import BELIEVED, CURRENCY, Row, Scaled, scaled
 from projections.read_model.kinds import TABLES
 from projections.read_model.rows import OPEN_END, UNIT
 from projections.read_model.sql import Raw
@@ -67,9 +67,11 @@ class UnitCustomers:
         return self.scale * self.rates.scale
 
     def trailing(self, windows: Windows) -> None:
-        """Adds each customer's MRR at the windows' ends (`Windows.add_scaled`)."""
+        """Adds each customer's MRR at the windows' ends (`Tally`)."""
+        tally, rated = Tally(windows, self.den), self._rated(windows.days)
         for rows in self.customers:
-            windows.add_scaled(self._on(rows, windows.days), self.den)
+            tally.add(self._on(rows, windows.days, rated))
+        tally.settle()
 
     def netted(self, bounds: Sequence[date]) -> Sums:
         """The customers' movements netted by month over the periods between `bounds`
@@ -91,21 +93,38 @@ class UnitCustomers:
         return [(min(r[2] for r in rows), partial(self._values, rows)) for rows in self.customers]
 
     def _values(self, rows: list[Row], days: Sequence[date]) -> list[Fraction]:
-        on, den = self._on(rows, days), self.den
+        on, den = self._on(rows, days, self._rated(days)), self.den
         return [Fraction(on.get(day, 0), den) for day in days]
 
-    def _on(self, rows: list[Row], days: Sequence[date]) -> dict[date, int]:
+    def _on(
+        self, rows: list[Row], days: Sequence[date], rated: Callable[[str, int], int]
+    ) -> dict[date, int]:
         """The customer's MRR on each of `days` (in order) that it is not 0: each row on
-        the days it covers."""
+        the days it covers, at its unit's rate on each (`rated`: by the day's index)."""
         found: dict[date, int] = {}
-        mrr = self.rates.mrr
         for _, key, start, end, value in rows:
             low = bisect_left(days, start)
             high = len(days) if end == OPEN_END else bisect_left(days, end)
             unit = key[:UNIT]
-            for day in days[low:high]:
-                found[day] = found.get(day, 0) + value * mrr(unit, day)
+            for j in range(low, high):
+                day = days[j]
+                found[day] = found.get(day, 0) + value * rated(unit, j)
         return {day: value for day, value in found.items() if value}
+
+    def _rated(self, days: Sequence[date]) -> Callable[[str, int], int]:
+        """A unit's rate on the `j`th of `days`, looked up once per currency and day (per
+        unit under `booked`, where a unit's rate is its own whatever the day). Only the
+        days a row covers are asked: a rate before any is recorded is never needed."""
+        made: dict[tuple[str, int], int] = {}
+        mrr, booked = self.rates.mrr, self.rates.kind == "booked"
+
+        def rated(unit: str, j: int) -> int:
+            key = (unit if booked else unit[:CURRENCY], j)
+            if (found := made.get(key)) is None:
+                found = made[key] = mrr(unit, days[j])
+            return found
+
+        return rated
 
     def _moved(self, rows: list[Row], before: date, day: date) -> tuple[int, int]:
         """The customer's MRR at the end of `before` and of `day`, both at `day`'s rates:
