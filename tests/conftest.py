@@ -17,6 +17,8 @@ import psycopg
 import pytest
 
 from ledger import Ledger
+from ledger.domain.errors import Refused
+from ledger.intake.rows import Row
 
 POSTGRES = os.environ.get("ARR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -55,6 +57,23 @@ def record(ledger: Ledger, *events: dict[str, Any]) -> None:
     """Appends events one by one, as separate recordings."""
     for event in events:
         ledger.append(event)
+
+
+def accept(ledger: Ledger, *rows: dict[str, Any], source: str = "row", first: int = 1) -> None:
+    """Imports `rows` in one batch, located `row1`, `row2`, ... (or `{source}{first}` on)."""
+    ledger.import_rows(Row(f"{source}{n}", r) for n, r in enumerate(rows, first))
+
+
+def refused(
+    ledger: Ledger, *rows: dict[str, Any], source: str = "row", first: int = 1
+) -> list[str]:
+    """The problems of a refused import of `rows` (located as `accept` does); the ledger
+    did not move."""
+    head = ledger.head()
+    with pytest.raises(Refused) as caught:
+        accept(ledger, *rows, source=source, first=first)
+    assert ledger.head() == head
+    return [str(problem) for problem in caught.value.problems]
 
 
 _counter = iter(range(1, 10**9))

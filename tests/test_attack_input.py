@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from ledger import Ledger, Refused
+from ledger import Ledger
 from ledger.cli.main import app
 from ledger.domain.dates import add_months
 from ledger.intake.fields import _quick_event, parse_event
 from ledger.intake.rows import Row
+from tests.conftest import refused
 
 LIMIT = "999999999999.9999, the largest amount: give at most 12 digits before the decimal point"
 TOO_LATE = "after 9998-12-31, the last date the ledger takes"
@@ -37,15 +38,6 @@ def base(event_id: str = "e1", **fields: Any) -> dict[str, Any]:
         "amount": "100",
         **fields,
     }
-
-
-def refused(ledger: Ledger, *rows: dict[str, Any]) -> list[str]:
-    """The problems of a refused import of `rows` (located row1, row2, ...); nothing moved."""
-    head = ledger.head()
-    with pytest.raises(Refused) as caught:
-        ledger.import_rows(Row(f"row{n}", r) for n, r in enumerate(rows, 1))
-    assert ledger.head() == head
-    return [str(problem) for problem in caught.value.problems]
 
 
 def arr(*args: str) -> Result:

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from ledger import Ledger
 from ledger.cli.main import app
-from ledger.domain.errors import MissingRate, Refused, UsageError
+from ledger.domain.errors import MissingRate, UsageError
+from tests import conftest
 from tests.conftest import event, new, rate, record
 
 runner = CliRunner()
@@ -254,9 +255,7 @@ def test_an_unknown_policy_is_a_usage_error(ledger: Ledger, db_url: str, given: 
 
 
 def refused(ledger: Ledger, *rows: dict[str, Any]) -> list[str]:
-    with pytest.raises(Refused) as caught:
-        ledger.import_rows(_rows(rows))
-    return [str(p) for p in caught.value.problems]
+    return conftest.refused(ledger, *rows, source="rows.csv:", first=2)
 
 
 def _rows(rows: tuple[dict[str, Any], ...]) -> list[Any]:

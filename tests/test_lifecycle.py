@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ledger import Ledger, Refused
+from ledger import Ledger
 from ledger.cli.main import app
-from ledger.intake.rows import Row
 from projections.figures.movements import movements as replayed_movements
 from projections.figures.report import report as replayed_report
+from tests.conftest import accept, refused
 
 S1 = {"customer_id": "acme", "subscription_id": "s1"}
 
@@ -27,18 +27,6 @@ S1 = {"customer_id": "acme", "subscription_id": "s1"}
 def row(event_id: str, kind: str, day: str, **fields: Any) -> dict[str, Any]:
     """An event of customer acme's subscription s1, unless `fields` say otherwise."""
     return {"event_id": event_id, "type": kind, **S1, "effective_date": day, **fields}
-
-
-def accept(ledger: Ledger, *rows: dict[str, Any]) -> None:
-    ledger.import_rows(Row(f"row{n}", r) for n, r in enumerate(rows, 1))
-
-
-def refused(ledger: Ledger, *rows: dict[str, Any]) -> list[str]:
-    head = ledger.head()
-    with pytest.raises(Refused) as caught:
-        accept(ledger, *rows)
-    assert ledger.head() == head
-    return [str(problem) for problem in caught.value.problems]
 
 
 def report(ledger: Ledger, day: str) -> dict[str, Any]:

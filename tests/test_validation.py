@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ledger import Ledger, Refused
+from ledger import Ledger
 from ledger.cli.main import app
 from ledger.intake.rows import Row
+from tests.conftest import accept, refused
 
 S1 = {"customer_id": "acme", "subscription_id": "s1"}
 
@@ -30,19 +31,6 @@ def monthly(
     event_id: str = "n1", day: str = "2024-01-01", amount: Any = "100", **fields: Any
 ) -> dict[str, Any]:
     return row(event_id, "new", day, amount=amount, **fields)
-
-
-def accept(ledger: Ledger, *rows: dict[str, Any]) -> None:
-    ledger.import_rows(Row(f"row{n}", r) for n, r in enumerate(rows, 1))
-
-
-def refused(ledger: Ledger, *rows: dict[str, Any]) -> list[str]:
-    """The problems of a refused batch; the ledger did not move."""
-    head = ledger.head()
-    with pytest.raises(Refused) as caught:
-        accept(ledger, *rows)
-    assert ledger.head() == head
-    return [str(problem) for problem in caught.value.problems]
 
 
 # Fields common to every event (SPEC §3).
