@@ -19,8 +19,9 @@ Shape = Annotated[
     str,
     typer.Option(
         "--from",
-        help="events (the ledger's own rows), periods (subscription periods) or invoices "
-        "(invoice line items, as billing systems export them).",
+        help="events (the ledger's own rows), periods (subscription periods), invoices "
+        "(invoice line items, as billing systems export them) or stripe (Stripe's invoice "
+        "line items export: amounts in cents, Unix timestamps).",
         metavar="SHAPE",
     ),
 ]
@@ -28,7 +29,7 @@ AsOfExport = Annotated[
     str | None,
     typer.Option(
         "--export-date",
-        help="With --from invoices: the day the export was taken (YYYY-MM-DD); a service "
+        help="With --from invoices or stripe: the day the export was taken (YYYY-MM-DD); a service "
         "period running past it is still running.",
         metavar="DATE",
     ),
@@ -76,15 +77,15 @@ def source_rows(files: list[str], shape: str, taken: str | None, mapped: str | N
     from ledger.intake.rows import read as read_rows
 
     chosen = choice(shape, ("events", *shapes.SHAPES), "--from")
-    if taken is not None and chosen != "invoices":
-        raise UsageError("--export-date: only with --from invoices")
+    if taken is not None and chosen not in shapes.DATED:
+        raise UsageError("--export-date: only with --from invoices or stripe")
     names = column_map(mapped)
     if chosen == "events":
         return _renamed((row for name in files for row in read_rows(name)), names)
     source = _renamed((row for name in files for row in shapes.read(name)), names)
-    if chosen == "invoices":
+    if chosen in shapes.DATED:
         day = parse_day(taken, "--export-date") if taken is not None else None
-        return shapes.from_invoices(source, as_of=day)
+        return shapes.DATED[chosen](source, as_of=day)
     return shapes.SHAPES[chosen](source)
 
 

@@ -82,7 +82,7 @@ from fractions import Fraction
 from itertools import pairwise
 from math import lcm
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
@@ -104,6 +104,16 @@ from ledger.intake.fields import (
 from ledger.intake.rows import Row
 
 Converter = Callable[[Iterable[Row | Problem]], Iterator[Row | Problem]]
+
+
+class Dated(Protocol):
+    """A converter of a billing export, told the day the export was taken."""
+
+    def __call__(
+        self, rows: Iterable[Row | Problem], *, as_of: date | None = None
+    ) -> Iterator[Row | Problem]: ...
+
+
 M = TypeVar("M", bound=BaseModel)
 Found = list[tuple[int, Problem]]
 """Problems with the order of the source row that caused them."""
@@ -687,5 +697,20 @@ def _fee_id(line: InvoiceLine, seen: Counter[str]) -> str:
     return event_id("invoices", "fee", digest, str(seen[digest]))
 
 
-SHAPES: dict[str, Converter] = {"periods": from_periods, "invoices": from_invoices}
+def _from_stripe(
+    rows: Iterable[Row | Problem], *, as_of: date | None = None
+) -> Iterator[Row | Problem]:
+    """Stripe's invoice line items, through the preset in front of the invoices shape."""
+    from ledger.intake.stripe import from_stripe  # it builds on this module
+
+    return from_stripe(rows, as_of=as_of)
+
+
+SHAPES: dict[str, Converter] = {
+    "periods": from_periods,
+    "invoices": from_invoices,
+    "stripe": _from_stripe,
+}
 """Each shape an import takes besides the ledger's own events, and its converter."""
+DATED: dict[str, Dated] = {"invoices": from_invoices, "stripe": _from_stripe}
+"""The shapes of billing exports, which take the day the export was taken (`as_of`)."""
