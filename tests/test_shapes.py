@@ -243,7 +243,8 @@ def test_a_subscription_with_a_problem_gives_no_events_and_problems_come_first()
 
 
 def test_the_shapes_are_named_for_the_command_line() -> None:
-    assert {"periods": from_periods, "invoices": from_invoices} == SHAPES
+    assert list(SHAPES) == ["periods", "invoices", "stripe"]
+    assert (SHAPES["periods"], SHAPES["invoices"]) == (from_periods, from_invoices)
     assert list(PERIOD_COLUMNS) == list(PeriodRow.model_fields)
     assert list(INVOICE_COLUMNS) == list(InvoiceLine.model_fields)
 

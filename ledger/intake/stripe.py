@@ -23,6 +23,9 @@ What the preset decides:
 * `price.id` (or `plan.id`) is the line's plan.
 * `price.recurring.interval` `day` or `week` on a recurring line is refused: the ledger
   prices in whole months.
+* A subscription's line charging 0 (a trial, a 100% coupon) is left out: it has no MRR,
+  and the days it covers are a gap (the invoices shape's zero month), even when they are
+  not a whole number of months (Stripe's trial lines are 14 days, say).
 * Any other column of the export (livemode, metadata, tax_amounts...) is left out: a
   Stripe export has many, and the columns the preset needs are checked by the invoices
   shape (a missing one is a problem of every row).
@@ -113,7 +116,9 @@ def from_stripe(
     rows: Iterable[Row | Problem], *, as_of: date | None = None
 ) -> Iterator[Row | Problem]:
     """The events of a Stripe invoice line items export, through the invoices shape."""
-    for converted in shapes.from_invoices((_row(row) for row in rows), as_of=as_of):
+    converted_rows = (_row(row) for row in rows)
+    kept = (row for row in converted_rows if row is not None)
+    for converted in shapes.from_invoices(kept, as_of=as_of):
         yield _told(converted) if isinstance(converted, Problem) else converted
 
 
@@ -123,8 +128,10 @@ def _told(problem: Problem) -> Problem:
     return Problem(problem.location, message)
 
 
-def _row(row: Row | Problem) -> Row | Problem:
-    """One Stripe row as an invoices row, or its problems as one."""
+def _row(row: Row | Problem) -> Row | Problem | None:
+    """One Stripe row as an invoices row, or its problems as one; None for a subscription
+    line charging nothing (a trial, a 100% coupon: no MRR, and the days it covers are a
+    gap, as a zero month is to the invoices shape), which may cover part of a month."""
     if isinstance(row, Problem):
         return row
     given = _named(row.fields)
@@ -156,7 +163,16 @@ def _row(row: Row | Problem) -> Row | Problem:
         fields["subscription_id"] = subscription
     if said:
         return Problem(row.location, "; ".join(said))
+    if _free(fields):
+        return None
     return Row(row.location, fields)
+
+
+def _free(fields: Mapping[str, Any]) -> bool:
+    """A recurring line (a subscription's, not a proration) charging 0."""
+    prorated = str(fields.get("proration", "")).lower() in ("true", "1", "yes")
+    recurring = "subscription_id" in fields and not prorated
+    return recurring and Decimal(fields.get("amount", "1")) == 0
 
 
 def _named(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -218,24 +234,29 @@ def _discounts(value: object, said: list[str]) -> int | None:
     """The sum of the discounts: of a JSON list of objects giving `amount`, or one integer."""
     if value is None:
         return 0
-    if isinstance(value, list) or (isinstance(value, str) and value.startswith("[")):
-        try:
-            listed = json.loads(value) if isinstance(value, str) else value
-        except ValueError:
-            listed = None
-        amounts = (
-            [d.get("amount") for d in listed if isinstance(d, dict)]
-            if isinstance(listed, list)
-            else None
+    if not isinstance(value, list) and not (isinstance(value, str) and value.startswith("[")):
+        return _minor(value, "discount_amounts", said)
+    amounts = _listed(value)
+    if amounts is None:
+        said.append(
+            f'discount_amounts: {shown(value)} is not a JSON list of {{"amount": ...}} objects'
         )
-        if amounts is None or len(amounts) != len(listed or []):
-            said.append(
-                f'discount_amounts: {shown(value)} is not a JSON list of {{"amount": ...}} objects'
-            )
-            return None
-        found = [_minor(amount, "discount_amounts", said) for amount in amounts]
-        return None if None in found else sum(a for a in found if a is not None)
-    return _minor(value, "discount_amounts", said)
+        return None
+    found = [_minor(amount, "discount_amounts", said) for amount in amounts]
+    return sum(a for a in found if a is not None) if None not in found else None
+
+
+def _listed(value: str | list[Any]) -> list[Any] | None:
+    """The `amount` of each object of a JSON list, or None when it is not such a list."""
+    try:
+        listed = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return None
+    if not isinstance(listed, list):
+        return None
+    if not all(isinstance(d, dict) and "amount" in d for d in listed):
+        return None
+    return [d["amount"] for d in listed]
 
 
 def _day(given: Mapping[str, Any], column: str, said: list[str]) -> str | None:
