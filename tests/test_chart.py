@@ -32,6 +32,17 @@ The `paused` ledger has SPEC §11's trials, pauses and discounts in 2024-Q1:
 * As of 2024-03-31: active customers 2 (acme, bolt), trialing contracts 1 (dash), paused
   customers 1 (cora), discounts 250.00 (acme's 1,000 list less 750 net).
 * March's bridge: 950 + 300 (resumed) − 200 (paused) = 1,050.
+
+The `retained` ledger has a year behind 2024-Q1, for the 12-month lines and the cohorts:
+* acme $1,000/month from 2023-01-01, $1,200 from 2023-06-01; bolt $500/month from
+  2023-02-01, churned 2024-02-01; cora $300/month from 2024-01-10, $450 from 2024-03-01;
+  dash $200/month from 2024-02-05.
+* NRR 12m at 2024-01-31: acme, the only customer active on 2023-01-31, 1,000 → 1,200:
+  1.2000; GRR 12m 1000/1000 = 1.0000. At 2024-02-29 and 2024-03-31: acme and bolt were
+  active 12 months before (1,500); now acme 1,200 and bolt 0: NRR 12m 1200/1500 = 0.8000,
+  GRR 12m (1000 + 0)/1500 = 0.6667.
+* Cohorts by month started in the range: 2024-01 (cora, 300: 100%, 100%, then 450/300 =
+  150% in March) and 2024-02 (dash, 200: 100%, 100%); acme and bolt started before it.
 """
 
 from __future__ import annotations
@@ -221,12 +232,62 @@ def test_the_page_holds_the_figures_worked_out_by_hand(charted: Path) -> None:
         "2024-03-31: GRR 0.6667",
     ):
         assert f"<title>{tip}</title>" in html, tip
-    assert "2024-01-31: NRR" not in html  # undefined: a gap, not a zero
+    assert "<title>2024-01-31: NRR" not in html  # undefined: a gap, not a zero
     figures = re.search(r'<table class="figures">(.*?)</table>', html)
     assert figures is not None
     assert '<tr><th>ARR</th><td class="num">12,000.00 USD</td></tr>' in figures.group(1)
     # Nothing asked of --known-at: no empty "· ·" in the line under the title.
     assert '<p class="meta">Every month · USD · ledger position 3</p>' in html
+
+
+@pytest.fixture
+def retained(db_url: str, tmp_path: Path) -> Path:
+    """The HTML report of the `retained` ledger above, every month of 2024-Q1."""
+    with Ledger.init(db_url) as ledger:
+        record(
+            ledger,
+            new("acme", "a1", "2023-01-01", "1000"),
+            new("bolt", "b1", "2023-02-01", "500"),
+            event("upgrade", "acme", "2023-06-01", subscription_id="a1", amount="1200"),
+            new("cora", "c1", "2024-01-10", "300"),
+            event("churn", "bolt", "2024-02-01", subscription_id="b1"),
+            new("dash", "d1", "2024-02-05", "200"),
+            event("upgrade", "cora", "2024-03-01", subscription_id="c1", amount="450"),
+        )
+    page = tmp_path / "retained.html"
+    chart_q1(db_url, page)
+    return page
+
+
+def test_the_12_month_lines_hold_the_figures_worked_out_by_hand(retained: Path) -> None:
+    chart = svg_of(retained.read_text(encoding="utf-8"), "retention-chart")
+    assert "<title>NRR and GRR by period and over 12 months</title>" in chart
+    tips = re.findall(r"<title>(\d{4}-[^<]*12m[^<]*)</title>", chart)
+    assert tips == [
+        "2024-01-31: NRR 12m 1.2000",
+        "2024-02-29: NRR 12m 0.8000",
+        "2024-03-31: NRR 12m 0.8000",
+        "2024-01-31: GRR 12m 1.0000",
+        "2024-02-29: GRR 12m 0.6667",
+        "2024-03-31: GRR 12m 0.6667",
+    ]
+
+
+def test_the_cohorts_heat_map_holds_the_figures_worked_out_by_hand(retained: Path) -> None:
+    html = retained.read_text(encoding="utf-8")
+    heat = re.search(r'<table class="heat"[^>]*>(.*?)</table>', html)
+    assert heat is not None
+    rows = re.findall(r"<tr>(.*?)</tr>", heat.group(1))
+    shown = [re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", row) for row in rows]
+    assert shown == [
+        ["cohort", "customers", "starting MRR (USD)", "month 0", "month 1", "month 2"],
+        ["2024-01", "1", "300.00", "100.00%", "100.00%", "150.00%"],
+        ["2024-02", "1", "200.00", "100.00%", "100.00%", ""],
+    ]
+    assert (
+        'style="background:#afd0e3" title="2024-01 cohort at 2024-03-31: NRR 1.5000; '
+        'active customers 1; MRR 450.00 USD" data-nrr="1.5000">150.00%</td>'
+    ) in html
 
 
 def test_the_page_uses_the_window_width(charted: Path) -> None:

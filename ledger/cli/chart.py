@@ -1,5 +1,6 @@
-"""`arr chart`: MRR, ARR, movements, the bridge, customers, ARPA, NRR/GRR and the quick
-ratio over time, as one HTML file; or a PNG of MRR, ARR, the movements and the bridge."""
+"""`arr chart`: MRR, ARR, movements, the bridge, customers, ARPA, NRR/GRR (per period and
+over 12 months), the quick ratio and the cohorts' heat map, as one HTML file; or a PNG of
+MRR, ARR, the movements and the bridge."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Annotated, Any, BinaryIO
 
 import typer
 
+from ledger.app.knowledge import Knowledge
 from ledger.app.ledger import Ledger
 from ledger.cli.movements import EveryOption, SeriesFrom, SeriesPeriod, To, days, every_option
 from ledger.cli.options import (
@@ -32,6 +34,8 @@ from ledger.cli.options import (
 from ledger.cli.progress import working
 from ledger.domain.errors import LedgerError, UsageError
 from ledger.store.location import Location
+from projections.figures.conversion import FxPolicy
+from projections.figures.series import Every
 from projections.render.page import page
 from projections.render.png import write_png
 
@@ -76,15 +80,53 @@ def not_the_ledger(output: str, location: Location) -> None:
         )
 
 
+Cells = list[dict[str, Any]]
+
+
+def cohort_every(every: Every) -> Every:
+    """The cohorts' period for a chart's: a chart every day or week has them by month."""
+    return every if every in ("month", "quarter", "year") else "month"
+
+
+def cohort_cells(
+    ledger: Ledger,
+    span: tuple[date, date],
+    every: Every,
+    asked: Knowledge,
+    seen: int,
+    rates: FxPolicy,
+) -> Cells:
+    """The cohorts of the chart's range, as known where its series was (`seen`): nothing
+    asked of what the ledger knew reads it at the series' position, so that an event
+    recorded between the two reads is in neither."""
+    unasked = asked.known_at is None and asked.close is None and asked.position is None
+    found = ledger.cohorts(
+        *span,
+        cohort_every(every),
+        known_at=asked.known_at,
+        position=seen if unasked else asked.position,
+        close=asked.close,
+        fx=rates,
+    )
+    return [cell.as_json() for cell in found]
+
+
 def write(
-    path: Path, kind: str, rows: list[dict[str, Any]], start: date, every: str, note: str
+    path: Path,
+    kind: str,
+    rows: list[dict[str, Any]],
+    start: date,
+    every: Every,
+    note: str,
+    cells: Cells,
 ) -> None:
     try:
         with replacing(path) as file:
             if kind == "png":
                 write_png(rows, start, every, note, file)
             else:
-                file.write(page(rows, start, every, note).encode("utf-8"))
+                html = page(rows, start, every, note, cells, cohort_every(every))
+                file.write(html.encode("utf-8"))
     except OSError as exc:
         raise LedgerError(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -136,8 +178,10 @@ def chart_command(
     """Chart MRR, ARR, movements, customers, ARPA, NRR/GRR and the quick ratio per period.
 
     Into one offline HTML file, self-contained (no network fetches): open it in any
-    browser. A PNG (MRR, ARR, movements and the last period's bridge) needs matplotlib:
-    pip install 'arr-ledger[charts]'.
+    browser. It also draws NRR and GRR over the 12 months to each period end, and a heat
+    map of the cohorts that started in the range (by --every; by month when that is day
+    or week), as arr cohorts computes them. A PNG (MRR, ARR, movements and the last
+    period's bridge) needs matplotlib: pip install 'arr-ledger[charts]'.
 
     \b
     --from is the first day counted and --to the last, as in arr series: --period 2024
@@ -165,8 +209,13 @@ def chart_command(
                     close=asked.close,
                     fx=rates,
                 )
+            cells: Cells = []
+            if kind == "html":
+                at = found[-1].report.position
+                with working(f"computing the cohorts by {cohort_every(step)} to {end}"):
+                    cells = cohort_cells(ledger, (start, end), step, asked, at, rates)
         rows = [r.as_json() for r in found]
-        write(Path(output), kind, rows, start, step, asked.describe())
+        write(Path(output), kind, rows, start, step, asked.describe(), cells)
         note = f"wrote {output}: {len(rows)} periods, every {step}"
         out.print(note, soft_wrap=True, markup=False, highlight=False)
 

@@ -20,6 +20,7 @@ from projections.render.svg import (
     COLORS,
     HEIGHT,
     TOP,
+    TRAILING,
     Row,
     Scale,
     bar,
@@ -31,6 +32,7 @@ from projections.render.svg import (
     legend,
     money,
     money_tip,
+    name,
     note,
     polyline,
     rule,
@@ -384,21 +386,37 @@ def runs(points: Sequence[tuple[float, float] | None]) -> list[list[tuple[float,
 
 
 def ratio_line(rows: Sequence[Row], key: str, x: Scale, y: Scale, radius: float) -> list[str]:
+    """`key`'s line and dots: solid, or dashed with hollow dots for a trailing figure. An
+    undefined ratio (null) is no dot and breaks the line, never a zero."""
     ratios = [value(r, key) for r in rows]
     points = [None if v is None else (x(Decimal(i)), y(v)) for i, v in enumerate(ratios)]
-    color = COLORS[key]
-    parts = [polyline(run, color, 2) for run in runs(points) if len(run) > 1]
+    color, trailing = COLORS[key], key in TRAILING
+    parts = [polyline(run, color, 2, dashed=trailing) for run in runs(points) if len(run) > 1]
     shown = [
-        (p, tip(r["as_of"], [f"{label(key)} {v}"]))
+        (p, tip(r["as_of"], [f"{name(key)} {v}"]))
         for p, r, v in zip(points, rows, ratios, strict=True)
         if p is not None
     ]
-    return [*parts, *dots([p for p, _ in shown], [t for _, t in shown], color, radius)]
+    tips = [t for _, t in shown]
+    return [*parts, *dots([p for p, _ in shown], tips, color, radius, hollow=trailing)]
+
+
+RETENTION = ("nrr", "grr")
+TRAILING_RETENTION = ("nrr_12m", "grr_12m")
+
+
+def retention_keys(rows: Sequence[Row]) -> tuple[str, ...]:
+    """The ratios the retention chart draws: NRR and GRR of each period, and over the 12
+    months to each period end when some period end has them."""
+    trailing = tuple(k for k in TRAILING_RETENTION if any(value(r, k) is not None for r in rows))
+    return (*RETENTION, *trailing)
 
 
 def retention_chart(rows: Sequence[Row], every: str) -> str:
-    """NRR and GRR of each period, around the 1.0 line (null where no customer was active)."""
-    ratios = [v for r in rows for k in ("nrr", "grr") if (v := value(r, k)) is not None]
+    """NRR and GRR of each period, and over the 12 months to each period end (dashed),
+    around the 1.0 line (null where no customer was active at the start: no dot)."""
+    drawn = retention_keys(rows)
+    ratios = [v for r in rows for k in drawn if (v := value(r, k)) is not None]
     low, high = min([Decimal(1), *ratios]), max([Decimal(1), *ratios])
     marks = ticks(low, high)
     y = Scale(marks[0], marks[-1], HEIGHT - BOTTOM, TOP)
@@ -406,12 +424,26 @@ def retention_chart(rows: Sequence[Row], every: str) -> str:
     parts = [
         *y_axis(marks, y, "ratio"),
         *x_axis([r["as_of"] for r in rows], every),
-        *legend(["nrr", "grr"]),
+        *legend(drawn),
         rule(y(Decimal(1))),
-        *ratio_line(rows, "nrr", x, y, dot(band, 3)),
-        *ratio_line(rows, "grr", x, y, dot(band, 3)),
+        *(part for key in drawn for part in ratio_line(rows, key, x, y, dot(band, 3))),
     ]
-    return svg("retention-chart", "NRR and GRR by period", parts)
+    over = " and over 12 months" if len(drawn) > len(RETENTION) else ""
+    return svg("retention-chart", f"NRR and GRR by period{over}", parts)
+
+
+def trailing_caption(rows: Sequence[Row]) -> str:
+    """The retention caption's word on the 12-month lines: how to read them, or why there
+    are none."""
+    if len(retention_keys(rows)) > len(RETENTION):
+        return (
+            "Dashed, with hollow dots: NRR 12m and GRR 12m, the retention of the customers "
+            "active 12 months before each period end; none where nobody was."
+        )
+    return (
+        "No period end here has a customer active 12 months before it, so there is no "
+        "12-month NRR or GRR line."
+    )
 
 
 def _currency(rows: Sequence[Row]) -> str:
@@ -476,6 +508,7 @@ CHARTS: tuple[Chart, ...] = (
         "NRR and GRR",
         "Net and gross revenue retention of the customers active at each period's start.",
         retention_chart,
+        trailing_caption,
     ),
     Chart("Quick ratio", QUICK_RATIO, quick_ratio_chart),
 )

@@ -37,8 +37,21 @@ COLORS = {
     "net_new": "#263238",
     "nrr": "#6a1b9a",
     "grr": "#00838f",
+    "nrr_12m": "#6a1b9a",
+    "grr_12m": "#00838f",
 }
+TRAILING = {"nrr_12m", "grr_12m"}
+"""Figures over the 12 months to each period end: the colour of the per-period figure,
+drawn dashed with hollow dots."""
+NAMES = {"nrr_12m": "NRR 12m", "grr_12m": "GRR 12m"}
+"""What the charts call figures that the tables' labels spell out less briefly."""
+DASH = "5 3"
 Row = dict[str, Any]
+
+
+def name(key: str) -> str:
+    """A figure's name in a chart's legend and tooltips."""
+    return NAMES.get(key) or label(key)
 
 
 @dataclass(frozen=True)
@@ -115,12 +128,17 @@ def dot(band: float, largest: float) -> float:
 
 
 def dots(
-    points: Sequence[tuple[float, float]], tips: Sequence[str], color: str, radius: float
+    points: Sequence[tuple[float, float]],
+    tips: Sequence[str],
+    color: str,
+    radius: float,
+    *,
+    hollow: bool = False,
 ) -> list[str]:
-    """A dot per point, each with its tooltip."""
+    """A dot per point, each with its tooltip; `hollow`: a ring of `color` around white."""
+    paint = f'fill="#ffffff" stroke="{color}" stroke-width="1.5"' if hollow else f'fill="{color}"'
     return [
-        f'<circle class="mark" cx="{px:.1f}" cy="{py:.1f}" r="{radius}" fill="{color}">'
-        f"{title}</circle>"
+        f'<circle class="mark" cx="{px:.1f}" cy="{py:.1f}" r="{radius}" {paint}>{title}</circle>'
         for (px, py), title in zip(points, tips, strict=True)
     ]
 
@@ -159,24 +177,35 @@ def x_axis(days: Sequence[str], every: str) -> list[str]:
 
 def legend(keys: Sequence[str]) -> list[str]:
     """Colour keys in a row above the plot, ending at its right edge (the unit is left).
-    A row that would reach left of the plot, over the unit, is set closer together."""
-    texts = [6.5 * len(label(key)) for key in keys]
+    A row that would reach left of the plot, over the unit, is set closer together. A
+    trailing figure's key is a dashed line, as the figure is drawn."""
+    texts = [6.5 * len(name(key)) for key in keys]
     room = WIDTH - RIGHT + 12 - LEFT - sum(texts)
     gap = min(28, room // max(len(keys), 1))
     widths = [gap + t for t in texts]
     parts, at = [], WIDTH - RIGHT - sum(widths) + 12
     for key, width in zip(keys, widths, strict=True):
         parts.append(
-            f'<rect x="{at:.1f}" y="8" width="12" height="12" fill="{COLORS[key]}"/>'
-            f'<text class="legend" x="{at + 16:.1f}" y="18">{escape(label(key))}</text>'
+            f"{swatch(key, at)}"
+            f'<text class="legend" x="{at + 16:.1f}" y="18">{escape(name(key))}</text>'
         )
         at += width
     return parts
 
 
-def svg(name: str, title: str, parts: list[str]) -> str:
+def swatch(key: str, at: float) -> str:
+    """A legend's key: a square of the figure's colour, or a dashed line for a trailing one."""
+    if key in TRAILING:
+        return (
+            f'<line x1="{at:.1f}" x2="{at + 12:.1f}" y1="14" y2="14" stroke="{COLORS[key]}" '
+            f'stroke-width="2" stroke-dasharray="3 2"/>'
+        )
+    return f'<rect x="{at:.1f}" y="8" width="12" height="12" fill="{COLORS[key]}"/>'
+
+
+def svg(chart: str, title: str, parts: list[str]) -> str:
     return (
-        f'<svg class="chart" id="{name}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'<svg class="chart" id="{chart}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{escape(title)}</title>{''.join(parts)}</svg>"
     )
@@ -197,10 +226,13 @@ def money_tip(key: str, amount: Decimal | None, currency: str, *, plus: bool = F
     return f"{label(key)} {shown}"
 
 
-def polyline(points: Sequence[tuple[float, float]], color: str, width: float) -> str:
+def polyline(
+    points: Sequence[tuple[float, float]], color: str, width: float, *, dashed: bool = False
+) -> str:
+    dash = f' stroke-dasharray="{DASH}"' if dashed else ""
     return (
         f'<polyline class="mark" points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in points)}" '
-        f'fill="none" stroke="{color}" stroke-width="{width}"/>'
+        f'fill="none" stroke="{color}" stroke-width="{width}"{dash}/>'
     )
 
 
