@@ -106,11 +106,8 @@ class CohortSums:
         """A customer, from its MRR pieces in start order."""
         if (own := self._own(pieces[0][0])) is None:
             return
-        self._cells(own)
+        totals, active = self._run(own)
         count = len(self.ends)
-        if own not in self._runs:
-            self._runs[own] = ([Total() for _ in range(count + 1)], [0] * (count + 1))
-        totals, active = self._runs[own]
         for start, end, value in pieces:
             i = bisect_left(self.ends, start)
             j = count if end is None else bisect_left(self.ends, end)
@@ -119,6 +116,16 @@ class CohortSums:
                 totals[j].add(value, -1)
                 active[i] += 1
                 active[j] -= 1
+
+    def add_change(self, first: date, at: int, num: int, den: int, count: int) -> None:
+        """Customers whose MRR was first > 0 on `first` (in the span) add `num/den` to
+        their MRR, and `count` to the active, at the period ends from index `at` on: the
+        pieces' starts and (negated) ends, summed by the database (`read_model_cohorts`)."""
+        own = self._own(first)
+        assert own is not None, "a change of a cohort outside the span"
+        totals, active = self._run(own)
+        totals[at].add_over(num, den)
+        active[at] += count
 
     def cells(self, known: tuple[int, str, FxPolicy]) -> list[CohortCell]:
         self._settle()
@@ -140,6 +147,14 @@ class CohortSums:
 
     def _cells(self, own: date) -> list[tuple[Total, list[int]]]:
         return self._sums.setdefault(own, [(Total(), [0]) for _ in self.ends[self._index[own] :]])
+
+    def _run(self, own: date) -> tuple[list[Total], list[int]]:
+        """The cohort's changes by period end (one slot past the last: what ends after)."""
+        self._cells(own)
+        if own not in self._runs:
+            count = len(self.ends) + 1
+            self._runs[own] = ([Total() for _ in range(count)], [0] * count)
+        return self._runs[own]
 
     def _settle(self) -> None:
         """Adds the runs of `add_pieces` into the cells, once."""

@@ -38,6 +38,7 @@ from projections.figures.netting import added as added_sums
 from projections.figures.report import CurrencyLine, Report, SegmentLine
 from projections.figures.series import SeriesRow
 from projections.figures.trailing import Windows
+from projections.read_model import cohorts as model_cohorts
 from projections.read_model import netting, parallel, passes, periods, rates, verify
 from projections.read_model import snapshots as read_model_snapshots
 from projections.read_model import trailing as read_model_trailing
@@ -265,8 +266,7 @@ class ReadModel:
         `foreign`, and those it holds out."""
         self._reach(position)
         with self.engine.connect() as conn:
-            for pieces in netting.customer_pieces(conn, position, sums.span[1]):
-                sums.add_pieces(pieces)
+            model_cohorts.add_model(conn, sums, position)
             if (theirs := periods.held_out(conn, position, foreign)) is not None:
                 for first, values in theirs.members():
                     sums.add(first, values)

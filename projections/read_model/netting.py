@@ -10,6 +10,7 @@ from datetime import date
 from fractions import Fraction
 from functools import lru_cache
 from itertools import groupby, pairwise
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -24,6 +25,10 @@ _NETTED = tuple(k for k in KINDS if k.name in NETTED)
 _PIECES = """
 SELECT customer_id, start, "end", num, big, den FROM {t}
  WHERE recorded_from <= ? AND recorded_to > ? AND start <= ? ORDER BY customer_id, start
+"""
+_COVERING = """
+SELECT customer_id, start, "end", num, big, den FROM {t}
+ WHERE recorded_from <= ? AND recorded_to > ? AND ({covers}) ORDER BY customer_id, start
 """
 
 
@@ -46,6 +51,20 @@ def customer_pieces(conn: Connection, position: int, upto: date) -> Iterator[lis
     order (one list per customer)."""
     raw = Raw(conn)
     rows = raw.rows(_PIECES.format(t=TABLES["pieces"]), (position, position, raw.day(upto)))
+    yield from _grouped(raw, rows)
+
+
+def pieces_covering(conn: Connection, position: int, days: Sequence[date]) -> Iterator[list[Piece]]:
+    """Each customer's MRR pieces believed at `position` that cover one of `days`, in start
+    order (one list per customer): all a few windows' retention needs of the model."""
+    raw = Raw(conn)
+    covers = " OR ".join(['(start <= ? AND "end" > ?)'] * len(days))
+    query = _COVERING.format(t=TABLES["pieces"], covers=covers)
+    params = [position, position, *(raw.day(d) for d in days for _ in (0, 1))]
+    yield from _grouped(raw, raw.rows(query, params))
+
+
+def _grouped(raw: Raw, rows: list[Any]) -> Iterator[list[Piece]]:
     for _, group in groupby(rows, key=lambda r: r[0]):
         yield [
             (raw.to_day(start), raw.to_day(end), _value(num, big, den))
