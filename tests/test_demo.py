@@ -19,12 +19,22 @@ customers of 2024, worked out by hand from SPEC §11-§12, all monthly, in USD:
 So trials started: 1 in May, 1 in Aug; trialing contracts at month ends: 1 at May's and
 Aug's; paused customers: 1 at Jul's and Aug's; discounts 200.00 at Oct's, Nov's and Dec's.
 The late churn gives its reason, `non_payment`.
+
+The sample is history: each month's events are recorded at its close, the 3rd of the
+next month at 09:00 UTC (a late churn or a void at the close of the month it was
+entered), up to November's close on 2024-12-03; the late churn on 2024-12-10; then the
+rest. So as of 2024-11-30, the MRR now (1,930,586.85) was higher at the close by the
+late churn (72,000.00) and by two of the sample's churns of November entered in
+December, so recorded at January's close (C000276's 1,495.00 and C000222's 897.00):
+2,004,978.85 known at 2024-12-03; 1,932,978.85 once the late churn arrived. June's
+figures were complete at its close: 1,831,231.98 as known on 3 July, as now.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,9 +45,12 @@ from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from ledger import Ledger
-from ledger.cli.demo import AS_OF, RESTATED, YEAR_START
+from ledger.app.sample import lifecycle_events, month_close, sample_events, sample_history
+from ledger.cli.demo import AS_OF, CLOSE, LATE_RECORDED, RESTATED, YEAR_START
 from ledger.cli.main import app
 from ledger.cli.movements import SERIES_TABLE
+from ledger.domain.dates import DAY
+from ledger.intake.rows import Row
 from projections.figures.movements import by_customer
 from projections.render.text import grouped
 
@@ -59,7 +72,7 @@ def test_demo_shows_the_report_the_movements_and_a_restatement(demo: tuple[str, 
     assert f"Report as of {AS_OF}" in shown
     assert "MRR movements, last 12 months (USD)" in shown
     assert all(f"2024-{month:02d}-" in shown for month in range(1, 13))
-    assert f"How the late churn restated the figures as of {RESTATED}:" in shown
+    assert f"How the late churn restated the figures as of {RESTATED}, known at " in shown
     assert "caused by churn late-churn of " in shown
     assert "…" not in shown  # nothing cut short
 
@@ -72,25 +85,31 @@ def test_a_folder_that_holds_a_demo_is_refused(demo: tuple[str, Path]) -> None:
 
 
 def test_the_restatement_shown_is_the_late_churn(demo: tuple[str, Path]) -> None:
-    """Before: the ledger one position short of the late churn; after: now. The change of
-    MRR is exactly the churned contract's MRR, shown as its (negative) MRR effect."""
+    """Before: the ledger as known at November's close, one position short of the late
+    churn; after: once it arrived. The change of MRR is exactly the churned contract's
+    MRR, shown as its (negative) MRR effect."""
     shown, folder = demo
     with Ledger.open(f"sqlite:///{folder / 'demo.db'}") as ledger:
-        head = ledger.head()
-        before = ledger.report(RESTATED, position=head - 1).as_json()
-        after = ledger.report(RESTATED).as_json()
-        (late,) = [e for e in ledger.entries() if e.position == head]
-    assert late.event.event_id == "late-churn" and late.event.effective_date == date(2024, 11, 1)
-    restated = shown.split("known at the close → now")[1].splitlines()
+        (late,) = [e for e in ledger.entries() if e.event.event_id == "late-churn"]
+        closed = ledger.position(CLOSE)
+        before = ledger.report(RESTATED, position=late.position - 1).as_json()
+        after = ledger.report(RESTATED, position=late.position).as_json()
+        now = ledger.report(RESTATED).as_json()
+    assert late.event.effective_date == date(2024, 11, 1) and late.position == closed + 1
+    assert (CLOSE, LATE_RECORDED, late.recorded_at) == (
+        datetime(2024, 12, 3, 9, tzinfo=UTC),
+        datetime(2024, 12, 10, 9, tzinfo=UTC),
+        datetime(2024, 12, 10, 9, tzinfo=UTC),
+    )
+    assert (before["mrr"], after["mrr"], now["mrr"]) == (
+        "2004978.85",
+        "1932978.85",
+        "1930586.85",  # less C000276's 1,495.00 and C000222's 897.00, recorded in January
+    )
+    restated = shown.split("known at the close → on 2024-12-10")[1].splitlines()
     mrr_line = next(line for line in restated if line.split()[:1] == ["MRR"])
-    change = Decimal(after["mrr"]) - Decimal(before["mrr"])
-    assert change < 0
-    assert mrr_line.split() == [
-        "MRR",
-        f"{Decimal(before['mrr']):,}",
-        f"{Decimal(after['mrr']):,}",
-        f"−{-change:,}",
-    ]
+    assert mrr_line.split() == ["MRR", "2,004,978.85", "1,932,978.85", "−72,000.00"]
+    assert "recorded at 2024-12-10T09:00:00+00:00" in shown
 
 
 def test_every_suggested_command_runs_against_the_sample(
@@ -99,14 +118,36 @@ def test_every_suggested_command_runs_against_the_sample(
     shown, _folder = demo
     after = shown.split("Try next, against the sample:")[1].splitlines()
     suggested = [line for line in after if line.startswith("  arr ")]
-    assert len(suggested) == 7
+    assert len(suggested) == 9
     monkeypatch.chdir(tmp_path)
     for line in suggested:
-        words = shlex.split(line)
+        words = shlex.split(line, comments=True)
         assert words[0] == "arr" and "--db" in words, line
         result = CliRunner().invoke(app, words[1:])
         assert result.exit_code == 0, f"{line}\n{result.output}"
     assert (tmp_path / "report.html").stat().st_size > 10_000
+
+
+def test_the_suggested_known_at_reports_show_what_was_known_then(
+    demo: tuple[str, Path],
+) -> None:
+    """What we told the board on 3 July, November as closed, and November restated a
+    week later by the late churn: figures of the history, not zeros."""
+    shown, _folder = demo
+    after = shown.split("Try next, against the sample:")[1].splitlines()
+    known = [shlex.split(line, comments=True) for line in after if "report" in line]
+    known = [words for words in known if "--known-at" in words]
+    found = {}
+    for words in known:
+        result = CliRunner().invoke(app, [*words[1:], "--format", "json"])
+        assert result.exit_code == 0, result.output
+        figures = json.loads(result.stdout)
+        found[(figures["as_of"], words[words.index("--known-at") + 1])] = figures["mrr"]
+    assert found == {
+        ("2024-06-30", "2024-07-03"): "1831231.98",
+        ("2024-11-30", "2024-12-03"): "2004978.85",
+        ("2024-11-30", "2024-12-10"): "1932978.85",
+    }
 
 
 MONTHS = {
@@ -223,7 +264,7 @@ def test_the_demo_shows_trials_pauses_discounts_and_reasons(demo: tuple[str, Pat
         totals = ledger.movements(*span).as_json()
         (late,) = [e for e in ledger.entries() if e.event.event_id == "late-churn"]
         before = ledger.report(date(2024, 11, 1), position=late.position - 1).as_json()["mrr"]
-        after = ledger.report(date(2024, 11, 1)).as_json()["mrr"]
+        after = ledger.report(date(2024, 11, 1), position=late.position).as_json()["mrr"]
     assert (late.event.reason, late.event.note) == (
         "non_payment",
         "card declined since October; recorded after the close",
@@ -273,3 +314,28 @@ def test_every_command_says_what_it_does_with_an_example() -> None:
         assert len(text.split("Example:")[0].strip()) > 20, path
     top = CliRunner().invoke(app, ["--help"])
     assert "Start with `arr demo`" in top.output and "Example: arr init" in top.output
+
+
+def test_the_sample_as_history_is_known_close_by_close(ledger: Ledger) -> None:
+    """`sample_history`, as the demo records it, on both databases: the rows of
+    `sample_events` and of `lifecycle_events`, each at the close of the month it was
+    entered in (the 3rd of the next, 09:00 UTC), in order; known at a close, and until the
+    next, the ledger holds exactly the rows recorded by it."""
+    rows = sample_history(18, 2, more=lifecycle_events())
+    bare = [{k: v for k, v in r.items() if k != "recorded_at"} for r in rows]
+    assert sorted(map(str, bare)) == sorted(map(str, sample_events(18, 2) + lifecycle_events()))
+    assert [r["recorded_at"] for r in rows] == sorted(r["recorded_at"] for r in rows)
+    lifecycle = {r["event_id"]: r["recorded_at"] for r in rows if "-" in r["event_id"]}
+    assert (lifecycle["umbrella-new"], lifecycle["initech-pause"]) == (
+        "2024-03-03T09:00:00+00:00",  # effective 2024-02-01: February's close
+        "2024-08-03T09:00:00+00:00",  # effective 2024-07-01: July's close
+    )
+    ledger.import_rows((Row(f"row {n}", r) for n, r in enumerate(rows, 1)), historical=True)
+    times = [datetime.fromisoformat(r["recorded_at"]) for r in rows]
+    for closed in sorted(set(times)):  # every close: the rows up to it, and none of the next
+        known = sum(1 for moment in times if moment <= closed)
+        before = ledger.position(closed - timedelta(seconds=1))
+        assert before < known == ledger.position(closed) == ledger.position(closed + DAY)
+    closed = month_close(date(2022, 11, 30))
+    assert closed == datetime(2022, 12, 3, 9, tzinfo=UTC)
+    assert Decimal(ledger.report(date(2022, 11, 30), known_at=closed).as_json()["mrr"]) > 0

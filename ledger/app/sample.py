@@ -4,14 +4,16 @@ Customers start over the years on monthly, annual or multi-year contracts; they 
 downgrade, renew (sometimes at a new price), let terms lapse, churn and come back, and
 pay setup fees. A few churns are recorded late (backdated) and a few fees are entered
 twice by mistake and then voided, as in real ledgers. With `foreign`, that share of the
-customers bills in EUR or GBP, and a rate of each is recorded every day.
+customers bills in EUR or GBP, and a rate of each is recorded every day. As history
+(`sample_history`), every row is recorded at the close of the month it was entered in.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from ledger.domain.dates import add_months
@@ -148,6 +150,13 @@ def sample_events(
     """Event rows in recording order: effective order, except late-recorded churns and
     voids. A share `foreign` of the customers bills in EUR or GBP (drawn apart, so that
     the events are otherwise those of the same seed), with a rate of each every day."""
+    return [row for _, row in _entered(customers, years, seed, start, foreign)]
+
+
+def _entered(
+    customers: int, years: int, seed: int, start: date, foreign: float
+) -> list[tuple[date, dict[str, str]]]:
+    """`sample_events`' rows in recording order, each with the day it was entered."""
     rng, out = random.Random(seed), _Writer()
     billing = random.Random(seed + 1)
     horizon = add_months(start, 12 * years)
@@ -164,7 +173,7 @@ def sample_events(
     if foreign:
         out.rows.extend(_daily_rates(random.Random(seed + 2), start - timedelta(days=30), horizon))
     out.rows.sort(key=lambda item: (item[0], item[1]))
-    return [row for _, _, row in out.rows]
+    return [(day, row) for day, _, row in out.rows]
 
 
 def _daily_rates(
@@ -183,6 +192,38 @@ def _daily_rates(
             rates[currency] = (rate * (1 + drift)).quantize(step)
         day += timedelta(days=1)
     return found
+
+
+CLOSE_DAY = 3
+"""The books of a month close on the 3rd of the next month, at 09:00 UTC."""
+CLOSE_TIME = time(9, tzinfo=UTC)
+
+
+def month_close(day: date) -> datetime:
+    """When the books of `day`'s month were closed: 2024-11-30 -> 2024-12-03 09:00 UTC."""
+    following = add_months(day.replace(day=1), 1)
+    return datetime.combine(following.replace(day=CLOSE_DAY), CLOSE_TIME)
+
+
+def sample_history(
+    customers: int = 300,
+    years: int = 4,
+    seed: int = 7,
+    start: date = date(2021, 1, 1),
+    foreign: float = 0.0,
+    more: Iterable[dict[str, str]] = (),
+) -> list[dict[str, str]]:
+    """`sample_events`' rows, and `more` rows, as history (SPEC §14): each with the
+    `recorded_at` of the close of the month it was entered in (`month_close`), in the
+    order of those times. A row is entered on its effective date, except the sample's
+    late churns and voids (later) and setup fees billed before go-live (on go-live): those
+    may land in a later close than their effective month's, and restate it. `more` rows
+    (which give `effective_date`) come after the sample's at each close."""
+    entered = _entered(customers, years, seed, start, foreign)
+    entered += [(date.fromisoformat(row["effective_date"]), row) for row in more]
+    stamped = [(month_close(day), row) for day, row in entered]
+    stamped.sort(key=lambda item: item[0])  # stable: each close keeps its rows' order
+    return [row | {"recorded_at": moment.isoformat()} for moment, row in stamped]
 
 
 LIFECYCLE_CUSTOMERS = ("northwind", "globex", "initech", "umbrella")
