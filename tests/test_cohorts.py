@@ -116,6 +116,39 @@ def test_series_rows_carry_the_trailing_twelve_months(ledger: Ledger) -> None:
     assert early["nrr_12m"] is None  # nobody was active on 2022-01-31
 
 
+def test_trailing_twelve_months_to_any_day(ledger: Ledger) -> None:
+    record(
+        ledger,
+        new("acme", "s1", "2023-01-10", "100"),
+        new("bolt", "s2", "2023-03-01", "200"),
+        event("upgrade", "acme", "2024-01-15", subscription_id="s1", amount="130"),
+        event("downgrade", "bolt", "2024-03-01", subscription_id="s2", amount="50"),
+        event("churn", "acme", "2024-03-02", subscription_id="s1"),
+    )
+    days = ("2024-01-09", "2024-01-10", "2024-01-14", "2024-01-15", "2024-02-29", "2024-03-01")
+    found = []
+    for day in days:
+        row = ledger.series(date(2024, 1, 1), date.fromisoformat(day))[-1].as_json()
+        found.append((row["as_of"], row["nrr_12m"], row["grr_12m"], row["logo_churn_rate_12m"]))
+    assert found == [
+        ("2024-01-09", None, None, None),  # nobody was active on 2023-01-09
+        ("2024-01-10", "1.0000", "1.0000", "0.0000"),  # acme 100 -> 100
+        ("2024-01-14", "1.0000", "1.0000", "0.0000"),
+        ("2024-01-15", "1.3000", "1.0000", "0.0000"),  # acme 100 -> 130
+        # a month end's window starts at the month end a year before: acme only
+        ("2024-02-29", "1.3000", "1.0000", "0.0000"),
+        # (2023-03-01, 2024-03-01]: acme 100 -> 130, bolt 200 -> 50: 180/300, GRR 150/300
+        ("2024-03-01", "0.6000", "0.5000", "0.0000"),
+    ]
+    after = ledger.series(date(2024, 3, 2), date(2024, 3, 2))[0].as_json()
+    # (2023-03-02, 2024-03-02]: acme 100 -> 0, bolt 200 -> 50
+    assert (after["nrr_12m"], after["grr_12m"], after["logo_churn_rate_12m"]) == (
+        "0.1667",
+        "0.1667",
+        "0.5000",
+    )
+
+
 @pytest.mark.parametrize("every", ["month", "quarter", "year"])
 def test_cohorts_agree_with_the_oracle(ledger: Ledger, db_url: str, every: str) -> None:
     customers = 300 if db_url.startswith("sqlite") else 120

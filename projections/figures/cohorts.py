@@ -146,15 +146,17 @@ class CohortSums:
         return min(period_end(first, self.every), self.span[1])
 
     def _cells(self, own: date) -> list[tuple[Total, list[int]]]:
-        return self._sums.setdefault(own, [(Total(), [0]) for _ in self.ends[self._index[own] :]])
+        if (found := self._sums.get(own)) is None:
+            found = self._sums[own] = [(Total(), [0]) for _ in self.ends[self._index[own] :]]
+        return found
 
     def _run(self, own: date) -> tuple[list[Total], list[int]]:
         """The cohort's changes by period end (one slot past the last: what ends after)."""
-        self._cells(own)
-        if own not in self._runs:
+        if (found := self._runs.get(own)) is None:
+            self._cells(own)
             count = len(self.ends) + 1
-            self._runs[own] = ([Total() for _ in range(count)], [0] * count)
-        return self._runs[own]
+            found = self._runs[own] = ([Total() for _ in range(count)], [0] * count)
+        return found
 
     def _settle(self) -> None:
         """Adds the runs of `add_pieces` into the cells, once."""

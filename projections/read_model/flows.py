@@ -20,13 +20,14 @@ period's two ends. Two sorts of row keep what it needs:
   month's NRR (b - a), GRR (b - a when b < a) and logo churn (when b = 0). A `series`
   A monthly series then reads each month's retention from one lookup too (three kinds:
   kept, lost, churned);
-* a customer's **trailing-12-month retention** (SPEC §13), on month ends: for the window
-  from a month end a year before to this one, its MRR at the window's start when > 0
-  (`year_opened`) and, when its MRR at the end differs, what it adds to that window's
-  NRR, GRR and logo churn (`year_kept`, `year_lost`, `year_churned`). A pair of its MRR
-  pieces, one covering the windows' starts and one their ends, adds a constant to a run
-  of consecutive windows: one row per such run, over the month ends of the windows'
-  ends. So every month-end `series` row reads its trailing retention from snapshots.
+* a customer's **trailing-12-month retention** (SPEC §13), on every day: for the window
+  from the day 12 months before (`year_before`) to this one, its MRR at the window's
+  start when > 0 (`year_opened`) and, when its MRR at the end differs, what it adds to
+  that window's NRR, GRR and logo churn (`year_kept`, `year_lost`, `year_churned`). A
+  pair of its runs of MRR, one covering the windows' starts and one their ends, adds a
+  constant to the windows ending on a run of days: one row per such pair, over those
+  days. So every `series` row, on whatever day, reads its trailing retention from
+  snapshots.
 
 Movements netted by month (SPEC §13) are sums over month ends: a customer's **netted
 movement** is its MRR at a month's end against the month before's, classified by §5's
@@ -40,9 +41,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import date
 from fractions import Fraction
+from functools import lru_cache
 from typing import ClassVar
 
-from ledger.domain.dates import DAY, months_end
+from ledger.domain.dates import DAY, add_months, months_end, year_before
 from ledger.domain.timeline import Timeline
 from projections.figures.book import Account, account_of
 from projections.figures.movements import (
@@ -157,54 +159,48 @@ def _month_moves(moved: list[Movement]) -> Iterator[tuple[date, Fraction, Fracti
 
 
 def _year_rows(moved: list[Movement]) -> dict[str, list[Derived]]:
-    """The customer's trailing-12-month rows (`YEAR`), from its MRR as steps: each step
-    holds the month ends of a run of months `[low, high)` (month numbers; `None`: open)."""
-    steps = [(_month(m.day), m.cur) for m in moved]
+    """The customer's trailing-12-month rows (`YEAR`), from its MRR as runs of days: a
+    run covering the starts of some windows, and one covering their ends, add a constant
+    to the windows ending on a run of days (`_first_end`), one row for them all."""
     runs = [
-        (low, steps[i + 1][0] if i + 1 < len(steps) else None, value)
-        for i, (low, value) in enumerate(steps)
+        (m.day, moved[i + 1].day if i + 1 < len(moved) else OPEN_END, m.cur)
+        for i, m in enumerate(moved)
     ]
     found: dict[str, list[Derived]] = defaultdict(list)
     for index, (low, high, before) in enumerate(runs):
-        if not before.numerator or (high is not None and low >= high) or low + 12 > _LAST:
+        opened = (_first_end(low), _first_end(high))  # the windows starting in the run
+        if not before.numerator or opened[0] >= opened[1]:
             continue
-        opened = (low + 12, None if high is None else high + 12)
-        found["year_opened"].append(_row(NO_SUBSCRIPTION, *_days(*opened), before))
+        found["year_opened"].append(_row(NO_SUBSCRIPTION, *opened, before))
         for other_low, other_high, after in runs[index:]:
-            if opened[1] is not None and other_low >= opened[1]:
+            if other_low >= opened[1]:
                 break  # the runs are in order: none after this one holds a window's end
-            first, last = max(opened[0], other_low), _least(opened[1], other_high)
-            if after == before or (last is not None and first >= last):
+            first, last = max(opened[0], other_low), min(opened[1], other_high)
+            if after == before or first >= last:
                 continue
-            days = _days(first, last)
-            found["year_kept"].append(_row(NO_SUBSCRIPTION, *days, after - before))
+            found["year_kept"].append(_row(NO_SUBSCRIPTION, first, last, after - before))
             if after < before:
-                found["year_lost"].append(_row(NO_SUBSCRIPTION, *days, after - before))
+                found["year_lost"].append(_row(NO_SUBSCRIPTION, first, last, after - before))
             if not after:
-                found["year_churned"].append(_row(NO_SUBSCRIPTION, *days, before))
+                found["year_churned"].append(_row(NO_SUBSCRIPTION, first, last, before))
     return found
 
 
-def _month(day: date) -> int:
-    """The number of `day`'s month: the first month end on or after `day` is its."""
-    return day.year * 12 + day.month - 1
+_LAST_START = year_before(OPEN_END - DAY)
+"""The latest start of a window ending on a day a query can ask (at most 9999-12-30)."""
 
 
-_LAST = _month(OPEN_END)
-
-
-def _days(low: int, high: int | None) -> tuple[date, date]:
-    """The days from the month end of month `low` to just after that of `high - 1`."""
-    end = OPEN_END if high is None or high > _LAST else _end_of(high - 1) + DAY
-    return _end_of(low), end
-
-
-def _end_of(month: int) -> date:
-    return months_end(date(month // 12, month % 12 + 1, 1))
-
-
-def _least(a: int | None, b: int | None) -> int | None:
-    return b if a is None else a if b is None else min(a, b)
+@lru_cache(maxsize=1 << 16)  # runs begin on a few thousand distinct days
+def _first_end(start: date) -> date:
+    """The first day whose window's start (`year_before`) is on or after `start`: the
+    windows starting in `[a, b)` are those ending in `[_first_end(a), _first_end(b))`,
+    as `year_before` never decreases from one day to the next."""
+    if start > _LAST_START:
+        return OPEN_END
+    end = add_months(start, 12) - 3 * DAY  # a day or two early, at most
+    while year_before(end) < start:
+        end += DAY
+    return end
 
 
 def _netted_rows(moved: list[Movement]) -> dict[str, list[Derived]]:

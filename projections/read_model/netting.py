@@ -1,7 +1,6 @@
 """What SPEC §13 asks of the model's customers' MRR: movements netted by month, from the
 netted movements' running totals (`read_model_flows`); and each customer's MRR pieces
-read once, for cohorts (`figures.cohorts`) and for trailing retention to days that are
-not month ends."""
+read once, for cohorts (`figures.cohorts`)."""
 
 from __future__ import annotations
 
@@ -26,10 +25,6 @@ _PIECES = """
 SELECT customer_id, start, "end", num, big, den FROM {t}
  WHERE recorded_from <= ? AND recorded_to > ? AND start <= ? ORDER BY customer_id, start
 """
-_COVERING = """
-SELECT customer_id, start, "end", num, big, den FROM {t}
- WHERE recorded_from <= ? AND recorded_to > ? AND ({covers}) ORDER BY customer_id, start
-"""
 
 
 def netted(conn: Connection, bounds: Sequence[date], position: int) -> Sums:
@@ -52,16 +47,6 @@ def customer_pieces(conn: Connection, position: int, upto: date) -> Iterator[lis
     raw = Raw(conn)
     rows = raw.rows(_PIECES.format(t=TABLES["pieces"]), (position, position, raw.day(upto)))
     yield from _grouped(raw, rows)
-
-
-def pieces_covering(conn: Connection, position: int, days: Sequence[date]) -> Iterator[list[Piece]]:
-    """Each customer's MRR pieces believed at `position` that cover one of `days`, in start
-    order (one list per customer): all a few windows' retention needs of the model."""
-    raw = Raw(conn)
-    covers = " OR ".join(['(start <= ? AND "end" > ?)'] * len(days))
-    query = _COVERING.format(t=TABLES["pieces"], covers=covers)
-    params = [position, position, *(raw.day(d) for d in days for _ in (0, 1))]
-    yield from _grouped(raw, raw.rows(query, params))
 
 
 def _grouped(raw: Raw, rows: list[Any]) -> Iterator[list[Piece]]:

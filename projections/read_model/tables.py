@@ -40,7 +40,7 @@ BELIEVED = 2**62
 CLOSED = f"recorded_to < {BELIEVED}"
 """The condition of the index of closed rows: a query must state it to use that index."""
 
-LAYOUT = 13  # 13: trailing retention and movements netted by month, at month ends (§13)
+LAYOUT = 14  # 14: trailing retention on every day, not only at month ends (§13)
 """The version of how rows are derived and stored: the tables of another version (or of
 other kinds, `shape`) in the database are dropped and rebuilt."""
 LAYOUT_KEY, TRACK, PASS = "layout", "figures", "pass"  # the rows of `arr_rm_tracking`
