@@ -130,8 +130,10 @@ def reports(url: str) -> list[Any]:
     found = []
     for day in CHECK_DAYS:
         cli = [ARR, "report", "--as-of", day.isoformat(), "--db", url, "--format", "json"]
-        out = subprocess.run(cli, check=True, capture_output=True, text=True).stdout
-        found.append(json.loads(out))
+        done = subprocess.run(cli, capture_output=True, text=True)
+        if done.returncode != 0:  # its own message, not this script's traceback
+            raise Stalled(f"arr report --as-of {day} failed: {done.stderr.strip()}")
+        found.append(json.loads(done.stdout))
     return found
 
 
@@ -145,9 +147,15 @@ def measure(db: str, folder: Path, periods: Path, events: Path, timeout: float) 
         events_url, events_s, events_rss = imported(db, folder, [str(events)], timeout)
     except Stalled as exc:
         return result | {"error": str(exc)}
-    same = reports(periods_url) == reports(events_url)
-    drop(db, periods_url)
-    drop(db, events_url)
+    timed = {"periods_import_s": round(periods_s, 2), "events_import_s": round(events_s, 2)}
+    print(json.dumps(timed), file=sys.stderr, flush=True)  # kept should the check fail
+    try:
+        same = reports(periods_url) == reports(events_url)
+    except Stalled as exc:
+        return result | timed | {"error": str(exc)}
+    finally:
+        drop(db, periods_url)
+        drop(db, events_url)
     if not same:
         raise SystemExit(f"MISMATCH: the two {name} ledgers report different figures")
     return result | {
