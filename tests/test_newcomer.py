@@ -44,7 +44,7 @@ def test_after_the_first_command_every_try_next_line_runs_in_a_fresh_shell(
     ).stdout
     lines = shown.split("Try next, against the sample:\n")[1].split("In Python")[0]
     commands = [line.strip() for line in lines.splitlines() if line.strip()]
-    assert len(commands) == 7 and all(c.startswith("arr ") for c in commands)
+    assert len(commands) == 9 and all(c.startswith("arr ") for c in commands)
     for command in commands:
         ran = subprocess.run(["bash", "-c", command], env=env, cwd=tmp_path, capture_output=True)
         assert ran.returncode == 0, (command, ran.stderr)

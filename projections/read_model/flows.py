@@ -197,6 +197,8 @@ def _first_end(start: date) -> date:
     as `year_before` never decreases from one day to the next."""
     if start > _LAST_START:
         return OPEN_END
+    if start == date.min:  # every day of year 1 has it as its window's start
+        return date.min
     end = add_months(start, 12) - 3 * DAY  # a day or two early, at most
     while year_before(end) < start:
         end += DAY
