@@ -359,7 +359,7 @@ def _described(error: Any, columns: Mapping[str, str], shape: str) -> str:
 # Periods of one price, and the events they make.
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a source holds hundreds of thousands
 class Period:
     """A subscription's run of one price, `[start, end)` (`end` None: still running),
     from the source lines `first` (where it starts) to `last` (where it ends)."""
