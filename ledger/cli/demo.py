@@ -241,7 +241,11 @@ def show_next(console: Console, url: str) -> None:
         (f"audit verify {db}", ""),
     ):
         say(console, f"  arr {command}" + (f"    # {why}" if why else ""))
-    say(console, "In Python (a notebook), as pydantic models and pandas DataFrames:")
+    say(
+        console,
+        "In Python (a notebook), as pydantic models and pandas DataFrames "
+        "(those need pip install 'arr-ledger[notebook]'):",
+    )
     for line in (
         "from datetime import date",
         "from ledger import Ledger",
