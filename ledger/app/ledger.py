@@ -560,7 +560,8 @@ class Ledger:
         fx: FxPolicy,
     ) -> list[Movements]:
         """The figures with their movements netted by month: of a replayed book; or of
-        the model's customers from their MRR pieces, and of those it holds out replayed."""
+        the model's customers from their netted rows, and of those it holds out from
+        their unit rows (replayed when one has a trial, a pause or a discount)."""
         if book is not None:
             sums = netted_accounts(book.accounts, bounds, book.converter(fx))
         else:
@@ -616,8 +617,8 @@ class Ledger:
 
     def _with_trailing(self, rows: list[SeriesRow], at: int, fx: FxPolicy) -> list[SeriesRow]:
         """The rows with their trailing 12 months' retention (SPEC §13): the model's
-        customers from their MRR pieces, the held-out ones from their unit rows (replayed when
-        one has a trial, a pause or a discount), in one pass each."""
+        customers from their year rows, the held-out ones from their unit rows (replayed
+        when one has a trial, a pause or a discount)."""
         days, model = [r.report.as_of for r in rows], self.read_model()
 
         def tallied(foreign: Foreign) -> Windows:

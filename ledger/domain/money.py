@@ -99,4 +99,7 @@ class Total:
 
     @property
     def value(self) -> Fraction:
+        if len(self.parts) == 1:  # the common case: one Fraction made, none added
+            ((den, num),) = self.parts.items()
+            return Fraction(num, den)
         return sum((Fraction(num, den) for den, num in self.parts.items()), Fraction(0))

@@ -17,7 +17,6 @@ from ledger.domain.money import Total
 from projections.figures.book import Account
 from projections.figures.conversion import Converter
 from projections.figures.movements import Level, Retention
-from projections.figures.netting import Piece
 
 
 class Windows:
@@ -32,12 +31,6 @@ class Windows:
         self.kept = [Total() for _ in range(count)]
         self.lost = [Total() for _ in range(count)]
         self.active, self.churned = [0] * count, [0] * count
-        # Customers of the read model, as changes over runs of windows (`add_pieces`),
-        # summed into the above by `settle`.
-        self._runs = [Total() for _ in range(count + 1)], [0] * (count + 1)
-        self._kept_runs = [Total() for _ in range(count + 1)]
-        self._lost_runs = [Total() for _ in range(count + 1)]
-        self._churned_runs = [0] * (count + 1)
 
     def add(self, values: dict[date, Fraction], paused: Iterable[date] = ()) -> None:
         """One customer: its MRR on the windows' days (absent: 0), and the days it is
@@ -46,66 +39,6 @@ class Windows:
         tally = Tally(self, den)
         tally.add({day: v.numerator * (den // v.denominator) for day, v in values.items()}, paused)
         tally.settle()
-
-    def add_pieces(self, pieces: list[Piece]) -> None:
-        """A customer of the read model, from its MRR pieces (in start order). A piece
-        covers the starts of a run of windows, another their ends: for the windows in
-        both runs the customer's MRR is those two values, so each pair of pieces adds a
-        constant to a run of windows (summed once, in `settle`), whatever their number.
-        A window ends after it starts, so only a piece from the first on can cover its end.
-        (Sums are kept as integer numerators by denominator, as `Total` keeps them: this
-        runs for every customer, and method calls were most of its time.)"""
-        starts, ends, count = self.starts, self.ends, len(self.starts)
-        runs = []
-        for start, end, value in pieces:
-            if end is None:
-                i = k = count
-            else:
-                i, k = bisect_left(starts, end), bisect_left(ends, end)
-            runs.append((bisect_left(starts, start), i, bisect_left(ends, start), k, value))
-        opened, active = self._runs[0], self._runs[1]
-        kept, lost, churned = self._kept_runs, self._lost_runs, self._churned_runs
-        for n, (i, j, _, _, before) in enumerate(runs):
-            if i >= j:
-                continue
-            num, den = before.numerator, before.denominator
-            _put(opened, i, j, num, den)
-            active[i] += 1
-            active[j] -= 1
-            churned[i] += 1
-            churned[j] -= 1
-            _put(kept, i, j, -num, den)
-            _put(lost, i, j, -num, den)
-            for _, _, k, m, after in runs[n:]:
-                low, high = max(i, k), min(j, m)
-                if low >= high:
-                    if k >= j:
-                        break
-                    continue
-                a_num, a_den = after.numerator, after.denominator
-                _put(kept, low, high, a_num, a_den)
-                if a_num * den < num * a_den:
-                    _put(lost, low, high, a_num, a_den)
-                else:
-                    _put(lost, low, high, num, den)
-                churned[low] -= 1
-                churned[high] += 1
-
-    def settle(self) -> None:
-        """Adds the runs of windows `add_pieces` made into the windows' sums."""
-        start, active = Fraction(0), 0
-        kept, lost, churned = Fraction(0), Fraction(0), 0
-        for i in range(len(self.starts)):
-            start += self._runs[0][i].value
-            active += self._runs[1][i]
-            kept += self._kept_runs[i].value
-            lost += self._lost_runs[i].value
-            churned += self._churned_runs[i]
-            self.start[i].add(start)
-            self.active[i] += active
-            self.kept[i].add(kept)
-            self.lost[i].add(lost)
-            self.churned[i] += churned
 
     def add_sums(
         self, i: int, start: Fraction, active: int, kept: Fraction, lost: Fraction, churned: int
@@ -176,14 +109,6 @@ class Tally:
                     Fraction(self.lost[i], den),
                     self.churned[i],
                 )
-
-
-def _put(runs: list[Total], i: int, j: int, num: int, den: int) -> None:
-    """Adds `num/den` to the windows `[i, j)`: at `i` on, and taken away at `j`."""
-    parts = runs[i].parts
-    parts[den] = parts.get(den, 0) + num
-    parts = runs[j].parts
-    parts[den] = parts.get(den, 0) - num
 
 
 def _converted(account: Account, days: Sequence[date], rates: Converter) -> dict[date, Fraction]:

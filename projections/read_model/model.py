@@ -33,7 +33,7 @@ from projections.figures.cohorts import CohortSums
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import Converter
 from projections.figures.movements import Known, Movements
-from projections.figures.netting import Piece, Sums
+from projections.figures.netting import Sums
 from projections.figures.netting import added as added_sums
 from projections.figures.report import CurrencyLine, Report, SegmentLine
 from projections.figures.series import SeriesRow
@@ -250,15 +250,6 @@ class ReadModel:
             read_model_trailing.add_model(conn, windows, position)
             if (theirs := periods.held_out(conn, position, foreign)) is not None:
                 theirs.trailing(windows)
-
-    @_guarded
-    def pieces(self, position: int, upto: date, take: Callable[[list[Piece]], None]) -> None:
-        """Hands `take` each customer's MRR pieces believed at `position` that begin by
-        `upto` (`read_model_netting`), one customer at a time."""
-        self._reach(position)
-        with self.engine.connect() as conn:
-            for found in netting.customer_pieces(conn, position, upto):
-                take(found)
 
     @_guarded
     def cohorts(self, sums: CohortSums, position: int, foreign: Foreign = None) -> CohortSums:

@@ -9,7 +9,6 @@ from datetime import date
 from fractions import Fraction
 from functools import lru_cache
 from itertools import groupby, pairwise
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -46,10 +45,6 @@ def customer_pieces(conn: Connection, position: int, upto: date) -> Iterator[lis
     order (one list per customer)."""
     raw = Raw(conn)
     rows = raw.rows(_PIECES.format(t=TABLES["pieces"]), (position, position, raw.day(upto)))
-    yield from _grouped(raw, rows)
-
-
-def _grouped(raw: Raw, rows: list[Any]) -> Iterator[list[Piece]]:
     for _, group in groupby(rows, key=lambda r: r[0]):
         yield [
             (raw.to_day(start), raw.to_day(end), _value(num, big, den))

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ledger.domain.money import Total
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import ONE, Converter
 from projections.figures.movements import Known, check_day
@@ -209,26 +210,18 @@ def _segment_sums(
 ) -> list[tuple[str, str, Fraction, int]]:
     """(customer, tag, value, rows) of the rows covering the day; a numerator too large
     for SQL sums (kept as text, `num` 0: rare) is added from its own row."""
-    # Numerators summed by denominator, in integers: a Fraction per row cost most of the
-    # time of a ledger's thousands of customers.
-    sums: dict[tuple[str, str], tuple[dict[int, int], list[int]]] = {}
+    # Summed in integers (`Total`): a Fraction per row cost most of the time of a
+    # ledger's thousands of customers.
+    sums: dict[tuple[str, str], tuple[Total, list[int]]] = {}
     bigs = 0
     for customer, unit, den, num, rows, big in raw.rows(
         _BY_CUSTOMER.format(t=table, tag=tag), params
     ):
-        parts, count = sums.setdefault((str(customer), str(unit)), ({}, [0]))
-        parts[int(den)] = parts.get(int(den), 0) + int(num or 0)
+        total, count = sums.setdefault((str(customer), str(unit)), (Total(), [0]))
+        total.add_over(int(num or 0), int(den))
         count[0] += int(rows)
         bigs += int(big)
     if bigs:
         for customer, unit, den, big in raw.rows(_BIG_BY_CUSTOMER.format(t=table, tag=tag), params):
-            parts = sums[(str(customer), str(unit))][0]
-            parts[int(den)] = parts.get(int(den), 0) + int(big)
-    return [(c, u, _value(parts), count[0]) for (c, u), (parts, count) in sums.items()]
-
-
-def _value(parts: dict[int, int]) -> Fraction:
-    if len(parts) == 1:
-        ((den, num),) = parts.items()
-        return Fraction(num, den)
-    return sum((Fraction(num, den) for den, num in parts.items()), ZERO)
+            sums[(str(customer), str(unit))][0].add_over(int(big), int(den))
+    return [(c, u, total.value, count[0]) for (c, u), (total, count) in sums.items()]
