@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -219,6 +220,32 @@ def test_amounts_too_large_for_a_64_bit_sum_stay_exact(
         ):
             moved = ledger.movements_over(bounds, position=position, acv_policy="including_fees")
             assert moved == movements_over(book, bounds, "including_fees")
+    # SPEC §13's queries keep them exact too: acme huge/3 a month from January, churned in
+    # March; beta 100 from 15 January, huge from February (both of the 2024-01 cohort).
+    third, whole = Fraction(huge) / 3, Fraction(huge)
+    cells = [c.as_json() for c in ledger.cohorts(date(2024, 1, 1), date(2024, 3, 31))]
+    assert [(c["as_of"], c["customers"], c["mrr"], c["nrr"]) for c in cells] == [
+        ("2024-01-31", 2, _cents(third + 100), "1.0000"),
+        ("2024-02-29", 2, _cents(third + whole), _ratio((third + whole) / (third + 100))),
+        ("2024-03-31", 1, _cents(whole), _ratio(whole / (third + 100))),
+    ]
+    lines = [(line.key, line.mrr) for line in ledger.by_customer(date(2024, 2, 15))]
+    assert lines == [("beta", whole), ("acme", third)]
+    # over (2024-02-29, 2025-02-28]: acme huge/3 -> 0 (churned), beta huge -> huge
+    year = ledger.series(date(2025, 2, 1), date(2025, 2, 28))[0].as_json()
+    assert (year["nrr_12m"], year["grr_12m"], year["logo_churn_rate_12m"]) == (
+        "0.7500",
+        "0.7500",
+        "0.5000",
+    )
+
+
+def _cents(value: Fraction) -> str:
+    return str((Decimal(value.numerator) / value.denominator).quantize(Decimal("0.01")))
+
+
+def _ratio(value: Fraction) -> str:
+    return str((Decimal(value.numerator) / value.denominator).quantize(Decimal("0.0001")))
 
 
 @pytest.mark.parametrize("kind", ["sample", "edge"])
