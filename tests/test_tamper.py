@@ -136,6 +136,28 @@ def test_an_altered_snapshot_is_found(queried: Ledger, db_url: str) -> None:
     assert "differ from the rows" in lines[0] and "at 2" in lines[0]
 
 
+def test_an_altered_cohort_snapshot_is_found_and_not_believed_after_rebuild(
+    queried: Ledger, db_url: str
+) -> None:
+    cohorts = [c.as_json() for c in queried.cohorts(date(2024, 1, 1), date(2024, 4, 30), "month")]
+    assert [(c["as_of"], c["customers"], c["mrr"]) for c in cohorts] == [
+        ("2024-01-31", 2, "1500.00"),
+        ("2024-02-29", 2, "1500.00"),
+        ("2024-03-31", 2, "2000.00"),
+        ("2024-04-30", 1, "1500.00"),
+    ]
+    tamper(db_url, "UPDATE arr_rm_cohort_snapshots SET value = '99' WHERE at = 4")
+    code, lines = verify(db_url)
+    assert (code, lines[0]) == (
+        1,
+        "read model: altered: arr_rm_cohort_snapshots: 1 snapshots differ from the rows "
+        "(2024-01 at 4)",
+    )
+    assert runner.invoke(app, ["projections", "rebuild", "--db", db_url]).exit_code == 0
+    again = [c.as_json() for c in queried.cohorts(date(2024, 1, 1), date(2024, 4, 30), "month")]
+    assert again == cohorts
+
+
 def test_an_impossible_tracked_position_is_refused_everywhere(queried: Ledger, db_url: str) -> None:
     tamper(db_url, "UPDATE arr_rm_tracking SET position = 1000000 WHERE name = 'figures'")
     message = (

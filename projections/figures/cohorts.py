@@ -117,14 +117,15 @@ class CohortSums:
                 active[i] += 1
                 active[j] -= 1
 
-    def add_change(self, first: date, at: int, num: int, den: int, count: int) -> None:
-        """Customers whose MRR was first > 0 on `first` (in the span) add `num/den` to
-        their MRR, and `count` to the active, at the period ends from index `at` on: the
-        pieces' starts and (negated) ends, summed by the database (`read_model_cohorts`)."""
+    def add_change(self, first: date, at: int, value: Fraction, count: int) -> None:
+        """Customers whose MRR was first > 0 in the month of `first` (in the span) add
+        `value` to their MRR, and `count` to the active, at the period ends from index
+        `at` on: the changes of their pieces summed by the read model
+        (`read_model_cohorts`)."""
         own = self._own(first)
         assert own is not None, "a change of a cohort outside the span"
         totals, active = self._run(own)
-        totals[at].add_over(num, den)
+        totals[at].add(value)
         active[at] += count
 
     def cells(self, known: tuple[int, str, FxPolicy]) -> list[CohortCell]:

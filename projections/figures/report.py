@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from math import lcm
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ledger.domain.money import money, optional, ratio
 from projections.figures.book import Book
@@ -182,10 +182,10 @@ UNSPECIFIED = "unspecified"
 """The plan of a subscription that no event gave one (SPEC §13)."""
 
 
-@dataclass(frozen=True)
-class SegmentLine:
+class SegmentLine(NamedTuple):
     """One customer's or one plan's part of a report (SPEC §13 segments): the lines of a
-    report add up to its MRR and its active contracts exactly, before rounding."""
+    report add up to its MRR and its active contracts exactly, before rounding. A tuple:
+    a report by customer makes 100,000 of them, at a third of a dataclass's cost."""
 
     as_of: date
     position: int

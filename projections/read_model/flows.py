@@ -14,7 +14,8 @@ Retention (SPEC §6) is not a sum over days: it compares each customer's MRR at 
 period's two ends. Two sorts of row keep what it needs:
 
 * a **customer MRR piece**: the days `[start, end)` on which the customer's MRR holds one
-  value > 0. Any period's retention comes from the pieces that begin or end inside it;
+  value > 0, keyed by the customer's cohort month. Any period's retention comes from
+  the pieces that begin or end inside it, and any cohort's MRR from its own pieces;
 * a customer's **month retention**, on the last day of each calendar month in which its
   MRR moved from a > 0 at the end of the month before to b != a: what it adds to that
   month's NRR (b - a), GRR (b - a when b < a) and logo churn (when b = 0). A `series`
@@ -137,13 +138,24 @@ def _row(key: str, start: date, end: date, value: Fraction) -> Derived:
 
 
 def _pieces(moved: list[Movement]) -> Iterator[Derived]:
+    """The runs of MRR > 0, each keyed by the customer's cohort (`cohort_key`), so that
+    a cohort's sums need no other row (`read_model_cohort_snapshots`)."""
     opened: Movement | None = None
+    key = NO_SUBSCRIPTION
     for movement in moved:
         if opened is not None:
-            yield _row(NO_SUBSCRIPTION, opened.day, movement.day, opened.cur)
+            yield _row(key, opened.day, movement.day, opened.cur)
         opened = movement if movement.cur.numerator > 0 else None
+        if opened is not None and key == NO_SUBSCRIPTION:
+            key = cohort_key(opened.day)
     if opened is not None:
-        yield _row(NO_SUBSCRIPTION, opened.day, OPEN_END, opened.cur)
+        yield _row(key, opened.day, OPEN_END, opened.cur)
+
+
+def cohort_key(first: date) -> str:
+    """The key of a customer's pieces: the month of its first day of MRR > 0, its cohort
+    (SPEC §13), as `YYYY-MM`."""
+    return f"{first.year:04d}-{first.month:02d}"
 
 
 def _month_moves(moved: list[Movement]) -> Iterator[tuple[date, Fraction, Fraction]]:

@@ -49,7 +49,7 @@ from projections.read_model.periods import Foreign
 from projections.read_model.report import by_currency, by_customer, reports
 from projections.read_model.rows import LIFECYCLE
 from projections.read_model.sql import Raw
-from projections.read_model.tables import TRACK, connect, snapshots, tracking
+from projections.read_model.tables import SNAPSHOTS, TRACK, connect, tracking
 
 BATCH = 1 << 40
 """Positions applied per catch-up step. The whole lag by default: each customer's
@@ -154,7 +154,7 @@ class ReadModel:
         """Drops every derived row and catches up from 0."""
         with self.engine.begin() as conn:
             passes.reset(conn)  # first: it takes the lock, so no catch-up interleaves
-            for table in (*(k.table for k in KINDS), snapshots):
+            for table in (*(k.table for k in KINDS), *SNAPSHOTS):
                 conn.execute(table.delete())
         return self.catch_up(progress)
 
@@ -172,7 +172,8 @@ class ReadModel:
                     (*r[:4], int(r.big) if r.big is not None else r.num, *r[6:])
                     for r in conn.execute(query)
                 )
-            found[snapshots.name] = sorted(tuple(r) for r in conn.execute(select(snapshots)))
+            for table in SNAPSHOTS:
+                found[table.name] = sorted(tuple(r) for r in conn.execute(select(table)))
         return found
 
     @_guarded

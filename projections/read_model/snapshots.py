@@ -19,6 +19,7 @@ from datetime import date
 from fractions import Fraction
 from math import gcd, lcm
 
+from projections.read_model import cohort_snapshots
 from projections.read_model.kinds import KINDS, RowKind
 from projections.read_model.rows import OPEN_END
 from projections.read_model.sql import Raw
@@ -122,6 +123,7 @@ def take(raw: Raw, done: int, stop: int, ends: Sequence[int]) -> None:
             _add_changes(raw, kind, since, at, steps)
             _store(raw, kind, at, steps)
             since = at
+    cohort_snapshots.take(raw, done, ats)
 
 
 def latest(raw: Raw, kind: RowKind, position: int) -> int:

@@ -3,10 +3,11 @@
 Each derived row is bitemporal: it holds in effective time over `[start, end)` and was
 believed between the ledger positions `[recorded_from, recorded_to)`; a row still
 believed has `recorded_to = BELIEVED`. `arr_rm_snapshots` holds, at some positions, each
-kind's sums as step functions over days (`read_model_snapshots`). `arr_rm_tracking`
-holds the last ledger position the rows reflect; rows, snapshots and position are
-written in one transaction (exactly once), or, for a long catch-up, customer by customer
-(`read_model_passes`).
+kind's sums as step functions over days (`read_model_snapshots`), and
+`arr_rm_cohort_snapshots` each cohort's changes at month ends (`read_model_cohort_snapshots`).
+`arr_rm_tracking` holds the last ledger position the rows reflect; rows, snapshots and
+position are written in one transaction (exactly once), or, for a long catch-up,
+customer by customer (`read_model_passes`).
 
 The read model is derived data: when its layout changes (`LAYOUT`), its tables are
 dropped and rebuilt from the events on the next catch-up, never migrated.
@@ -40,7 +41,7 @@ BELIEVED = 2**62
 CLOSED = f"recorded_to < {BELIEVED}"
 """The condition of the index of closed rows: a query must state it to use that index."""
 
-LAYOUT = 14  # 14: trailing retention on every day, not only at month ends (§13)
+LAYOUT = 15  # 15: pieces keyed by cohort, and cohort snapshots (§13)
 """The version of how rows are derived and stored: the tables of another version (or of
 other kinds, `shape`) in the database are dropped and rebuilt."""
 LAYOUT_KEY, TRACK, PASS = "layout", "figures", "pass"  # the rows of `arr_rm_tracking`
@@ -97,6 +98,17 @@ snapshots = Table(
     Column("count", BigInteger, nullable=False),
     Column("value", String, nullable=False),  # an exact fraction, "num/den" or "num"
 )
+cohort_snapshots = Table(
+    "arr_rm_cohort_snapshots",
+    metadata,
+    Column("at", BigInteger, primary_key=True),  # the ledger position it was taken at
+    Column("cohort", String, primary_key=True),  # YYYY-MM, the month of its first MRR
+    Column("day", Date, primary_key=True),  # the month end at which the sums change
+    Column("count", BigInteger, nullable=False),  # the change of its active customers
+    Column("value", String, nullable=False),  # the change of their MRR, an exact fraction
+)
+SNAPSHOTS = (snapshots, cohort_snapshots)
+"""The tables of snapshots: a function of the rows, taken together (`read_model_snapshots`)."""
 tracking = Table(
     "arr_rm_tracking",
     metadata,

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Table, select
 
 from ledger.store.recorders import chunks
 from projections.read_model import snapshots as read_model_snapshots
@@ -22,7 +22,7 @@ from projections.read_model.derive import EventSql, commit_ends, derive, touched
 from projections.read_model.kinds import KINDS, RowKind
 from projections.read_model.passes import State, state
 from projections.read_model.sql import Raw, marks
-from projections.read_model.tables import snapshots
+from projections.read_model.tables import SNAPSHOTS, snapshots
 
 CUSTOMERS = 2_000
 SHOWN = 3
@@ -133,21 +133,27 @@ def _snapshots(engine: Engine, sql: EventSql, at: int) -> Iterator[str]:
     with engine.connect() as conn:
         transaction = conn.begin()
         try:
-            stored = _snapshot_rows(conn)
-            conn.execute(snapshots.delete())
+            stored = [_snapshot_rows(conn, table) for table in SNAPSHOTS]
+            for table in SNAPSHOTS:
+                conn.execute(table.delete())
             read_model_snapshots.take(Raw(conn), 0, at, commit_ends(Raw(conn), sql, 0, at))
-            again = _snapshot_rows(conn)
+            again = [_snapshot_rows(conn, table) for table in SNAPSHOTS]
         finally:
             transaction.rollback()
-    if stored != again:
-        changed = sorted({row[:2] for row in stored ^ again})
-        where = ", ".join(f"{kind} at {position}" for kind, position in changed[:SHOWN])
-        yield f"{snapshots.name}: {len(changed)} snapshots differ from the rows ({where})"
+    for table, before, after in zip(SNAPSHOTS, stored, again, strict=True):
+        if before != after:
+            changed = sorted({(row[0], row[1]) for row in before ^ after})
+            where = ", ".join(f"{name} at {position}" for name, position in changed[:SHOWN])
+            yield f"{table.name}: {len(changed)} snapshots differ from the rows ({where})"
 
 
-def _snapshot_rows(conn: Connection) -> set[tuple[Any, ...]]:
+def _snapshot_rows(conn: Connection, table: Table) -> set[tuple[Any, ...]]:
+    """The rows, as (kind or cohort, at, day, count, value)."""
     raw = Raw(conn)
-    return {
-        (str(k), int(a), raw.to_day(d), int(c), str(v))
-        for k, a, d, c, v in conn.execute(select(snapshots))
-    }
+    found = conn.execute(
+        select(
+            table.c.kind if table is snapshots else table.c.cohort,
+            *(table.c[n] for n in ("at", "day", "count", "value")),
+        )
+    )
+    return {(str(k), int(a), raw.to_day(d), int(c), str(v)) for k, a, d, c, v in found}
