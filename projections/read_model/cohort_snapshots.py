@@ -29,16 +29,18 @@ Changes = defaultdict[tuple[str, date], tuple[Total, list[int]]]
 """(cohort, month end) → the change there of the cohort's MRR and of its active customers."""
 
 _CHANGES = """
-SELECT subscription_id, start, den, SUM(num), COUNT(*), COUNT(big), 1 FROM {t}
- WHERE recorded_from > ? AND recorded_from <= ? GROUP BY subscription_id, start, den
-UNION ALL SELECT subscription_id, "end", den, SUM(num), COUNT(*), COUNT(big), -1 FROM {t}
- WHERE recorded_from > ? AND recorded_from <= ? GROUP BY subscription_id, "end", den
-UNION ALL SELECT subscription_id, start, den, SUM(num), COUNT(*), COUNT(big), -1 FROM {t}
- WHERE {closed} AND recorded_to > ? AND recorded_to <= ? GROUP BY subscription_id, start, den
-UNION ALL SELECT subscription_id, "end", den, SUM(num), COUNT(*), COUNT(big), 1 FROM {t}
- WHERE {closed} AND recorded_to > ? AND recorded_to <= ? GROUP BY subscription_id, "end", den
+SELECT subscription_id, {start}, den, SUM(num), COUNT(*), COUNT(big), 1 FROM {t}
+ WHERE recorded_from > ? AND recorded_from <= ? GROUP BY subscription_id, {start}, den
+UNION ALL SELECT subscription_id, {end}, den, SUM(num), COUNT(*), COUNT(big), -1 FROM {t}
+ WHERE recorded_from > ? AND recorded_from <= ? AND "end" < ? GROUP BY subscription_id, {end}, den
+UNION ALL SELECT subscription_id, {start}, den, SUM(num), COUNT(*), COUNT(big), -1 FROM {t}
+ WHERE {closed} AND recorded_to > ? AND recorded_to <= ? GROUP BY subscription_id, {start}, den
+UNION ALL SELECT subscription_id, {end}, den, SUM(num), COUNT(*), COUNT(big), 1 FROM {t}
+ WHERE {closed} AND recorded_to > ? AND recorded_to <= ? AND "end" < ?
+ GROUP BY subscription_id, {end}, den
 """
-"""The pieces opened (+) and closed (−) in a range of positions, by cohort, day, den."""
+"""The pieces opened (+) and closed (−) in a range of positions, by cohort, month (as
+`YYYY-MM`) and den; a piece that never ends makes no change down."""
 _BIG_CHANGES = """
 SELECT subscription_id, start, "end", den, big, 1 FROM {t}
  WHERE recorded_from > ? AND recorded_from <= ? AND big IS NOT NULL
@@ -85,21 +87,35 @@ def _add_changes(raw: Raw, since: int, at: int, changes: Changes) -> None:
     if since >= at:
         return
     table, bigs = TABLES["pieces"], 0
-    for cohort, text, den, num, count, big, sign in raw.rows(
-        _CHANGES.format(t=table, closed=CLOSED), (since, at) * 4
-    ):
-        day = raw.to_day(text)
+    if raw.sqlite and not since:  # the first snapshot reads every row: a plain scan
+        table += " NOT INDEXED"  # (by the index, one random lookup per row: 3× slower)
+    query = _CHANGES.format(
+        t=table, closed=CLOSED, start=_month(raw, "start"), end=_month(raw, '"end"')
+    )
+    forever = raw.day(OPEN_END)
+    params = (since, at, since, at, forever, since, at, since, at, forever)
+    for cohort, month, den, num, count, big, sign in raw.rows(query, params):
+        total, active = changes[(str(cohort), _month_end(str(month)))]
+        total.add_over(sign * int(num), int(den))
+        active[0] += sign * int(count)
         bigs += int(big)
-        if day != OPEN_END:  # a piece that never ends makes no change down
-            total, active = changes[(str(cohort), months_end(day))]
-            total.add_over(sign * int(num), int(den))
-            active[0] += sign * int(count)
     if bigs:
         for cohort, start, end, den, big, sign in raw.rows(
-            _BIG_CHANGES.format(t=table, closed=CLOSED), (since, at) * 2
+            _BIG_CHANGES.format(t=TABLES["pieces"], closed=CLOSED), (since, at) * 2
         ):
             changes[(str(cohort), months_end(raw.to_day(start)))][0].add_over(
                 sign * int(big), int(den)
             )
             if (last := raw.to_day(end)) != OPEN_END:
                 changes[(str(cohort), months_end(last))][0].add_over(-sign * int(big), int(den))
+
+
+def _month(raw: Raw, column: str) -> str:
+    """A date column's month as `YYYY-MM`, in the database's SQL (SQLite keeps dates as
+    ISO text). Grouped by month, the first snapshot of a million events sums 20,000
+    groups instead of 200,000."""
+    return f"substr({column}, 1, 7)" if raw.sqlite else f"to_char({column}, 'YYYY-MM')"
+
+
+def _month_end(month: str) -> date:
+    return months_end(date(int(month[:4]), int(month[5:7]), 1))
