@@ -94,7 +94,7 @@ class CohortSums:
 
     def add(self, first: date, values: Callable[[Sequence[date]], list[Fraction]]) -> None:
         """A customer: the first day its MRR was > 0, and its MRR on some days."""
-        if (own := self._own(first)) is None:
+        if (own := self.own(first)) is None:
             return
         ends = self.ends[self._index[own] :]
         for (total, active), mrr in zip(self._cells(own), values(ends), strict=True):
@@ -104,7 +104,7 @@ class CohortSums:
 
     def add_pieces(self, pieces: list[Piece]) -> None:
         """A customer, from its MRR pieces in start order."""
-        if (own := self._own(pieces[0][0])) is None:
+        if (own := self.own(pieces[0][0])) is None:
             return
         totals, active = self._run(own)
         count = len(self.ends)
@@ -122,7 +122,7 @@ class CohortSums:
         `value` to their MRR, and `count` to the active, at the period ends from index
         `at` on: the changes of their pieces summed by the read model
         (`read_model_cohorts`)."""
-        own = self._own(first)
+        own = self.own(first)
         assert own is not None, "a change of a cohort outside the span"
         totals, active = self._run(own)
         totals[at].add(value)
@@ -140,7 +140,7 @@ class CohortSums:
                 found.append(CohortCell(label(own, self.every), day, *known, active[0], mrr, nrr))
         return found
 
-    def _own(self, first: date) -> date | None:
+    def own(self, first: date) -> date | None:
         """The end of the cohort's first period, if it lies in the span."""
         if not self.span[0] <= first <= self.span[1]:
             return None

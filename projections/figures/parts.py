@@ -12,7 +12,7 @@ from datetime import date
 
 from projections.figures import converted
 from projections.figures.book import Book
-from projections.figures.cohorts import Member, account_members
+from projections.figures.cohorts import CohortSums, account_members
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import FxPolicy
 from projections.figures.movements import Parts
@@ -42,6 +42,10 @@ class BookPart:
     def netted(self, bounds: Sequence[date]) -> Sums:
         return netted_accounts(self.book.accounts, bounds, self.book.converter(self.fx))
 
-    def members(self) -> list[Member]:
+    def add_cohorts(self, sums: CohortSums) -> None:
+        """Adds each customer to its cohort's sums (`cohorts`)."""
         rates = self.book.converter(self.fx)
-        return list(account_members(self.book.accounts, lambda a, d: a.converted_on(d, rates)))
+        for first, values in account_members(
+            self.book.accounts, lambda a, d: a.converted_on(d, rates)
+        ):
+            sums.add(first, values)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
-from projections.figures.cohorts import Member
+from projections.figures.cohorts import CohortSums
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import Converter
 from projections.figures.converted import unit_rate
@@ -88,8 +88,8 @@ class UnitPart:
     def netted(self, bounds: Sequence[date]) -> Sums:
         return self._customers().netted(bounds)
 
-    def members(self) -> list[Member]:
-        return self._customers().members()
+    def add_cohorts(self, sums: CohortSums) -> None:
+        self._customers().add_cohorts(sums)
 
     def _customers(self) -> UnitCustomers:
         from projections.read_model.unit_customers import UnitCustomers  # it builds on this

@@ -260,8 +260,7 @@ class ReadModel:
         with self.engine.connect() as conn:
             model_cohorts.add_model(conn, sums, position)
             if (theirs := periods.held_out(conn, position, foreign)) is not None:
-                for first, values in theirs.members():
-                    sums.add(first, values)
+                theirs.add_cohorts(sums)
             return sums
 
     @_guarded

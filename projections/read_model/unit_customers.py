@@ -12,15 +12,15 @@ the sum of its rows covering the day, each at its unit's rate on that day: what
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
-from functools import partial
 from itertools import groupby
 from math import lcm
 
-from projections.figures.cohorts import Member
+from projections.figures.cohorts import CohortSums
 from projections.figures.conversion import Converter
 from projections.figures.movements import classify, period_of
 from projections.figures.netting import (
@@ -88,13 +88,59 @@ class UnitCustomers:
                     add_movement(sums[index], found[0], prime, cur)
         return sums
 
-    def members(self) -> list[Member]:
-        """Each customer as a cohort member (`cohorts.account_members`)."""
-        return [(min(r[2] for r in rows), partial(self._values, rows)) for rows in self.customers]
+    def add_cohorts(self, sums: CohortSums) -> None:
+        """Adds each customer to its cohort's sums (`cohorts.CohortSums`). A cohort's MRR
+        at a period end is linear in the rates: the sum, over units, of its rows' local
+        values covering the day times the unit's rate then. So the rows' values are
+        summed by cohort and unit over the period ends they cover (as changes), each
+        total converted once per period end; a customer is active where a row of a
+        value > 0 covers the day (values and rates are > 0)."""
+        ends, count = sums.ends, len(sums.ends)
+        local: defaultdict[tuple[date, str], list[int]] = defaultdict(lambda: [0] * (count + 1))
+        active: defaultdict[date, list[int]] = defaultdict(lambda: [0] * (count + 1))
+        firsts: dict[date, date] = {}
+        booked = self.rates.kind == "booked"
+        for rows in self.customers:
+            first = min(r[2] for r in rows)
+            if (own := sums.own(first)) is None:
+                continue
+            firsts.setdefault(own, first)
+            covered = []
+            for _, key, start, end, value in rows:
+                low = bisect_left(ends, start)
+                high = count if end == OPEN_END else bisect_left(ends, end)
+                if low < high and value:
+                    changes = local[(own, key[:UNIT] if booked else key[:CURRENCY])]
+                    changes[low] += value
+                    changes[high] -= value
+                    covered.append((low, high))
+            _add_runs(active[own], covered)
+        self._add_converted(sums, local, active, firsts)
 
-    def _values(self, rows: list[Row], days: Sequence[date]) -> list[Fraction]:
-        on, den = self._on(rows, days, self._rated(days)), self.den
-        return [Fraction(on.get(day, 0), den) for day in days]
+    def _add_converted(
+        self,
+        sums: CohortSums,
+        local: dict[tuple[date, str], list[int]],
+        active: dict[date, list[int]],
+        firsts: dict[date, date],
+    ) -> None:
+        """Adds each cohort's converted MRR, as changes from one period end to the next,
+        and its active customers' changes."""
+        ends, den = sums.ends, self.den
+        rated = self._rated(ends)
+        mrr: defaultdict[date, list[int]] = defaultdict(lambda: [0] * len(ends))
+        for (own, unit), changes in local.items():
+            total, cells = 0, mrr[own]
+            for j in range(len(ends)):
+                total += changes[j]
+                if total:
+                    cells[j] += total * rated(unit, j)
+        for own, first in firsts.items():
+            cells, counts, before = mrr[own], active[own], 0
+            for j, value in enumerate(cells):
+                if value != before or counts[j]:
+                    sums.add_change(first, j, Fraction(value - before, den), counts[j])
+                before = value
 
     def _on(
         self, rows: list[Row], days: Sequence[date], rated: Callable[[str, int], int]
@@ -145,6 +191,23 @@ class UnitCustomers:
         for _, key, _, _, value in new.values():
             cur += value * mrr(key[:UNIT], day)
         return prime, cur
+
+
+def _add_runs(active: list[int], covered: list[tuple[int, int]]) -> None:
+    """Adds one customer's active period ends, the union of its rows' (`[low, high)` by
+    index), as changes: +1 where a run of them begins, -1 after it."""
+    covered.sort()
+    begin = end = -1
+    for low, high in covered:
+        if low > end:
+            if end > begin:
+                active[begin] += 1
+                active[end] -= 1
+            begin = low
+        end = max(end, high)
+    if end > begin:
+        active[begin] += 1
+        active[end] -= 1
 
 
 def _open(end: date) -> date | None:
