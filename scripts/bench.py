@@ -18,7 +18,8 @@ them:
   the floor of writing its rows alone; `projections rebuild` against the floor of
   decoding and folding every customer once (`floors`, SQLite);
 * `report` in process and as a process, at the head and at an earlier commit, and at a
-  position inside the large import (answered by replay); a 60-month `series`.
+  position inside the large import (answered by replay); a 60-month `series` and
+  SPEC §13's queries, in a process of their own (`queries`).
 
 It checks the figures against a full replay at three positions (inside the import, at
 its end, after the backdated import) on three days under both ACV policies, and prints
@@ -240,10 +241,8 @@ def measure(
         clock = time.perf_counter()
         ledger.report(AS_OF, position=inside)
         result["report_inside_import_s"] = round(time.perf_counter() - clock, 1)
-        result["series_s"] = series_seconds(ledger) if head <= series_max else None
-        if head <= series_max:
-            result |= finance_seconds(ledger)
         result["checked"] = check(ledger, (inside, imported, head))
+    result |= query_seconds(url) if head <= series_max else {"series_s": None}
     cli = [ARR, "report", "--as-of", AS_OF.isoformat(), "--db", url, "--format", "json"]
     result["report_cli_s"] = round(min(child(cli)[0] for _ in range(3)), 2)
     drop(db, url)
@@ -299,27 +298,13 @@ def steady(url: str, folder: Path) -> dict[str, Any]:
     }
 
 
-def series_seconds(ledger: Ledger) -> float:
-    """A 60-month `series --every month`, in process."""
-    clock = time.perf_counter()
-    ledger.series(START, date(START.year + YEARS, 1, 1), "month")
-    return round(time.perf_counter() - clock, 2)
-
-
-def finance_seconds(ledger: Ledger) -> dict[str, float]:
-    """SPEC §13's queries, in process: a 60-month series netted by month, `report --by
-    customer`, and 60 months of monthly cohorts."""
-    last = date(START.year + YEARS - 1, 12, 31)
-    timed = {
-        "series_month_netted_s": lambda: ledger.series(START, last, "month", netting="month"),
-        "report_by_customer_s": lambda: ledger.by_customer(AS_OF),
-        "cohorts_s": lambda: ledger.cohorts(START, last, "month"),
-    }
-    found = {}
-    for name, action in timed.items():
-        clock = time.perf_counter()
-        action()
-        found[name] = round(time.perf_counter() - clock, 2)
+def query_seconds(url: str, finance: bool = True) -> dict[str, float]:
+    """The in-process query latencies (`queries`), in a process of their own."""
+    args = [sys.executable, str(Path(__file__).with_name("queries.py")), url]
+    done = subprocess.run([*args, "--finance"] if finance else args, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"scripts/queries.py failed: {done.stderr.strip()}")
+    found: dict[str, float] = json.loads(done.stdout)
     return found
 
 
@@ -423,8 +408,8 @@ def measure_currencies(
         result["report_earlier_ms"] = round(
             best_ms(lambda: ledger.report(AS_OF, position=imported)), 1
         )
-        result["series_s"] = series_seconds(ledger)
         result["checked"] = check(ledger, (imported, head), FX_POLICIES, series=True)
+    result |= query_seconds(url)
     cli = [ARR, "report", "--as-of", AS_OF.isoformat(), "--db", url, "--format", "json"]
     result["report_cli_s"] = round(min(child(cli)[0] for _ in range(3)), 2)
     drop(db, url)

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from math import lcm
+from operator import itemgetter
 from typing import Any, ClassVar, NamedTuple
 
 from ledger.domain.money import money, optional, ratio
@@ -219,14 +220,29 @@ def segment_lines(
     sums: Sums, group: str, as_of: date, position: int, fx: FxPolicy
 ) -> list[SegmentLine]:
     """The lines of `sums`, biggest ARR first, then by key (the same order for plans)."""
-    lines = [SegmentLine(as_of, position, k, group, m, n, fx) for k, (m, n) in sums.items()]
-    # Sorted by exact integers (MRR over the lines' common denominator): comparing
-    # Fractions cost most of the time of a ledger's thousands of customers.
-    common = lcm(1, *{line.mrr.denominator for line in lines})
-    return sorted(
-        lines,
-        key=lambda line: (-line.mrr.numerator * (common // line.mrr.denominator), line.key),
-    )
+    parts = [(k, m.numerator, m.denominator, n) for k, (m, n) in sums.items()]
+    return ordered_lines(parts, group, as_of, position, fx)
+
+
+Part = tuple[str, int, int, int]
+"""A line's key, its MRR as numerator and denominator, and its active contracts."""
+
+
+def ordered_lines(
+    parts: list[Part], group: str, as_of: date, position: int, fx: FxPolicy
+) -> list[SegmentLine]:
+    """The lines of `parts`, biggest ARR first, then by key."""
+    # Sorted by exact integers (MRR over the lines' common denominator), before any
+    # Fraction is made: comparing Fractions cost most of the time of 100,000 lines. By
+    # key, then (a stable sort) by MRR: two sorts on one field each cost half as much as
+    # one on pairs, and the first is nearly free when the parts come in key order.
+    common = lcm(1, *{den for _, _, den, _ in parts})
+    parts.sort(key=itemgetter(0))
+    parts.sort(key=lambda part: -part[1] * (common // part[2]))
+    return [
+        SegmentLine(as_of, position, key, group, Fraction(num, den), count, fx)
+        for key, num, den, count in parts
+    ]
 
 
 def by_customer(book: Book, as_of: date, fx: FxPolicy = SPOT) -> list[SegmentLine]:

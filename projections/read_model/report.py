@@ -27,6 +27,7 @@ from projections.figures.report import (
     Report,
     SegmentLine,
     Sums,
+    ordered_lines,
     report_of,
     segment_lines,
 )
@@ -192,15 +193,17 @@ def by_customer(
 def _by_customer(raw: Raw, day: date, known: Known, rates: Converter | None) -> list[SegmentLine]:
     position, _, fx = known
     params = (position, position, raw.day(day), raw.day(day))
-    found: Sums = {
-        customer: (value, count)
-        for customer, _, value, count in _segment_sums(raw, TABLES["segment"], _NO_TAG, params)
-    }  # one line per customer: the query sums by customer
-    if rates is not None:
-        tag = f"substr(subscription_id, 1, {UNIT})"
-        for customer, unit, value, count in _segment_sums(raw, TABLES["unit_segment"], tag, params):
-            converted = value * foreign.mrr_rate(unit, day, rates) if value else ZERO
-            _count(found, customer, converted, count)
+    sums = _segment_sums(raw, TABLES["segment"], _NO_TAG, params)
+    if rates is None:  # no foreign customer: one line per customer, as the query sums
+        parts = [(c, num, den, count) for (c, _), (num, den, count) in sums.items()]
+        return ordered_lines(parts, "customer_id", day, position, fx)
+    found: Sums = {c: (Fraction(num, den), count) for (c, _), (num, den, count) in sums.items()}
+    tag = f"substr(subscription_id, 1, {UNIT})"
+    for (customer, unit), (num, den, count) in _segment_sums(
+        raw, TABLES["unit_segment"], tag, params
+    ).items():
+        converted = Fraction(num, den) * foreign.mrr_rate(unit, day, rates) if num else ZERO
+        _count(found, customer, converted, count)
     return segment_lines(found, "customer_id", day, position, fx)
 
 
@@ -213,9 +216,10 @@ def _count(found: Sums, key: str, value: Fraction, count: int) -> None:
 
 def _segment_sums(
     raw: Raw, table: str, tag: str, params: tuple[object, ...]
-) -> list[tuple[str, str, Fraction, int]]:
-    """(customer, tag, value, rows) of the rows covering the day; a numerator too large
-    for SQL sums (kept as text, `num` 0: rare) is added from its own row."""
+) -> dict[tuple[str, str], list[int]]:
+    """(customer, tag) → [numerator, denominator, rows] of the rows covering the day; a
+    numerator too large for SQL sums (kept as text, `num` 0: rare) is added from its
+    own row."""
     # Summed in plain integers over one denominator per customer (most have one): a
     # Fraction or a `Total` per row cost most of the time of 100,000 customers.
     sums: dict[tuple[str, str], list[int]] = {}
@@ -231,7 +235,7 @@ def _segment_sums(
     if bigs:
         for customer, unit, den, big in raw.rows(_BIG_BY_CUSTOMER.format(t=table, tag=tag), params):
             _add(sums, (customer, unit), int(big), int(den), 0)
-    return [(c, u, Fraction(num, den), count) for (c, u), (num, den, count) in sums.items()]
+    return sums
 
 
 def _add(
