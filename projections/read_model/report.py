@@ -26,10 +26,8 @@ from projections.figures.report import (
     Measures,
     Report,
     SegmentLine,
-    Sums,
     ordered_lines,
     report_of,
-    segment_lines,
 )
 from projections.read_model import foreign
 from projections.read_model.bulk import collector_paused
@@ -194,24 +192,19 @@ def _by_customer(raw: Raw, day: date, known: Known, rates: Converter | None) -> 
     position, _, fx = known
     params = (position, position, raw.day(day), raw.day(day))
     sums = _segment_sums(raw, TABLES["segment"], _NO_TAG, params)
-    if rates is None:  # no foreign customer: one line per customer, as the query sums
-        parts = [(c, num, den, count) for (c, _), (num, den, count) in sums.items()]
-        return ordered_lines(parts, "customer_id", day, position, fx)
-    found: Sums = {c: (Fraction(num, den), count) for (c, _), (num, den, count) in sums.items()}
-    tag = f"substr(subscription_id, 1, {UNIT})"
-    for (customer, unit), (num, den, count) in _segment_sums(
-        raw, TABLES["unit_segment"], tag, params
-    ).items():
-        converted = Fraction(num, den) * foreign.mrr_rate(unit, day, rates) if num else ZERO
-        _count(found, customer, converted, count)
-    return segment_lines(found, "customer_id", day, position, fx)
-
-
-def _count(found: Sums, key: str, value: Fraction, count: int) -> None:
-    if (was := found.get(key)) is None:
-        found[key] = (value, count)
-    else:
-        found[key] = (was[0] + value, was[1] + count)
+    if rates is not None:  # the foreign customers' sums by unit, each converted
+        tag = f"substr(subscription_id, 1, {UNIT})"
+        converted: dict[str, Fraction] = {}
+        for (customer, unit), (num, den, count) in _segment_sums(
+            raw, TABLES["unit_segment"], tag, params
+        ).items():
+            if num:  # a rate is asked only of an amount that is not 0 (it may be missing)
+                if (rate := converted.get(unit)) is None:
+                    rate = converted[unit] = foreign.mrr_rate(unit, day, rates)
+                num, den = num * rate.numerator, den * rate.denominator
+            _add(sums, (customer, ""), num, den, count)
+    parts = [(c, num, den, count) for (c, _), (num, den, count) in sums.items()]
+    return ordered_lines(parts, "customer_id", day, position, fx)
 
 
 def _segment_sums(
