@@ -112,7 +112,8 @@ def take(raw: Raw, done: int, stop: int, ends: Sequence[int]) -> None:
     """Writes the snapshots in `(done, stop]`, the rows up to `stop` written already: at
     the end of the commit that holds each multiple of `BLOCK` (`ends`, the commit ends in
     that range). Rows change only where a commit ends (`read_model_derive`), so a
-    snapshot inside a large import would hold none of it."""
+    snapshot inside a large import would hold none of it. The cohorts' snapshots are
+    taken at the same positions (`read_model_cohort_snapshots`)."""
     first = (done // BLOCK + 1) * BLOCK
     ats = sorted({ends[bisect_left(ends, m)] for m in range(first, stop + 1, BLOCK)})
     if not ats:
