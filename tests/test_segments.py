@@ -118,6 +118,22 @@ def test_on_the_command_line(ledger: Ledger, db_url: str) -> None:
     assert result.exit_code == 1  # no EUR rate on that day
 
 
+def test_a_table_by_customer_shows_the_largest_fifty(ledger: Ledger, db_url: str) -> None:
+    record(
+        ledger,
+        *(new(f"c{n:03d}", f"s{n:03d}", "2024-01-01", str(100 + n)) for n in range(1, 53)),
+    )
+    base = ["report", "--as-of", "2024-06-30", "--db", db_url, "--by", "customer"]
+    shown = runner.invoke(app, base)
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert "c052" in lines[4] and "152.00" in lines[4]  # after the title and the header
+    assert "c003" in shown.stdout and "c002" not in shown.stdout
+    assert lines[-1] == "the 50 largest of 52 customers by ARR; every line: --format csv or json"
+    every = runner.invoke(app, [*base, "--format", "csv"]).stdout.splitlines()
+    assert len(every) == 53 and every[-1] == "2024-06-30,52,spot,c001,101.00,1212.00,1"
+
+
 def _with_plans(rows: list[dict[str, str]], seed: int) -> list[dict[str, str]]:
     """Plans on some of the priced events, none on others: the plan in force is then the
     latest event's that gave one."""

@@ -28,6 +28,10 @@ from ledger.cli.parse import parse_day
 from projections.render.text import emit
 
 commands = typer.Typer()
+TOP = 50
+"""The lines of a table by customer or plan: the largest by ARR. A people's table of a
+hundred thousand customers would take a minute to draw and scroll past unread; CSV
+and JSON give every line."""
 By = Annotated[
     str | None,
     typer.Option(
@@ -81,7 +85,13 @@ def report(
                     fx=rates,
                 )
                 title = f"Report as of {day} by {grouping} ({rates}, in {ledger.currency})"
-                emit(out, fmt, title, [line.as_json() for line in found])
+                shown = found[:TOP] if fmt == "table" else found
+                emit(out, fmt, title, [line.as_json() for line in shown])
+                if len(shown) < len(found):
+                    out.print(
+                        f"the {TOP} largest of {len(found):,} {grouping}s by ARR; every line: "
+                        "--format csv or json"
+                    )
                 return
             figures = ledger.report(
                 day,
