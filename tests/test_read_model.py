@@ -27,7 +27,7 @@ from projections.figures.report import report
 from projections.read_model.inline import Inline
 from projections.read_model.kinds import KINDS
 from projections.read_model.tables import BELIEVED
-from tests.conftest import event, new, record
+from tests.conftest import event, new, rate, record
 from tests.edge_ledger import edge_events
 
 OPEN = date.max
@@ -238,6 +238,47 @@ def test_amounts_too_large_for_a_64_bit_sum_stay_exact(
         "0.7500",
         "0.5000",
     )
+
+
+def test_foreign_amounts_too_large_for_a_64_bit_sum_stay_exact(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The foreign customers' paths of `report --by customer` (sums by unit, converted in
+    integers) and of cohorts (local values summed by cohort and unit, converted per
+    period end), with snapshots taken between the events."""
+    monkeypatch.setattr(read_model_snapshots, "BLOCK", 2)
+    huge = "987654321098.1234"
+    record(
+        ledger,
+        rate("EUR", "2024-01-01", "1.1"),
+        rate("EUR", "2024-02-01", "1.2"),
+        new("acme", "s1", "2024-01-01", huge, currency="EUR"),
+        new("acme", "s2", "2024-01-10", huge, currency="EUR"),
+        new("beta", "s3", "2024-01-15", "100"),
+        event("churn", "acme", "2024-03-01", subscription_id="s1"),
+    )
+    whole = Fraction(huge)
+    lines = [(line.key, line.mrr) for line in ledger.by_customer(date(2024, 2, 15))]
+    assert lines == [("acme", 2 * whole * Fraction("1.2")), ("beta", Fraction(100))]
+    booked = [(line.key, line.mrr) for line in ledger.by_customer(date(2024, 2, 15), fx="booked")]
+    assert booked == [("acme", 2 * whole * Fraction("1.1")), ("beta", Fraction(100))]
+    cells = [c.as_json() for c in ledger.cohorts(date(2024, 1, 1), date(2024, 3, 31))]
+    january = 2 * whole * Fraction("1.1") + 100
+    assert [(c["as_of"], c["customers"], c["mrr"], c["nrr"]) for c in cells] == [
+        ("2024-01-31", 2, _cents(january), "1.0000"),
+        (
+            "2024-02-29",
+            2,
+            _cents(2 * whole * Fraction("1.2") + 100),
+            _ratio((2 * whole * Fraction("1.2") + 100) / january),
+        ),
+        (
+            "2024-03-31",
+            2,
+            _cents(whole * Fraction("1.2") + 100),
+            _ratio((whole * Fraction("1.2") + 100) / january),
+        ),
+    ]
 
 
 def _cents(value: Fraction) -> str:
