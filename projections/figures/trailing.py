@@ -79,6 +79,11 @@ class Tally:
         self.opening: dict[date, list[int]] = {}  # two days can be a year after one
         for i, day in enumerate(windows.starts):
             self.opening.setdefault(day, []).append(i)
+        index = {day: j for j, day in enumerate(windows.days)}
+        self.opened = sorted(  # by the index of a start in `windows.days`: (window, end's)
+            (index[day], [(i, index[windows.ends[i]]) for i in found])
+            for day, found in self.opening.items()
+        )
         self.start, self.kept, self.lost = [0] * count, [0] * count, [0] * count
         self.active, self.churned = [0] * count, [0] * count
 
@@ -95,6 +100,26 @@ class Tally:
                 if after < before:
                     self.lost[i] += after - before
                 if not after and high not in resting:
+                    self.churned[i] += 1
+
+    def add_indexed(self, values: list[int], low: int, high: int) -> None:
+        """One customer never paused: its MRR on each of the windows' days, by index, 0
+        outside `[low, high)`."""
+        opened = self.opened
+        for at in range(bisect_left(opened, (low,)), len(opened)):
+            j, windows = opened[at]
+            if j >= high:
+                break
+            if not (before := values[j]):
+                continue
+            for i, q in windows:
+                after = values[q]
+                self.active[i] += 1
+                self.start[i] += before
+                self.kept[i] += after - before
+                if after < before:
+                    self.lost[i] += after - before
+                if not after:
                     self.churned[i] += 1
 
     def settle(self) -> None:

@@ -16,29 +16,28 @@ customers in several currencies) are converted one by one, the others by currenc
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
-from math import lcm
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
 from projections.figures.cohorts import CohortSums
 from projections.figures.contract_value import AcvPolicy
 from projections.figures.conversion import Converter
-from projections.figures.converted import unit_rate
 from projections.figures.keys import MovementKind
 from projections.figures.movements import KINDS, Kept, Level, Parts, PeriodSums
 from projections.figures.netting import Sums
 from projections.figures.report import Measures
 from projections.figures.trailing import Windows
-from projections.read_model.kinds import TABLES
+from projections.read_model import unit_sums
 from projections.read_model.rows import OPEN_END, UNIT
+from projections.read_model.scaled import CURRENCY, Row, Scaled, period
 from projections.read_model.sql import Raw
+from projections.read_model.unit_customers import UnitCustomers
 from projections.read_model.unit_flows import (
     ANNUALIZED,
     COUNTED,
@@ -48,22 +47,12 @@ from projections.read_model.unit_flows import (
     MIXED,
     TCV,
 )
+from projections.read_model.unit_sums import Ask, Sum
 
-if TYPE_CHECKING:
-    from projections.read_model.unit_customers import UnitCustomers
-
-BELIEVED = (
-    'SELECT customer_id, subscription_id, start, "end", num, big, den FROM {t} '
-    "WHERE recorded_from <= ? AND recorded_to > ?"
-)
-_WITHIN = " AND start > ? AND start <= ?"
-CURRENCY = 3
-"""The length of a currency code, which leads every unit."""
 CODE = UNIT + 1
 """Where a flow row's code is, after its unit and a bar (`EUR|2024-01-01|e`)."""
-
-Row = tuple[str, str, date, date, int]
-"""(customer, key, start, end, value as a multiple of 1/L)."""
+_CODED = CODE + 1
+"""The length of a flow's unit and code, which lead its key."""
 
 
 @dataclass
@@ -74,6 +63,7 @@ class UnitPart:
     position: int
     rates: Converter
     _read: _Read | None = None
+    _customers_read: UnitCustomers | None = None
 
     def measures(self, bounds: Sequence[date]) -> list[Measures]:
         return self._of(bounds).measures()
@@ -92,68 +82,68 @@ class UnitPart:
         self._customers().add_cohorts(sums)
 
     def _customers(self) -> UnitCustomers:
-        from projections.read_model.unit_customers import UnitCustomers  # it builds on this
-
-        return UnitCustomers.read(Raw(self.conn), self.position, self.rates)
+        if self._customers_read is None:
+            self._customers_read = UnitCustomers.read(Raw(self.conn), self.position, self.rates)
+        return self._customers_read
 
     def _of(self, bounds: Sequence[date]) -> _Read:
         if self._read is None or self._read.bounds != list(bounds):
-            self._read = _Read.of(Raw(self.conn), self.position, list(bounds), self.rates)
+            self._read = _Read.of(Raw(self.conn), self.position, list(bounds), self._customers())
         return self._read
 
 
 @dataclass
 class _Read:
-    """The rows believed at a position, scaled to integers, and the rates' scale."""
+    """The segments believed at a position (`UnitCustomers`, over their scale), and the
+    sums of the other rows by unit and day (over theirs, `flows`)."""
 
     bounds: list[date]
-    rates: Scaled
-    scale: int  # L
-    segments: list[Row]
-    spans: list[Row]
-    fee_spans: list[Row]
-    moves: list[Row]
-    bookings: list[Row]
-    fees: list[Row]
+    customers: UnitCustomers
+    flows: int  # the scale of the sums
+    spans: list[Sum]
+    fee_spans: list[Sum]
+    moves: list[Sum]
+    bookings: list[Sum]
+    fees: list[Sum]
     _swept: _Sweep | None = None
 
     @classmethod
-    def of(cls, raw: Raw, position: int, bounds: list[date], rates: Converter) -> _Read:
-        believed, within = (position, position), (raw.day(bounds[0]), raw.day(bounds[-1]))
-        found = {
-            name: raw.rows(BELIEVED.format(t=TABLES[name]) + extra, believed + params)
-            for name, extra, params in (
-                ("unit_segment", "", ()),
-                ("unit_customer_span", "", ()),
-                ("unit_fee_span", "", ()),
-                ("unit_move", _WITHIN, within),
-                ("unit_booking", _WITHIN, within),
-                ("unit_fee", _WITHIN, within),
-            )
-        }
-        scale = lcm(1, *{int(r[6]) for rows in found.values() for r in rows})
-        to_day = raw.to_day
-        read = {
-            name: [
-                (str(c), str(k), to_day(s), to_day(e), scaled(num, big, den, scale))
-                for c, k, s, e, num, big, den in rows
-            ]
-            for name, rows in found.items()
-        }
+    def of(cls, raw: Raw, position: int, bounds: list[date], customers: UnitCustomers) -> _Read:
+        within = (bounds[0], bounds[-1])
+        mixed = f"substr(subscription_id, {CODE + 1}, 1) = '{MIXED}'"
+        asks = (
+            Ask("unit_customer_span", 0),
+            Ask("unit_customer_span", 0, ends=True),
+            Ask("unit_fee_span", UNIT),
+            Ask("unit_fee_span", UNIT, ends=True),
+            Ask("unit_move", _CODED, by_customer=mixed, within=within),
+            Ask("unit_booking", _CODED, within=within),
+            Ask("unit_fee", UNIT, within=within),
+        )
+        found = unit_sums.read(raw, position, asks)
+        spans, ended, fee_spans, fees_ended, moves, bookings, fees = (f.rows for f in found)
         return cls(
             bounds,
-            Scaled.of(rates),
-            scale,
-            read["unit_segment"],
-            read["unit_customer_span"],
-            read["unit_fee_span"],
-            read["unit_move"],
-            read["unit_booking"],
-            read["unit_fee"],
+            customers,
+            found[0].scale,
+            spans + ended,
+            fee_spans + fees_ended,
+            moves,
+            bookings,
+            fees,
         )
 
+    @property
+    def rates(self) -> Scaled:
+        return self.customers.rates
+
     def fraction(self, value: int) -> Fraction:
-        return Fraction(value, self.scale * self.rates.scale)
+        """A converted sum of segments' values."""
+        return Fraction(value, self.customers.den)
+
+    def flow(self, value: int) -> Fraction:
+        """A converted sum of the other rows' values."""
+        return Fraction(value, self.flows * self.rates.scale)
 
     @property
     def swept(self) -> _Sweep:
@@ -168,7 +158,7 @@ class _Read:
                 "mrr": self.fraction(swept.mrr[i]),
                 "active_customers": Fraction(swept.customers[i]),
                 "active_contracts": Fraction(swept.contracts[i]),
-                "fees": self.fraction(swept.fees[i]),
+                "fees": self.flow(swept.fees[i]),
             }
             for i in range(len(self.bounds))
         ]
@@ -183,15 +173,15 @@ class _Read:
         moved = self._moved()
         booked = self._booked(policy)
         charged = self._charged()
-        kept = _Retention.of(self).kept()
+        kept = _Retention(self).kept()
         return [
             (
                 PeriodSums(
-                    {k: self.fraction(moved[i][k]) for k in KINDS},
+                    {k: self.flow(moved[i][k]) for k in KINDS},
                     booked[i][0],
-                    self.fraction(booked[i][1]),
-                    self.fraction(booked[i][2]),
-                    self.fraction(charged[i]),
+                    self.flow(booked[i][1]),
+                    self.flow(booked[i][2]),
+                    self.flow(charged[i]),
                 ),
                 kept[i],
             )
@@ -202,7 +192,7 @@ class _Read:
         """Each period's movements by kind; a mixed day's once its units are converted."""
         found: list[dict[MovementKind, int]] = [dict.fromkeys(KINDS, 0) for _ in self.bounds[1:]]
         mixed: dict[tuple[str, date], int] = defaultdict(int)
-        for customer, key, day, _, value in self.moves:
+        for customer, key, day, value, _ in self.moves:
             index = period(self.bounds, day)
             if index < 0:
                 continue
@@ -223,12 +213,12 @@ class _Read:
         """Each period's bookings: how many, their ACV under `policy`, their TCV."""
         counts, acvs, tcvs = ([0] * (len(self.bounds) - 1) for _ in range(3))
         with_fees = policy == "including_fees"
-        for _, key, day, _, value in self.bookings:
+        for _, key, day, value, count in self.bookings:
             index, code = period(self.bounds, day), key[CODE]
             if index < 0:
                 continue
             if code == COUNTED:
-                counts[index] += 1
+                counts[index] += count
                 continue
             converted = value * self.rates.dated(key[:UNIT])
             if code == ANNUALIZED or (code == FEE_ACV and with_fees):
@@ -239,7 +229,7 @@ class _Read:
 
     def _charged(self) -> list[int]:
         found = [0] * (len(self.bounds) - 1)
-        for _, key, day, _, value in self.fees:
+        for _, key, day, value, _ in self.fees:
             if (index := period(self.bounds, day)) >= 0:
                 found[index] += value * self.rates.dated(key[:UNIT])
         return found
@@ -260,12 +250,14 @@ class _Sweep:
     def of(cls, read: _Read) -> _Sweep:
         bounds, rates = read.bounds, read.rates
         booked = rates.kind == "booked"  # each unit has its own rate, whatever the day
-        local = _swept(read.segments, bounds, UNIT if booked else CURRENCY)
-        fees = _swept(read.fee_spans, bounds, UNIT)
+        segments = [row for rows in read.customers.customers for row in rows]
+        local = _running(_changes(segments, UNIT if booked else CURRENCY), bounds)
+        fees = _running([(day, key, value) for _, key, day, value, _ in read.fee_spans], bounds)
+        customers = _running([(day, "", count) for _, _, day, _, count in read.spans], bounds)
         return cls(
             [_converted(at, day, rates) for at, day in zip(local, bounds, strict=True)],
-            _counted(read.spans, bounds),
-            _counted(read.segments, bounds),
+            [at.get("", 0) for at in customers],
+            _counted(segments, bounds),
             [sum(v * rates.dated(u) for u, v in at.items() if v) for at in fees],
             [] if booked else local,
         )
@@ -275,15 +267,25 @@ def _converted(local: dict[str, int], day: date, rates: Scaled) -> int:
     return sum(value * rates.mrr(unit, day) for unit, value in local.items() if value)
 
 
-def _swept(rows: Sequence[Row], bounds: Sequence[date], length: int) -> list[dict[str, int]]:
-    """The sum of the values of the rows covering each bound, by the first `length`
-    characters of their key (a unit, or a currency)."""
-    changes: list[tuple[date, str, int]] = []
+Change = tuple[date, str, int]
+"""On a day, a key's value changes by so much."""
+
+
+def _changes(rows: Sequence[Row], length: int) -> list[Change]:
+    """The changes of the rows' values by the first `length` characters of their key (a
+    unit, or a currency): each adds its value from its start and takes it away at its
+    end."""
+    changes: list[Change] = []
     for _, key, start, end, value in rows:
         unit = key[:length]
         changes.append((start, unit, value))
         if end != OPEN_END:
             changes.append((end, unit, -value))
+    return changes
+
+
+def _running(changes: list[Change], bounds: Sequence[date]) -> list[dict[str, int]]:
+    """Each key's total of the changes made on or before each bound."""
     changes.sort(key=lambda change: change[0])
     totals: dict[str, int] = defaultdict(int)
     found, at = [], 0
@@ -308,39 +310,35 @@ class _Retention:
     """What the customers active at each period's start changed (`movements.Kept`)."""
 
     read: _Read
-    rows: dict[str, list[Row]] = field(default_factory=dict)
+    rows: list[list[Row]] = field(default_factory=list)
 
-    @classmethod
-    def of(cls, read: _Read) -> _Retention:
-        rows: dict[str, list[Row]] = defaultdict(list)
-        for row in read.segments:
-            rows[row[0]].append(row)
-        return cls(read, dict(rows))
+    def __post_init__(self) -> None:
+        self.rows = self.read.customers.customers
 
     def kept(self) -> list[Kept]:
         read = self.read
         bounds, rates = read.bounds, read.rates
         spot = rates.kind == "spot"
-        exact: list[list[str]] = [[] for _ in bounds[1:]]
-        for customer, rows in self.rows.items():
+        exact: list[list[int]] = [[] for _ in bounds[1:]]
+        for number, rows in enumerate(self.rows):
             if spot and len({r[1][:CURRENCY] for r in rows}) > 1:
                 for movers in exact:
-                    movers.append(customer)
+                    movers.append(number)
                 continue
             moved = {period(bounds, r[2]) for r in rows} | {
                 period(bounds, r[3]) for r in rows if r[3] != OPEN_END
             }
             for index in moved - {-1}:
-                exact[index].append(customer)
+                exact[index].append(number)
         return [self._period(i, movers, spot) for i, movers in enumerate(exact)]
 
-    def _period(self, index: int, movers: list[str], spot: bool) -> Kept:
+    def _period(self, index: int, movers: list[int], spot: bool) -> Kept:
         read = self.read
         low, high = read.bounds[index], read.bounds[index + 1]
         kept = lost = grown = churned = 0
         others = dict(read.swept.local[index]) if spot else {}
-        for customer in movers:
-            rows = self.rows[customer]
+        for number in movers:
+            rows = self.rows[number]
             a = self._mrr(rows, low, others)
             if a <= 0:
                 continue
@@ -369,52 +367,3 @@ class _Retention:
                 if others is not None and others:
                     others[key[:CURRENCY]] -= value
         return total
-
-
-@dataclass
-class Scaled:
-    """The rates of a `Converter` as integers over one scale S (`units` of 1/S)."""
-
-    converter: Converter
-    scale: int
-    _mrr: dict[tuple[str, date], int] = field(default_factory=dict)
-    _dated: dict[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, converter: Converter) -> Scaled:
-        denominators = {r.rate.denominator for r in converter.rates.every}
-        return cls(converter, lcm(1, *denominators))
-
-    @property
-    def kind(self) -> str:
-        return self.converter.policy.kind
-
-    def mrr(self, unit: str, day: date) -> int:
-        """The rate of MRR in `unit` (a tag, or a currency alone) on `day`."""
-        priced = date.fromisoformat(unit[4:]) if self.kind == "booked" else None
-        key = (unit[:CURRENCY], priced or day)
-        if (found := self._mrr.get(key)) is None:
-            found = self._mrr[key] = self._of(
-                unit_rate((unit[:CURRENCY], priced), day, self.converter)
-            )
-        return found
-
-    def dated(self, unit: str) -> int:
-        """The rate of an amount dated by its unit's day (a booking's value, a fee)."""
-        if (found := self._dated.get(unit)) is None:
-            rate = self.converter.dated(unit[:CURRENCY], date.fromisoformat(unit[4:]))
-            found = self._dated[unit] = self._of(rate)
-        return found
-
-    def _of(self, rate: Fraction) -> int:
-        return rate.numerator * (self.scale // rate.denominator)
-
-
-def scaled(num: int, big: str | None, den: int, scale: int) -> int:
-    return (int(big) if big is not None else int(num)) * (scale // int(den))
-
-
-def period(bounds: Sequence[date], day: date) -> int:
-    """The index of the period `(bounds[i], bounds[i + 1]]` holding `day` (-1: none)."""
-    index = bisect_left(bounds, day) - 1
-    return index if 0 <= index < len(bounds) - 1 else -1

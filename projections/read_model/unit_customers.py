@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -22,22 +22,26 @@ from math import lcm
 
 from projections.figures.cohorts import CohortSums
 from projections.figures.conversion import Converter
-from projections.figures.movements import classify, period_of
+from projections.figures.keys import MOVEMENT_KINDS, MovementKind
+from projections.figures.movements import period_of
 from projections.figures.netting import (
     Sums,
-    add_movement,
     changed_month_ends,
     empty,
     first_month_end,
     previous_end,
 )
 from projections.figures.trailing import Tally, Windows
-from projections.read_model.foreign_parts import BELIEVED, CURRENCY, Row, Scaled, scaled
 from projections.read_model.kinds import TABLES
 from projections.read_model.rows import OPEN_END, UNIT
+from projections.read_model.scaled import BELIEVED_AT, CURRENCY, Row, Scaled, scaled
 from projections.read_model.sql import Raw
 
-_ORDERED = " ORDER BY customer_id, start"
+ZERO = Fraction(0)
+_SEGMENTS = (
+    'SELECT customer_id, subscription_id, start, "end", num, big, den FROM {t} '
+    f"WHERE {BELIEVED_AT} ORDER BY customer_id, start"
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class UnitCustomers:
 
     @classmethod
     def read(cls, raw: Raw, position: int, rates: Converter) -> UnitCustomers:
-        query = BELIEVED.format(t=TABLES["unit_segment"]) + _ORDERED
+        query = _SEGMENTS.format(t=TABLES["unit_segment"])
         found = raw.rows(query, (position, position))
         scale = lcm(1, *{int(r[6]) for r in found})
         to_day = raw.to_day
@@ -68,24 +72,40 @@ class UnitCustomers:
 
     def trailing(self, windows: Windows) -> None:
         """Adds each customer's MRR at the windows' ends (`Tally`)."""
-        tally, rated = Tally(windows, self.den), self._rated(windows.days)
+        days = windows.days
+        tally, rates, count = Tally(windows, self.den), _Rates(self.rates, days), len(days)
         for rows in self.customers:
-            tally.add(self._on(rows, windows.days, rated))
+            values, low, high = [0] * count, count, 0
+            for _, key, start, end, value in rows:
+                first = bisect_left(days, start)
+                last = count if end == OPEN_END else bisect_left(days, end)
+                if first < last:
+                    rated, low, high = rates.of(key), min(low, first), max(high, last)
+                    for j in range(first, last):
+                        values[j] += value * (rated[j] or rates.fill(key, j))
+            tally.add_indexed(values, low, high)
         tally.settle()
 
     def netted(self, bounds: Sequence[date]) -> Sums:
         """The customers' movements netted by month over the periods between `bounds`
         (`netting.netted_accounts`): subscription by subscription at each month end's
-        rates, each earlier MRR at the rate of the subscription's unit then."""
-        sums, den = empty(bounds), self.den
+        rates, each earlier MRR at the rate of the subscription's unit then. Summed in
+        integers by period and kind, made `Fraction`s once."""
+        totals = [dict.fromkeys(MOVEMENT_KINDS, 0) for _ in bounds[1:]]
         for rows in self.customers:
-            pieces = [(start, _open(end), Fraction(0)) for _, _, start, end, _ in rows]
+            pieces = [(start, _open(end), ZERO) for _, _, start, end, _ in rows]
             first = first_month_end(pieces)
             for end in changed_month_ends(pieces, bounds):
-                prime, cur = (Fraction(v, den) for v in self._moved(rows, previous_end(end), end))
-                found = classify(prime, cur, first is not None and first < end)
-                if found is not None and (index := period_of(bounds, end)) is not None:
-                    add_movement(sums[index], found[0], prime, cur)
+                if (index := period_of(bounds, end)) is None:
+                    continue
+                prime, cur = self._moved(rows, previous_end(end), end)
+                if found := _movement(prime, cur, first is not None and first < end):
+                    totals[index][found[0]] += found[1]
+        sums, den = empty(bounds), self.den
+        for period, moved in zip(sums, totals, strict=True):
+            for kind, value in moved.items():
+                if value:
+                    period[kind].add(Fraction(value, den))
         return sums
 
     def add_cohorts(self, sums: CohortSums) -> None:
@@ -127,50 +147,20 @@ class UnitCustomers:
         """Adds each cohort's converted MRR, as changes from one period end to the next,
         and its active customers' changes."""
         ends, den = sums.ends, self.den
-        rated = self._rated(ends)
+        rates = _Rates(self.rates, ends)
         mrr: defaultdict[date, list[int]] = defaultdict(lambda: [0] * len(ends))
         for (own, unit), changes in local.items():
-            total, cells = 0, mrr[own]
+            total, cells, rated = 0, mrr[own], rates.of(unit)
             for j in range(len(ends)):
                 total += changes[j]
                 if total:
-                    cells[j] += total * rated(unit, j)
+                    cells[j] += total * (rated[j] or rates.fill(unit, j))
         for own, first in firsts.items():
             cells, counts, before = mrr[own], active[own], 0
             for j, value in enumerate(cells):
                 if value != before or counts[j]:
                     sums.add_change(first, j, Fraction(value - before, den), counts[j])
                 before = value
-
-    def _on(
-        self, rows: list[Row], days: Sequence[date], rated: Callable[[str, int], int]
-    ) -> dict[date, int]:
-        """The customer's MRR on each of `days` (in order) that it is not 0: each row on
-        the days it covers, at its unit's rate on each (`rated`: by the day's index)."""
-        found: dict[date, int] = {}
-        for _, key, start, end, value in rows:
-            low = bisect_left(days, start)
-            high = len(days) if end == OPEN_END else bisect_left(days, end)
-            unit = key[:UNIT]
-            for j in range(low, high):
-                day = days[j]
-                found[day] = found.get(day, 0) + value * rated(unit, j)
-        return {day: value for day, value in found.items() if value}
-
-    def _rated(self, days: Sequence[date]) -> Callable[[str, int], int]:
-        """A unit's rate on the `j`th of `days`, looked up once per currency and day (per
-        unit under `booked`, where a unit's rate is its own whatever the day). Only the
-        days a row covers are asked: a rate before any is recorded is never needed."""
-        made: dict[tuple[str, int], int] = {}
-        mrr, booked = self.rates.mrr, self.rates.kind == "booked"
-
-        def rated(unit: str, j: int) -> int:
-            key = (unit if booked else unit[:CURRENCY], j)
-            if (found := made.get(key)) is None:
-                found = made[key] = mrr(unit, days[j])
-            return found
-
-        return rated
 
     def _moved(self, rows: list[Row], before: date, day: date) -> tuple[int, int]:
         """The customer's MRR at the end of `before` and of `day`, both at `day`'s rates:
@@ -212,3 +202,34 @@ def _add_runs(active: list[int], covered: list[tuple[int, int]]) -> None:
 
 def _open(end: date) -> date | None:
     return None if end == OPEN_END else end
+
+
+def _movement(prime: int, cur: int, seen: bool) -> tuple[MovementKind, int] | None:
+    """`movements.classify` in integers over one scale."""
+    if not prime:
+        return None if not cur else ("reactivation" if seen else "new", cur)
+    if not cur:
+        return "churn", prime
+    if cur == prime:
+        return None
+    return ("expansion", cur - prime) if cur > prime else ("contraction", prime - cur)
+
+
+class _Rates:
+    """Each key's rates (a currency's, or under `booked` a unit's) on the `j`th of `days`,
+    as lists filled where a row asks (`fill`): a rate before any is recorded is never
+    needed. A rate is never 0, so 0 is one not looked up yet."""
+
+    def __init__(self, rates: Scaled, days: Sequence[date]) -> None:
+        self.rates, self.days, self.booked = rates, days, rates.kind == "booked"
+        self.lists: dict[str, list[int]] = {}
+
+    def of(self, key: str) -> list[int]:
+        name = key[:UNIT] if self.booked else key[:CURRENCY]
+        if (found := self.lists.get(name)) is None:
+            found = self.lists[name] = [0] * len(self.days)
+        return found
+
+    def fill(self, key: str, j: int) -> int:
+        found = self.of(key)[j] = self.rates.mrr(key[:UNIT], self.days[j])
+        return found

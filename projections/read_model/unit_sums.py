@@ -1,0 +1,97 @@
+"""The foreign customers' flows and spans summed by the database (SPEC §10): by the
+unit (and code) leading their key and by day, as believed at a position. Converted,
+each is a sum of local amounts times their unit's rate, so a query needs these sums,
+a few thousand, and not the rows, hundreds of thousands at a million events.
+
+Exact whatever the values: a 64-bit value is summed as its two halves (`num / 2**32`,
+truncated alike on both databases, and what is left), whose sums cannot overflow; a
+value beyond 64 bits (`big`) is read as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from math import lcm
+from typing import Any
+
+from projections.read_model.kinds import TABLES
+from projections.read_model.rows import OPEN_END
+from projections.read_model.scaled import BELIEVED_AT
+from projections.read_model.sql import Raw
+
+_HALF = 2**32
+_SUMS = """
+SELECT {who}, substr(subscription_id, 1, {length}), {day}, den,
+       SUM(num / 4294967296), SUM(num - num / 4294967296 * 4294967296), COUNT(*)
+  FROM {t} WHERE {believed} AND big IS NULL{where} GROUP BY 1, 2, 3, 4
+"""
+_BIG = """
+SELECT {who}, substr(subscription_id, 1, {length}), {day}, den, big, 0, 1
+  FROM {t} WHERE {believed} AND big IS NOT NULL{where}
+"""
+
+Sum = tuple[str, str, date, int, int]
+"""(customer, key, day, total as a multiple of 1/L, how many rows), both negated for the
+rows' ends: the customer only where a query asks the sums by customer, else ''."""
+
+
+@dataclass(frozen=True)
+class Sums:
+    """Sums of one table's rows, and the scale L of their values."""
+
+    rows: list[Sum]
+    scale: int
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What to sum of a table: by the first `length` characters of the key, by its rows'
+    `start` (or, `ends`, by their ends, negated), by customer where `by_customer` (SQL,
+    true on the rows to sum by customer), within `within` (start > low, start <= high)."""
+
+    kind: str
+    length: int
+    ends: bool = False
+    by_customer: str | None = None
+    within: tuple[date, date] | None = None
+
+
+def read(raw: Raw, position: int, asks: Sequence[Ask]) -> list[Sums]:
+    """The sums of each ask, over one scale for all of them."""
+    found = [_rows(raw, position, ask) for ask in asks]
+    scale = lcm(1, *{int(r[3]) for rows in found for r in rows})
+    to_day = raw.to_day
+    return [
+        Sums([_sum(row, scale, -1 if ask.ends else 1, to_day) for row in rows], scale)
+        for ask, rows in zip(asks, found, strict=True)
+    ]
+
+
+def _sum(row: Any, scale: int, sign: int, to_day: Callable[[Any], date]) -> Sum:
+    who, key, day, den, high, low, count = row
+    value = (_HALF * int(high) + int(low)) * (scale // int(den))
+    return (str(who), str(key), to_day(day), sign * value, sign * int(count))
+
+
+def _rows(raw: Raw, position: int, ask: Ask) -> list[Any]:
+    where, params = "", [position, position]
+    if ask.ends:
+        where += ' AND "end" < ?'
+        params.append(raw.day(OPEN_END))
+    if ask.within is not None:
+        where += " AND start > ? AND start <= ?"
+        params += [raw.day(ask.within[0]), raw.day(ask.within[1])]
+    who = f"CASE WHEN {ask.by_customer} THEN customer_id ELSE '' END" if ask.by_customer else "''"
+    names = {
+        "who": who,
+        "length": ask.length,
+        "day": '"end"' if ask.ends else "start",
+        "t": TABLES[ask.kind],
+        "believed": BELIEVED_AT,
+        "where": where,
+    }
+    found = raw.rows(_SUMS.format(**names), params)
+    big = raw.rows(_BIG.format(**names), params)
+    return found + [(w, k, d, n, int(b) // _HALF, int(b) % _HALF, c) for w, k, d, n, b, _, c in big]
