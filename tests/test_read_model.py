@@ -27,7 +27,7 @@ from projections.figures.report import report
 from projections.read_model.inline import Inline
 from projections.read_model.kinds import KINDS
 from projections.read_model.tables import BELIEVED
-from tests.conftest import event, new, rate, record
+from tests.conftest import accept, event, new, rate, record
 from tests.edge_ledger import edge_events
 
 OPEN = date.max
@@ -279,6 +279,27 @@ def test_foreign_amounts_too_large_for_a_64_bit_sum_stay_exact(
             _ratio((whole * Fraction("1.2") + 100) / january),
         ),
     ]
+
+
+def test_foreign_sums_beyond_64_bits_in_the_database_stay_exact(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The foreign customers' flows are summed by the database by unit and day: with
+    every numerator kept as a 64-bit integer, a thousand new customers of the largest
+    amount on one day sum beyond 64 bits (SQLite's sum then overflows and the halves are
+    summed instead)."""
+    monkeypatch.setattr(read_model_derive, "SMALL", 2**63)
+    amount = "999999999999.9999"  # 9,999,999,999,999,999 / 10,000 a month
+    customers = [f"c{n}" for n in range(1000)]
+    accept(
+        ledger,
+        rate("EUR", "2024-01-01", "1.1"),
+        *(new(c, f"{c}-s", "2024-01-05", amount, currency="EUR") for c in customers),
+    )
+    bounds = [date(2023, 12, 31), date(2024, 1, 31)]
+    moved = ledger.movements_over(bounds)[0]
+    assert moved.new == 1000 * Fraction(amount) * Fraction("1.1")
+    assert moved == movements_over(ledger.book(), bounds)[0]
 
 
 def _cents(value: Fraction) -> str:

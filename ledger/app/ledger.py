@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import wraps
 from itertools import chain, islice, pairwise
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from eventsourcing.persistence import PersistenceError
 
@@ -67,6 +68,7 @@ if TYPE_CHECKING:  # the input's edge (pydantic) is loaded by the commands that 
     from ledger.intake.rows import Row
 
 T = TypeVar("T")
+P = ParamSpec("P")
 L = TypeVar("L")
 DEFAULT_CURRENCY = "USD"
 CHUNK = 250_000
@@ -120,6 +122,24 @@ class Summary:
         return f"{kinds or 'no events'}; {len(self.customers)} customers{dated}"
 
 
+def _one_answer(method: Callable[Concatenate[Ledger, P], T]) -> Callable[Concatenate[Ledger, P], T]:
+    """An answer made of several read-model queries (a series, its trailing retention
+    and its month netting): they share the held-out customers' rates, so the read model
+    reads those customers' rows once (`UnitCustomers.read` remembers them by rates)."""
+
+    @wraps(method)
+    def answering(ledger: Ledger, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        if ledger._held is not None:
+            return method(ledger, *args, **kwargs)
+        ledger._held = {}
+        try:
+            return method(ledger, *args, **kwargs)
+        finally:
+            ledger._held = None
+
+    return answering
+
+
 class Ledger:
     """An arr-ledger on SQLite or PostgreSQL, named by a SQLAlchemy URL."""
 
@@ -127,6 +147,7 @@ class Ledger:
         self.store = store
         self.currency = currency
         self._read_model: ReadModel | None = None
+        self._held: dict[tuple[int, FxPolicy], Foreign] | None = None  # `_one_answer`
 
     @classmethod
     def open(cls, url: str | None = None) -> Ledger:
@@ -312,7 +333,15 @@ class Ledger:
     def _held_out(self, at: int, fx: FxPolicy) -> Foreign:
         """The customers the model holds out of its rows in the ledger's currency: read
         from their unit rows, converted with the rates known at `at`; replayed when any
-        has a trial, a pause or a discount (the model holds no rows of theirs)."""
+        has a trial, a pause or a discount (the model holds no rows of theirs). Within
+        one answer (`_one_answer`), the same for each of its queries."""
+        if self._held is None:
+            return self._holding_out(at, fx)
+        if (at, fx) not in self._held:
+            self._held[(at, fx)] = self._holding_out(at, fx)
+        return self._held[(at, fx)]
+
+    def _holding_out(self, at: int, fx: FxPolicy) -> Foreign:
         return self._replayed(at, fx) if self._lifecycle(at) else self._rates_if_foreign(at, fx)
 
     def _converting(self, at: int, fx: FxPolicy, query: Callable[[Foreign], T]) -> T:
@@ -520,6 +549,7 @@ class Ledger:
             netting=netting,
         )[0]
 
+    @_one_answer
     def movements_over(
         self,
         bounds: Sequence[date],
@@ -569,6 +599,7 @@ class Ledger:
             sums = self._converting(at, fx, lambda foreign: model.netted(bounds, at, foreign))
         return restated(found, sums)
 
+    @_one_answer
     def series(
         self,
         start: date | None = None,

@@ -16,7 +16,7 @@ customers in several currencies) are converted one by one, the others by currenc
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,7 +37,7 @@ from projections.read_model import unit_sums
 from projections.read_model.rows import OPEN_END, UNIT
 from projections.read_model.scaled import CURRENCY, Row, Scaled, period
 from projections.read_model.sql import Raw
-from projections.read_model.unit_customers import UnitCustomers
+from projections.read_model.unit_customers import Rates, UnitCustomers
 from projections.read_model.unit_flows import (
     ANNUALIZED,
     COUNTED,
@@ -307,50 +307,96 @@ def _counted(rows: Sequence[Row], bounds: Sequence[date]) -> list[int]:
 
 @dataclass
 class _Retention:
-    """What the customers active at each period's start changed (`movements.Kept`)."""
+    """What the customers active at each period's start changed (`movements.Kept`).
+
+    A customer whose local MRR is the same at a period's two bounds moves only by its
+    rates: under `booked` and `fixed` not at all, under `spot`, in one currency, by its
+    currency's, which is linear. So only the others are converted one by one: for each
+    customer, the bounds at which its local MRR changes (`_steps`).
+    """
 
     read: _Read
-    rows: list[list[Row]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.rows = self.read.customers.customers
+    totals: list[list[int]] = field(init=False)  # by period: kept, lost, grown, churned
+    others: list[dict[str, int]] = field(init=False)  # by period, under `spot`
+    rated: Rates = field(init=False)
 
     def kept(self) -> list[Kept]:
         read = self.read
-        bounds, rates = read.bounds, read.rates
-        spot = rates.kind == "spot"
-        exact: list[list[int]] = [[] for _ in bounds[1:]]
-        for number, rows in enumerate(self.rows):
-            if spot and len({r[1][:CURRENCY] for r in rows}) > 1:
-                for movers in exact:
-                    movers.append(number)
-                continue
-            moved = {period(bounds, r[2]) for r in rows} | {
-                period(bounds, r[3]) for r in rows if r[3] != OPEN_END
-            }
-            for index in moved - {-1}:
-                exact[index].append(number)
-        return [self._period(i, movers, spot) for i, movers in enumerate(exact)]
-
-    def _period(self, index: int, movers: list[int], spot: bool) -> Kept:
-        read = self.read
-        low, high = read.bounds[index], read.bounds[index + 1]
-        kept = lost = grown = churned = 0
-        others = dict(read.swept.local[index]) if spot else {}
-        for number in movers:
-            rows = self.rows[number]
-            a = self._mrr(rows, low, others)
-            if a <= 0:
-                continue
-            b = self._mrr(rows, high, None)
-            kept += b - a
-            if b == 0:
-                churned += 1
+        bounds, spot = read.bounds, read.rates.kind == "spot"
+        count = len(bounds) - 1
+        self.totals = [[0, 0, 0, 0] for _ in range(count)]
+        self.others = [dict(read.swept.local[i]) for i in range(count)] if spot else []
+        self.rated = Rates(read.rates, bounds)
+        length = UNIT if read.rates.kind == "booked" else CURRENCY
+        for rows in read.customers.customers:
+            steps = _steps(rows, bounds, length)
+            if spot and len({key for _, key, _ in steps}) > 1:
+                self._each_period(steps)
             else:
-                grown += b - a
-            if b < a:
-                lost += b - a
-        for currency, value in others.items():
+                self._changed(steps)
+        return [self._period(i) for i in range(count)]
+
+    def _changed(self, steps: list[tuple[int, str, int]]) -> None:
+        """One customer, in one currency under `spot`: the periods whose bounds see its
+        local MRR differ."""
+        local: dict[str, int] = {}
+        at, size = 0, len(steps)
+        while at < size:
+            index = steps[at][0]
+            before = dict(local)
+            while at < size and steps[at][0] == index:
+                _, key, value = steps[at]
+                local[key] = local.get(key, 0) + value
+                at += 1
+            if 0 < index < len(self.read.bounds):
+                self._add(index - 1, before, local)
+
+    def _each_period(self, steps: list[tuple[int, str, int]]) -> None:
+        """One customer in several currencies under `spot`: every period it is active at
+        the start of, the rates alone moving it in opposite directions."""
+        local: dict[str, int] = {}
+        at, size = 0, len(steps)
+        for index in range(len(self.read.bounds)):
+            before = dict(local)
+            while at < size and steps[at][0] == index:
+                _, key, value = steps[at]
+                local[key] = local.get(key, 0) + value
+                at += 1
+            if index and any(before.values()):
+                self._add(index - 1, before, local)
+
+    def _add(self, i: int, before: dict[str, int], after: dict[str, int]) -> None:
+        """The customer over period `i`: its local MRR at its two bounds."""
+        if self.others:  # under `spot`: taken out of the currency's non-movers
+            others = self.others[i]
+            for key, value in before.items():
+                others[key] -= value
+        a = self._converted(before, i)
+        if a <= 0:
+            return
+        b = self._converted(after, i + 1)
+        totals = self.totals[i]
+        totals[0] += b - a
+        if b == 0:
+            totals[3] += 1
+        else:
+            totals[2] += b - a
+        if b < a:
+            totals[1] += b - a
+
+    def _converted(self, local: dict[str, int], j: int) -> int:
+        rated = self.rated
+        return sum(
+            value * (rated.of(key)[j] or rated.fill(key, j))
+            for key, value in local.items()
+            if value
+        )
+
+    def _period(self, i: int) -> Kept:
+        read = self.read
+        low, high = read.bounds[i], read.bounds[i + 1]
+        kept, lost, grown, churned = self.totals[i]
+        for currency, value in (self.others[i] if self.others else {}).items():
             if value:  # the non-movers in one currency: only the rate moved them
                 change = value * (read.rates.mrr(currency, high) - read.rates.mrr(currency, low))
                 kept, grown = kept + change, grown + change
@@ -358,12 +404,18 @@ class _Retention:
         f = read.fraction
         return Kept(f(kept), f(lost), f(grown), churned)
 
-    def _mrr(self, rows: list[Row], day: date, others: dict[str, int] | None) -> int:
-        """A customer's MRR on `day`, converted; its local MRR taken out of `others`."""
-        rates, total = self.read.rates, 0
-        for _, key, start, end, value in rows:
-            if start <= day < end:
-                total += value * rates.mrr(key[:UNIT], day)
-                if others is not None and others:
-                    others[key[:CURRENCY]] -= value
-        return total
+
+def _steps(rows: list[Row], bounds: Sequence[date], length: int) -> list[tuple[int, str, int]]:
+    """A customer's local MRR as changes by the first `length` characters of its rows'
+    keys (a unit, or a currency), at the index of the first bound each change is seen
+    at (a row covers the bounds `[first, last)`), in order."""
+    count, steps = len(bounds), []
+    for _, key, start, end, value in rows:
+        first = bisect_left(bounds, start)
+        last = count if end == OPEN_END else bisect_left(bounds, end)
+        if first < last and value:
+            steps.append((first, key[:length], value))
+            if last < count:
+                steps.append((last, key[:length], -value))
+    steps.sort(key=lambda step: step[0])
+    return steps

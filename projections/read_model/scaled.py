@@ -63,10 +63,6 @@ class Scaled:
         return rate.numerator * (self.scale // rate.denominator)
 
 
-def scaled(num: int, big: str | None, den: int, scale: int) -> int:
-    return (int(big) if big is not None else int(num)) * (scale // int(den))
-
-
 def period(bounds: Sequence[date], day: date) -> int:
     """The index of the period `(bounds[i], bounds[i + 1]]` holding `day` (-1: none)."""
     index = bisect_left(bounds, day) - 1

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
-from itertools import groupby
 from math import lcm
 
 from projections.figures.cohorts import CohortSums
@@ -34,13 +33,15 @@ from projections.figures.netting import (
 from projections.figures.trailing import Tally, Windows
 from projections.read_model.kinds import TABLES
 from projections.read_model.rows import OPEN_END, UNIT
-from projections.read_model.scaled import BELIEVED_AT, CURRENCY, Row, Scaled, scaled
+from projections.read_model.scaled import BELIEVED_AT, CURRENCY, Row, Scaled
 from projections.read_model.sql import Raw
 
 ZERO = Fraction(0)
+_LAST: dict[str, tuple[Converter, int, UnitCustomers]] = {}
+"""The last customers read, and for which rates and position (`UnitCustomers.read`)."""
 _SEGMENTS = (
     'SELECT customer_id, subscription_id, start, "end", num, big, den FROM {t} '
-    f"WHERE {BELIEVED_AT} ORDER BY customer_id, start"
+    f"WHERE {BELIEVED_AT}"
 )
 
 
@@ -55,16 +56,27 @@ class UnitCustomers:
 
     @classmethod
     def read(cls, raw: Raw, position: int, rates: Converter) -> UnitCustomers:
-        query = _SEGMENTS.format(t=TABLES["unit_segment"])
-        found = raw.rows(query, (position, position))
+        """The customers believed at `position`; the same as the last read for the same
+        `rates` object at the same position (an answer's queries ask them up to three
+        times, `Ledger`): rows believed at a position never change."""
+        last = _LAST.get("read")
+        if last is not None and last[0] is rates and last[1] == position:
+            return last[2]
+        found = cls._read(raw, position, rates)
+        _LAST["read"] = (rates, position, found)
+        return found
+
+    @classmethod
+    def _read(cls, raw: Raw, position: int, rates: Converter) -> UnitCustomers:
+        # a scan of the table: by the customer index, one random lookup per row (slower)
+        table = TABLES["unit_segment"] + (" NOT INDEXED" if raw.sqlite else "")
+        found = raw.rows(_SEGMENTS.format(t=table), (position, position))
         scale = lcm(1, *{int(r[6]) for r in found})
-        to_day = raw.to_day
-        rows = [
-            (str(c), str(k), to_day(s), to_day(e), scaled(num, big, den, scale))
-            for c, k, s, e, num, big, den in found
-        ]
-        customers = [list(group) for _, group in groupby(rows, key=lambda r: r[0])]
-        return cls(customers, Scaled.of(rates), scale)
+        to_day, customers = raw.to_day, defaultdict[str, list[Row]](list)
+        for c, k, s, e, num, big, den in found:
+            value = (int(big) if big is not None else int(num)) * (scale // int(den))
+            customers[c].append((c, k, to_day(s), to_day(e), value))
+        return cls(list(customers.values()), Scaled.of(rates), scale)
 
     @property
     def den(self) -> int:
@@ -73,7 +85,7 @@ class UnitCustomers:
     def trailing(self, windows: Windows) -> None:
         """Adds each customer's MRR at the windows' ends (`Tally`)."""
         days = windows.days
-        tally, rates, count = Tally(windows, self.den), _Rates(self.rates, days), len(days)
+        tally, rates, count = Tally(windows, self.den), Rates(self.rates, days), len(days)
         for rows in self.customers:
             values, low, high = [0] * count, count, 0
             for _, key, start, end, value in rows:
@@ -147,7 +159,7 @@ class UnitCustomers:
         """Adds each cohort's converted MRR, as changes from one period end to the next,
         and its active customers' changes."""
         ends, den = sums.ends, self.den
-        rates = _Rates(self.rates, ends)
+        rates = Rates(self.rates, ends)
         mrr: defaultdict[date, list[int]] = defaultdict(lambda: [0] * len(ends))
         for (own, unit), changes in local.items():
             total, cells, rated = 0, mrr[own], rates.of(unit)
@@ -215,7 +227,7 @@ def _movement(prime: int, cur: int, seen: bool) -> tuple[MovementKind, int] | No
     return ("expansion", cur - prime) if cur > prime else ("contraction", prime - cur)
 
 
-class _Rates:
+class Rates:
     """Each key's rates (a currency's, or under `booked` a unit's) on the `j`th of `days`,
     as lists filled where a row asks (`fill`): a rate before any is recorded is never
     needed. A rate is never 0, so 0 is one not looked up yet."""

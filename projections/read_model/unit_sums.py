@@ -3,9 +3,9 @@ unit (and code) leading their key and by day, as believed at a position. Convert
 each is a sum of local amounts times their unit's rate, so a query needs these sums,
 a few thousand, and not the rows, hundreds of thousands at a million events.
 
-Exact whatever the values: a 64-bit value is summed as its two halves (`num / 2**32`,
-truncated alike on both databases, and what is left), whose sums cannot overflow; a
-value beyond 64 bits (`big`) is read as it is.
+Exact whatever the values: where SQLite's sum overflows, a 64-bit value is summed as
+its two halves (`num / 2**32`, truncated, and what is left), whose sums cannot; a value
+beyond 64 bits (`big`) is read as it is.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from datetime import date
 from math import lcm
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from projections.read_model.kinds import TABLES
 from projections.read_model.rows import OPEN_END
 from projections.read_model.scaled import BELIEVED_AT
@@ -23,10 +25,12 @@ from projections.read_model.sql import Raw
 
 _HALF = 2**32
 _SUMS = """
-SELECT {who}, substr(subscription_id, 1, {length}), {day}, den,
-       SUM(num / 4294967296), SUM(num - num / 4294967296 * 4294967296), COUNT(*)
+SELECT {who}, substr(subscription_id, 1, {length}), {day}, den, {sums}, COUNT(*)
   FROM {t} WHERE {believed} AND big IS NULL{where} GROUP BY 1, 2, 3, 4
 """
+_PLAIN = "0, SUM(num)"
+"""PostgreSQL's sum of bigints is a numeric: exact. SQLite's fails on an overflow."""
+_HALVES = "SUM(num / 4294967296), SUM(num - num / 4294967296 * 4294967296)"
 _BIG = """
 SELECT {who}, substr(subscription_id, 1, {length}), {day}, den, big, 0, 1
   FROM {t} WHERE {believed} AND big IS NOT NULL{where}
@@ -92,6 +96,11 @@ def _rows(raw: Raw, position: int, ask: Ask) -> list[Any]:
         "believed": BELIEVED_AT,
         "where": where,
     }
-    found = raw.rows(_SUMS.format(**names), params)
+    try:
+        found = raw.rows(_SUMS.format(sums=_PLAIN, **names), params)
+    except DBAPIError as exc:
+        if "overflow" not in str(exc):
+            raise
+        found = raw.rows(_SUMS.format(sums=_HALVES, **names), params)
     big = raw.rows(_BIG.format(**names), params)
     return found + [(w, k, d, n, int(b) // _HALF, int(b) % _HALF, c) for w, k, d, n, b, _, c in big]
