@@ -16,12 +16,13 @@ customers in several currencies) are converted one by one, the others by currenc
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
+from itertools import accumulate
 
 from sqlalchemy import Connection
 
@@ -35,7 +36,7 @@ from projections.figures.report import Measures
 from projections.figures.trailing import Windows
 from projections.read_model import unit_sums
 from projections.read_model.rows import OPEN_END, UNIT
-from projections.read_model.scaled import CURRENCY, Row, Scaled, period
+from projections.read_model.scaled import CURRENCY, Scaled, period
 from projections.read_model.sql import Raw
 from projections.read_model.unit_customers import Rates, UnitCustomers
 from projections.read_model.unit_flows import (
@@ -105,6 +106,7 @@ class _Read:
     moves: list[Sum]
     bookings: list[Sum]
     fees: list[Sum]
+    _steps: _Steps | None = None
     _swept: _Sweep | None = None
 
     @classmethod
@@ -144,6 +146,12 @@ class _Read:
     def flow(self, value: int) -> Fraction:
         """A converted sum of the other rows' values."""
         return Fraction(value, self.flows * self.rates.scale)
+
+    @property
+    def steps(self) -> _Steps:
+        if self._steps is None:
+            self._steps = _Steps.of(self)
+        return self._steps
 
     @property
     def swept(self) -> _Sweep:
@@ -248,18 +256,15 @@ class _Sweep:
 
     @classmethod
     def of(cls, read: _Read) -> _Sweep:
-        bounds, rates = read.bounds, read.rates
-        booked = rates.kind == "booked"  # each unit has its own rate, whatever the day
-        segments = [row for rows in read.customers.customers for row in rows]
-        local = _running(_changes(segments, UNIT if booked else CURRENCY), bounds)
+        bounds, rates, steps = read.bounds, read.rates, read.steps
         fees = _running([(day, key, value) for _, key, day, value, _ in read.fee_spans], bounds)
         customers = _running([(day, "", count) for _, _, day, _, count in read.spans], bounds)
         return cls(
-            [_converted(at, day, rates) for at, day in zip(local, bounds, strict=True)],
+            [_converted(at, day, rates) for at, day in zip(steps.local, bounds, strict=True)],
             [at.get("", 0) for at in customers],
-            _counted(segments, bounds),
+            steps.contracts,
             [sum(v * rates.dated(u) for u, v in at.items() if v) for at in fees],
-            [] if booked else local,
+            [] if rates.kind == "booked" else steps.local,
         )
 
 
@@ -267,21 +272,60 @@ def _converted(local: dict[str, int], day: date, rates: Scaled) -> int:
     return sum(value * rates.mrr(unit, day) for unit, value in local.items() if value)
 
 
+Step = tuple[int, str, int]
+"""At the bound of this index, a key's local MRR changes by so much."""
+
+
+@dataclass
+class _Steps:
+    """Each customer's local MRR as its changes at the bounds, by the key its rate goes
+    by (a currency; under `booked` each unit has its own rate, whatever the day), in
+    order; and, over all of them, the local MRR by key and the contracts at each bound.
+    A row covers the bounds `[first, last)`: from the first on or after its start to the
+    first on or after its end."""
+
+    customers: list[list[Step]]
+    local: list[dict[str, int]]
+    contracts: list[int]
+
+    @classmethod
+    def of(cls, read: _Read) -> _Steps:
+        bounds, count = read.bounds, len(read.bounds)
+        length = UNIT if read.rates.kind == "booked" else CURRENCY
+        changes: list[dict[str, int]] = [{} for _ in range(count + 1)]
+        contracts, customers = [0] * (count + 1), []
+        for rows in read.customers.customers:
+            steps: list[Step] = []
+            for _, key, start, end, value in rows:
+                first = bisect_left(bounds, start)
+                last = count if end == OPEN_END else bisect_left(bounds, end)
+                if first >= last:
+                    continue
+                contracts[first] += 1
+                contracts[last] -= 1
+                if value:
+                    unit = key[:length]
+                    steps.append((first, unit, value))
+                    steps.append((last, unit, -value))
+                    changes[first][unit] = changes[first].get(unit, 0) + value
+                    changes[last][unit] = changes[last].get(unit, 0) - value
+            steps.sort(key=lambda step: step[0])
+            customers.append(steps)
+        return cls(customers, _accumulated(changes[:count]), list(accumulate(contracts[:count])))
+
+
+def _accumulated(changes: list[dict[str, int]]) -> list[dict[str, int]]:
+    totals: dict[str, int] = {}
+    found = []
+    for changed in changes:
+        for key, value in changed.items():
+            totals[key] = totals.get(key, 0) + value
+        found.append(dict(totals))
+    return found
+
+
 Change = tuple[date, str, int]
 """On a day, a key's value changes by so much."""
-
-
-def _changes(rows: Sequence[Row], length: int) -> list[Change]:
-    """The changes of the rows' values by the first `length` characters of their key (a
-    unit, or a currency): each adds its value from its start and takes it away at its
-    end."""
-    changes: list[Change] = []
-    for _, key, start, end, value in rows:
-        unit = key[:length]
-        changes.append((start, unit, value))
-        if end != OPEN_END:
-            changes.append((end, unit, -value))
-    return changes
 
 
 def _running(changes: list[Change], bounds: Sequence[date]) -> list[dict[str, int]]:
@@ -298,13 +342,6 @@ def _running(changes: list[Change], bounds: Sequence[date]) -> list[dict[str, in
     return found
 
 
-def _counted(rows: Sequence[Row], bounds: Sequence[date]) -> list[int]:
-    """How many of the rows cover each bound."""
-    starts = sorted(r[2] for r in rows)
-    ends = sorted(r[3] for r in rows)
-    return [bisect_right(starts, b) - bisect_right(ends, b) for b in bounds]
-
-
 @dataclass
 class _Retention:
     """What the customers active at each period's start changed (`movements.Kept`).
@@ -312,7 +349,7 @@ class _Retention:
     A customer whose local MRR is the same at a period's two bounds moves only by its
     rates: under `booked` and `fixed` not at all, under `spot`, in one currency, by its
     currency's, which is linear. So only the others are converted one by one: for each
-    customer, the bounds at which its local MRR changes (`_steps`).
+    customer, the bounds at which its local MRR changes (`_Steps`).
     """
 
     read: _Read
@@ -327,9 +364,7 @@ class _Retention:
         self.totals = [[0, 0, 0, 0] for _ in range(count)]
         self.others = [dict(read.swept.local[i]) for i in range(count)] if spot else []
         self.rated = Rates(read.rates, bounds)
-        length = UNIT if read.rates.kind == "booked" else CURRENCY
-        for rows in read.customers.customers:
-            steps = _steps(rows, bounds, length)
+        for steps in read.steps.customers:
             if spot and len({key for _, key, _ in steps}) > 1:
                 self._each_period(steps)
             else:
@@ -403,19 +438,3 @@ class _Retention:
                 lost += min(change, 0)
         f = read.fraction
         return Kept(f(kept), f(lost), f(grown), churned)
-
-
-def _steps(rows: list[Row], bounds: Sequence[date], length: int) -> list[tuple[int, str, int]]:
-    """A customer's local MRR as changes by the first `length` characters of its rows'
-    keys (a unit, or a currency), at the index of the first bound each change is seen
-    at (a row covers the bounds `[first, last)`), in order."""
-    count, steps = len(bounds), []
-    for _, key, start, end, value in rows:
-        first = bisect_left(bounds, start)
-        last = count if end == OPEN_END else bisect_left(bounds, end)
-        if first < last and value:
-            steps.append((first, key[:length], value))
-            if last < count:
-                steps.append((last, key[:length], -value))
-    steps.sort(key=lambda step: step[0])
-    return steps
