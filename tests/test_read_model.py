@@ -17,6 +17,7 @@ import projections.read_model.derive as read_model_derive
 import projections.read_model.model as read_model
 import projections.read_model.parallel as read_model_parallel
 import projections.read_model.snapshots as read_model_snapshots
+import projections.read_model.unit_customers as unit_customers
 from ledger import Ledger
 from ledger.app.sample import sample_events
 from ledger.cli.main import app
@@ -300,6 +301,33 @@ def test_foreign_sums_beyond_64_bits_in_the_database_stay_exact(
     moved = ledger.movements_over(bounds)[0]
     assert moved.new == 1000 * Fraction(amount) * Fraction("1.1")
     assert moved == movements_over(ledger.book(), bounds)[0]
+
+
+def test_an_answer_reads_the_foreign_customers_once(
+    ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month-netted series asks the foreign customers' segments for its periods, its
+    trailing retention and its netting: one read, let go when the answer is done."""
+    reads: list[int] = []
+    read = unit_customers.UnitCustomers._read.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type, raw: Any, position: int, rates: Any) -> Any:
+        reads.append(position)
+        return read(cls, raw, position, rates)
+
+    monkeypatch.setattr(unit_customers.UnitCustomers, "_read", classmethod(counted))
+    record(
+        ledger,
+        rate("EUR", "2024-01-01", "1.1"),
+        new("acme", "s1", "2024-01-05", "100", currency="EUR"),
+        new("beta", "s2", "2024-02-01", "50"),
+    )
+    rows = ledger.series(date(2024, 1, 1), date(2024, 3, 31), netting="month")
+    assert [r.as_json()["mrr"] for r in rows] == ["110.00", "160.00", "160.00"]
+    assert reads == [3]
+    assert not unit_customers._LAST
+    ledger.series(date(2024, 1, 1), date(2024, 3, 31))
+    assert reads == [3, 3]
 
 
 def _cents(value: Fraction) -> str:

@@ -125,7 +125,8 @@ class Summary:
 def _one_answer(method: Callable[Concatenate[Ledger, P], T]) -> Callable[Concatenate[Ledger, P], T]:
     """An answer made of several read-model queries (a series, its trailing retention
     and its month netting): they share the held-out customers' rates, so the read model
-    reads those customers' rows once (`UnitCustomers.read` remembers them by rates)."""
+    reads those customers' rows once (`UnitCustomers.read` remembers them by rates,
+    until the answer is done)."""
 
     @wraps(method)
     def answering(ledger: Ledger, /, *args: P.args, **kwargs: P.kwargs) -> T:
@@ -136,6 +137,8 @@ def _one_answer(method: Callable[Concatenate[Ledger, P], T]) -> Callable[Concate
             return method(ledger, *args, **kwargs)
         finally:
             ledger._held = None
+            if ledger._read_model is not None:
+                ledger._read_model.answered()
 
     return answering
 
@@ -661,6 +664,7 @@ class Ledger:
         trailing = windows.retentions()
         return [SeriesRow(r.report, r.movements, t) for r, t in zip(rows, trailing, strict=True)]
 
+    @_one_answer
     def cohorts(
         self,
         start: date,

@@ -39,7 +39,15 @@ from projections.figures.report import CurrencyLine, Report, SegmentLine
 from projections.figures.series import SeriesRow
 from projections.figures.trailing import Windows
 from projections.read_model import cohorts as model_cohorts
-from projections.read_model import netting, parallel, passes, periods, rates, verify
+from projections.read_model import (
+    netting,
+    parallel,
+    passes,
+    periods,
+    rates,
+    unit_customers,
+    verify,
+)
 from projections.read_model import snapshots as read_model_snapshots
 from projections.read_model import trailing as read_model_trailing
 from projections.read_model.derive import EventSql, Writes, commit_ends, derive, touched
@@ -157,6 +165,10 @@ class ReadModel:
             for table in (*(k.table for k in KINDS), *SNAPSHOTS):
                 conn.execute(table.delete())
         return self.catch_up(progress)
+
+    def answered(self) -> None:
+        """An answer made of several queries is done: what they shared can go."""
+        unit_customers.forget()
 
     @_guarded
     def rows(self) -> dict[str, list[tuple[Any, ...]]]:

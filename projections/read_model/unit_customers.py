@@ -38,7 +38,15 @@ from projections.read_model.sql import Raw
 
 ZERO = Fraction(0)
 _LAST: dict[str, tuple[Converter, int, UnitCustomers]] = {}
-"""The last customers read, and for which rates and position (`UnitCustomers.read`)."""
+"""The last customers read, and for which rates and position (`UnitCustomers.read`),
+until the answer that asked them is done (`forget`)."""
+
+
+def forget() -> None:
+    """Lets the last customers read go: the answer that asked them is done."""
+    _LAST.clear()
+
+
 _SEGMENTS = (
     'SELECT customer_id, subscription_id, start, "end", num, big, den FROM {t} '
     f"WHERE {BELIEVED_AT}"
@@ -57,8 +65,9 @@ class UnitCustomers:
     @classmethod
     def read(cls, raw: Raw, position: int, rates: Converter) -> UnitCustomers:
         """The customers believed at `position`; the same as the last read for the same
-        `rates` object at the same position (an answer's queries ask them up to three
-        times, `Ledger`): rows believed at a position never change."""
+        `rates` object at the same position, until the answer is done (`forget`): an
+        answer's queries ask them up to three times (`Ledger`), and rows believed at a
+        position never change."""
         last = _LAST.get("read")
         if last is not None and last[0] is rates and last[1] == position:
             return last[2]
