@@ -1,17 +1,16 @@
-"""The foreign customers' part of `movements` and `series` (SPEC §10), read from their
-unit rows (`rows.unit_segment_rows`, `unit_flows`): no event is decoded, no timeline
-folded. It adds up with the other customers' part (`movements.Parts`), and equals
+"""The foreign customers' part of `movements` and `series` (SPEC §10), from their unit
+rows: their segments row by row (`UnitCustomers`), their flows and spans as the
+database's sums by unit and day (`unit_sums`). No event is decoded, no timeline folded.
+It adds up with the other customers' part (`movements.Parts`), and equals
 `converted.parts` of a replay (the tests check it).
 
-Conversion here is integer work. Every local value read is a whole multiple of 1/L, L
-the least common multiple of the denominators read, and every rate one of 1/S, S that
-of the rates' (a rate has at most 10 fraction digits): a converted sum is an integer
-over L·S, made a `Fraction` once per figure.
+Conversion here is integer work (`scaled`): a converted sum is an integer over the
+values' scale times the rates', made a `Fraction` once per figure.
 
-Retention needs each customer's MRR at both ends of a period, but one whose
-subscriptions did not change in it moves only by its rate: under `booked` and `fixed`
-not at all, under `spot` by its currency's. So only the movers (and under `spot` the
-customers in several currencies) are converted one by one, the others by currency.
+Retention needs each customer's MRR at both ends of a period, but one whose local MRR
+is the same at both moves only by its rate: under `booked` and `fixed` not at all, under
+`spot` by its currency's. So only the others (and under `spot` the customers in several
+currencies) are converted one by one, the rest by currency.
 """
 
 from __future__ import annotations
