@@ -20,7 +20,7 @@ from ledger.domain.money import Total, money, optional, ratio
 from projections.figures.book import Account
 from projections.figures.conversion import FxPolicy
 from projections.figures.netting import Piece
-from projections.figures.results import CohortModel, Figures, Result
+from projections.figures.results import Result
 from projections.figures.series import Every, period_end, period_ends
 
 Member = tuple[date, Callable[[Sequence[date]], list[Fraction]]]
@@ -32,7 +32,7 @@ some days (in order)."""
 class CohortCell(Result):
     """One cohort at one period end."""
 
-    model_type: ClassVar[type[Figures]] = CohortModel
+    model_name: ClassVar[str] = "CohortModel"
 
     cohort: str
     as_of: date

@@ -12,11 +12,12 @@ import re
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from ledger.domain.errors import LedgerError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 INDEX_KEYS = ("as_of", "to")
 _NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")

@@ -26,7 +26,7 @@ from projections.figures.contract_value import AcvPolicy, booking_values, rate_d
 from projections.figures.conversion import SPOT, Converter, FxPolicy
 from projections.figures.keys import MOVEMENT_KINDS, MovementKind
 from projections.figures.report import share
-from projections.figures.results import Figures, MovementsModel, Result
+from projections.figures.results import Result
 
 KINDS = MOVEMENT_KINDS
 ZERO = Fraction(0)
@@ -501,7 +501,7 @@ class PeriodSums:
 class Movements(Result):
     """Exact figures over `(start, end]` as known at `position`; rounded only by `as_json`."""
 
-    model_type: ClassVar[type[Figures]] = MovementsModel
+    model_name: ClassVar[str] = "MovementsModel"
 
     start: date
     end: date

@@ -14,7 +14,7 @@ from ledger.domain.money import money, optional, ratio
 from projections.figures.book import Book
 from projections.figures.contract_value import AcvPolicy, fee_acv
 from projections.figures.conversion import SPOT, FxPolicy
-from projections.figures.results import Figures, ReportModel, Result
+from projections.figures.results import Result
 
 
 def share(part: Fraction, whole: Fraction) -> Fraction | None:
@@ -25,7 +25,7 @@ def share(part: Fraction, whole: Fraction) -> Fraction | None:
 class Report(Result):
     """Exact figures; rounded only by `as_json`."""
 
-    model_type: ClassVar[type[Figures]] = ReportModel
+    model_name: ClassVar[str] = "ReportModel"
 
     as_of: date
     position: int

@@ -30,7 +30,7 @@ from projections.figures.conversion import SPOT, Converter, FxPolicy
 from projections.figures.keys import RATIO_KEYS
 from projections.figures.movements import Movements, movements
 from projections.figures.report import Report, report
-from projections.figures.results import Figures, RestatementModel, RestatementResult
+from projections.figures.results import RestatementResult
 
 ZERO = Fraction(0)
 CAUSE_KEYS = (
@@ -74,7 +74,7 @@ class Cause:
 class Restatement(RestatementResult):
     """The figures as of `as_of` known at K1 and at K2, and the events that changed them."""
 
-    model_type: ClassVar[type[Figures]] = RestatementModel
+    model_name: ClassVar[str] = "RestatementModel"
 
     as_of: date
     known_at: datetime

@@ -1,144 +1,34 @@
 """Results for notebooks: each figure dataclass gives a typed pydantic model of its JSON
-form (`.model()`) and, when pandas is installed, a DataFrame (`.to_pandas()`).
-
-The models are the SPEC §9 JSON keys with types: money and ratios are `Decimal`s of the
-printed (rounded) figures, so `model().model_dump(mode="json")` is exactly `as_json()`.
-The exact `Fraction`s stay on the dataclasses themselves.
+form (`.model()`, from `models`) and, when pandas is installed, a DataFrame
+(`.to_pandas()`). The exact `Fraction`s stay on the dataclasses themselves.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-from typing import Any, ClassVar, Literal, TypeVar
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from projections.figures.frames import frame, listing
 
+if TYPE_CHECKING:
+    from projections.figures.models import RestatementModel
+
 T = TypeVar("T", bound="Result")
-
-
-class Figures(BaseModel):
-    model_config = ConfigDict(frozen=True, validate_by_name=True, serialize_by_alias=True)
-
-
-class ReportModel(Figures):
-    """SPEC §9 `report`: point-in-time figures as of the end of `as_of`."""
-
-    as_of: date
-    position: int
-    currency: str
-    fx_policy: str
-    mrr: Decimal
-    arr: Decimal
-    active_customers: int
-    active_contracts: int
-    arpa: Decimal | None
-    acv: Decimal | None
-    acv_policy: Literal["recurring", "including_fees"]
-    acv_arr_ratio: Decimal | None
-    trialing_contracts: int = 0  # SPEC §11
-    paused_customers: int = 0
-    discounts: Decimal = Decimal(0)
-
-
-class MovementsModel(Figures):
-    """SPEC §9 `movements` over `(from, to]`: `from` and `to` are `start` and `end` here."""
-
-    start: date = Field(alias="from")
-    end: date = Field(alias="to")
-    position: int
-    currency: str
-    fx_policy: str
-    start_mrr: Decimal
-    end_mrr: Decimal
-    new: Decimal
-    expansion: Decimal
-    contraction: Decimal
-    churn: Decimal
-    reactivation: Decimal
-    paused: Decimal = Decimal(0)  # SPEC §11
-    resumed: Decimal = Decimal(0)
-    fx: Decimal
-    net_new: Decimal
-    net_expansion: Decimal
-    nrr: Decimal | None
-    grr: Decimal | None
-    logo_churn_rate: Decimal | None
-    bookings: int
-    bookings_acv: Decimal | None
-    bookings_tcv: Decimal
-    one_time_fees: Decimal
-    trials_started: int = 0
-    trials_converted: int = 0
-
-
-class SeriesRowModel(MovementsModel, ReportModel):
-    """One `series` row: the report on a period end and the movements since the last."""
-
-    nrr_12m: Decimal | None = None  # SPEC §13: over the 12 months to the row's day
-    grr_12m: Decimal | None = None
-    logo_churn_rate_12m: Decimal | None = None
-
-
-class CohortModel(Figures):
-    """SPEC §13 `cohorts`: one cohort at one period end."""
-
-    cohort: str
-    as_of: date
-    position: int
-    currency: str
-    fx_policy: str
-    customers: int
-    mrr: Decimal
-    nrr: Decimal | None
-
-
-class FigureChangeModel(Figures):
-    """One restated figure, as printed before and after, and the change."""
-
-    before: str | int | None
-    after: str | int | None
-    change: str | int | None
-
-
-class CauseModel(Figures):
-    """An event recorded between the two states of knowledge, and its effect on MRR."""
-
-    event_id: str
-    type: str
-    customer_id: str | None  # None: a rate's, which is no customer's
-    effective_date: date | None
-    recorded_at: datetime
-    position: int
-    mrr_effect: Decimal
-    reason: str | None = None
-    note: str | None = None
-
-
-class RestatementModel(Figures):
-    """SPEC §9 `restatement`: the figures for `as_of` at two states of knowledge."""
-
-    as_of: date
-    known_at: datetime
-    known_at_2: datetime
-    position: int
-    figures: dict[str, FigureChangeModel]
-    events: list[CauseModel]
 
 
 class Result:
     """Mixed into a figure dataclass with `as_json()`: its model and its DataFrame."""
 
-    model_type: ClassVar[type[Figures]]
+    model_name: ClassVar[str]
+    """The name of its model in `models` (e.g. `ReportModel`)."""
 
     def as_json(self) -> dict[str, Any]:
         raise NotImplementedError
 
     def model(self) -> Any:
         """The typed pydantic model of `as_json()` (e.g. a `ReportModel`)."""
-        return self.model_type.model_validate(self.as_json())
+        from projections.figures import models  # pydantic, loaded by notebooks alone
+
+        return getattr(models, self.model_name).model_validate(self.as_json())
 
     def to_pandas(self) -> Any:
         """A one-row DataFrame (needs pandas: pip install 'arr-ledger[notebook]')."""

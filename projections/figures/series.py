@@ -19,7 +19,7 @@ from projections.figures.movements import (
     movements_over,
 )
 from projections.figures.report import Report, report
-from projections.figures.results import Figures, Result, SeriesRowModel
+from projections.figures.results import Result
 from projections.figures.trailing import Windows
 
 Every = Literal["day", "week", "month", "quarter", "year"]
@@ -53,7 +53,7 @@ class SeriesRow(Result):
     """The report on one period end, the movements since the previous row and (SPEC §13)
     the retention over the 12 months to the period end."""
 
-    model_type: ClassVar[type[Figures]] = SeriesRowModel
+    model_name: ClassVar[str] = "SeriesRowModel"
 
     report: Report
     movements: Movements
