@@ -58,9 +58,11 @@ def columns(recorder: Recorder, table: str) -> set[str]:
         name = getattr(recorder, table)
         return {str(r[0]) for r in recorder.select(f"SELECT name FROM pragma_table_info('{name}')")}
     bare = getattr(recorder, table).rpartition(".")[2].strip('"')
+    # the catalog by the table's oid: information_schema's views took 35 ms a table,
+    # on every command's start
     sql = (
-        "SELECT column_name FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ?"
+        "SELECT attname FROM pg_catalog.pg_attribute WHERE attnum > 0 AND NOT attisdropped "
+        "AND attrelid = to_regclass(quote_ident(?) || '.' || quote_ident(?))"
     )
     return {str(r[0]) for r in recorder.select(sql, (recorder.datastore.schema, bare))}
 
