@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from itertools import pairwise
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from ledger.domain.dates import FIRST_QUERY_DAY, LAST_QUERY_DAY
 from ledger.domain.errors import UsageError
@@ -101,13 +101,15 @@ def check_period(start: date, end: date, names: tuple[str, str] = ("start", "end
         raise UsageError(f"{names[0]} {start} is after {names[1]} {end}", *names)
 
 
-def classify(
-    prev: Fraction, cur: Fraction, seen_before: bool
-) -> tuple[MovementKind, Fraction] | None:
+Amount = TypeVar("Amount", Fraction, int)
+"""MRR exactly, or as an integer over a scale (`read_model_scaled`)."""
+
+
+def classify(prev: Amount, cur: Amount, seen_before: bool) -> tuple[MovementKind, Amount] | None:
     """SPEC §5: the movement from `prev` (end of d-1) to `cur` (end of d), if any."""
-    if not prev.numerator:
-        return None if not cur.numerator else ("reactivation" if seen_before else "new", cur)
-    if not cur.numerator:
+    if not prev:
+        return None if not cur else ("reactivation" if seen_before else "new", cur)
+    if not cur:
         return "churn", prev
     if cur == prev:
         return None

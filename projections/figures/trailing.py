@@ -8,7 +8,7 @@ customers: each one's MRR at both ends of every window, read once for all the wi
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date
 from fractions import Fraction
 from math import lcm
@@ -76,35 +76,26 @@ class Tally:
     def __init__(self, windows: Windows, den: int) -> None:
         count = len(windows.starts)
         self.windows, self.den = windows, den
-        self.opening: dict[date, list[int]] = {}  # two days can be a year after one
-        for i, day in enumerate(windows.starts):
-            self.opening.setdefault(day, []).append(i)
-        index = {day: j for j, day in enumerate(windows.days)}
-        self.opened = sorted(  # by the index of a start in `windows.days`: (window, end's)
-            (index[day], [(i, index[windows.ends[i]]) for i in found])
-            for day, found in self.opening.items()
-        )
+        self.index = {day: j for j, day in enumerate(windows.days)}
+        opening: dict[int, list[tuple[int, int]]] = {}  # two days can be a year after one
+        for i, (start, end) in enumerate(zip(windows.starts, windows.ends, strict=True)):
+            opening.setdefault(self.index[start], []).append((i, self.index[end]))
+        self.opened = sorted(opening.items())  # by the start's index: (window, end's index)
         self.start, self.kept, self.lost = [0] * count, [0] * count, [0] * count
         self.active, self.churned = [0] * count, [0] * count
 
     def add(self, values: dict[date, int], paused: Iterable[date] = ()) -> None:
         """One customer: its MRR on the windows' days (absent: 0), the days it is paused."""
-        resting, ends = set(paused), self.windows.ends
-        for day, before in values.items():
-            for i in self.opening.get(day, ()) if before else ():
-                high = ends[i]
-                after = values.get(high, 0)
-                self.active[i] += 1
-                self.start[i] += before
-                self.kept[i] += after - before
-                if after < before:
-                    self.lost[i] += after - before
-                if not after and high not in resting:
-                    self.churned[i] += 1
+        found = [0] * len(self.index)
+        for day, value in values.items():
+            found[self.index[day]] = value
+        self.add_indexed(found, 0, len(found), {self.index[day] for day in paused})
 
-    def add_indexed(self, values: list[int], low: int, high: int) -> None:
-        """One customer never paused: its MRR on each of the windows' days, by index, 0
-        outside `[low, high)`."""
+    def add_indexed(
+        self, values: list[int], low: int, high: int, resting: Collection[int] = ()
+    ) -> None:
+        """One customer: its MRR on each of the windows' days, by index, 0 outside `[low,
+        high)`; `resting`, the indices of the days it is paused on (not a churn)."""
         opened = self.opened
         for at in range(bisect_left(opened, (low,)), len(opened)):
             j, windows = opened[at]
@@ -119,7 +110,7 @@ class Tally:
                 self.kept[i] += after - before
                 if after < before:
                     self.lost[i] += after - before
-                if not after:
+                if not after and q not in resting:
                     self.churned[i] += 1
 
     def settle(self) -> None:

@@ -35,9 +35,9 @@ from projections.figures.report import Measures
 from projections.figures.trailing import Windows
 from projections.read_model import unit_sums
 from projections.read_model.rows import OPEN_END, UNIT
-from projections.read_model.scaled import CURRENCY, Scaled, period
+from projections.read_model.scaled import CURRENCY, Rates, Scaled, period
 from projections.read_model.sql import Raw
-from projections.read_model.unit_customers import Rates, UnitCustomers
+from projections.read_model.unit_customers import UnitCustomers
 from projections.read_model.unit_flows import (
     ANNUALIZED,
     COUNTED,
@@ -314,6 +314,7 @@ class _Steps:
 
 
 def _accumulated(changes: list[dict[str, int]]) -> list[dict[str, int]]:
+    """Each key's running total of the changes, bound by bound."""
     totals: dict[str, int] = {}
     found = []
     for changed in changes:
@@ -323,22 +324,14 @@ def _accumulated(changes: list[dict[str, int]]) -> list[dict[str, int]]:
     return found
 
 
-Change = tuple[date, str, int]
-"""On a day, a key's value changes by so much."""
-
-
-def _running(changes: list[Change], bounds: Sequence[date]) -> list[dict[str, int]]:
-    """Each key's total of the changes made on or before each bound."""
-    changes.sort(key=lambda change: change[0])
-    totals: dict[str, int] = defaultdict(int)
-    found, at = [], 0
-    for bound in bounds:
-        while at < len(changes) and changes[at][0] <= bound:
-            _, unit, value = changes[at]
-            totals[unit] += value
-            at += 1
-        found.append(dict(totals))
-    return found
+def _running(changes: list[tuple[date, str, int]], bounds: Sequence[date]) -> list[dict[str, int]]:
+    """Each key's total of the changes (on a day, a key's value changes by so much) made
+    on or before each bound."""
+    by_bound: list[dict[str, int]] = [{} for _ in range(len(bounds) + 1)]
+    for day, key, value in changes:
+        found = by_bound[bisect_left(bounds, day)]
+        found[key] = found.get(key, 0) + value
+    return _accumulated(by_bound[: len(bounds)])
 
 
 @dataclass
@@ -364,39 +357,25 @@ class _Retention:
         self.others = [dict(read.swept.local[i]) for i in range(count)] if spot else []
         self.rated = Rates(read.rates, bounds)
         for steps in read.steps.customers:
-            if spot and len({key for _, key, _ in steps}) > 1:
-                self._each_period(steps)
-            else:
-                self._changed(steps)
+            several = spot and len({key for _, key, _ in steps}) > 1
+            self._customer(steps, several)
         return [self._period(i) for i in range(count)]
 
-    def _changed(self, steps: list[tuple[int, str, int]]) -> None:
-        """One customer, in one currency under `spot`: the periods whose bounds see its
-        local MRR differ."""
+    def _customer(self, steps: list[Step], every: bool) -> None:
+        """One customer: the periods whose bounds see its local MRR differ; or, `every`
+        one for a customer in several currencies under `spot`, whose rates alone can
+        move it in opposite directions."""
+        count = len(self.read.bounds)
+        indices = range(count) if every else sorted({index for index, _, _ in steps})
         local: dict[str, int] = {}
-        at, size = 0, len(steps)
-        while at < size:
-            index = steps[at][0]
+        at = 0
+        for index in indices:
             before = dict(local)
-            while at < size and steps[at][0] == index:
+            while at < len(steps) and steps[at][0] == index:
                 _, key, value = steps[at]
                 local[key] = local.get(key, 0) + value
                 at += 1
-            if 0 < index < len(self.read.bounds):
-                self._add(index - 1, before, local)
-
-    def _each_period(self, steps: list[tuple[int, str, int]]) -> None:
-        """One customer in several currencies under `spot`: every period it is active at
-        the start of, the rates alone moving it in opposite directions."""
-        local: dict[str, int] = {}
-        at, size = 0, len(steps)
-        for index in range(len(self.read.bounds)):
-            before = dict(local)
-            while at < size and steps[at][0] == index:
-                _, key, value = steps[at]
-                local[key] = local.get(key, 0) + value
-                at += 1
-            if index and any(before.values()):
+            if 0 < index < count:
                 self._add(index - 1, before, local)
 
     def _add(self, i: int, before: dict[str, int], after: dict[str, int]) -> None:
@@ -419,12 +398,7 @@ class _Retention:
             totals[1] += b - a
 
     def _converted(self, local: dict[str, int], j: int) -> int:
-        rated = self.rated
-        return sum(
-            value * (rated.of(key)[j] or rated.fill(key, j))
-            for key, value in local.items()
-            if value
-        )
+        return sum(value * self.rated.at(key, j) for key, value in local.items() if value)
 
     def _period(self, i: int) -> Kept:
         read = self.read

@@ -14,6 +14,7 @@ from math import lcm
 
 from projections.figures.conversion import Converter
 from projections.figures.converted import unit_rate
+from projections.read_model.rows import UNIT
 
 BELIEVED_AT = "recorded_from <= ? AND recorded_to > ?"
 """A row believed at a position (given twice)."""
@@ -61,6 +62,29 @@ class Scaled:
 
     def _of(self, rate: Fraction) -> int:
         return rate.numerator * (self.scale // rate.denominator)
+
+
+class Rates:
+    """Each key's rates (a currency's, or under `booked` a unit's) on the `j`th of `days`,
+    as lists filled where a row asks (`fill`): a rate before any is recorded is never
+    needed. A rate is never 0, so 0 is one not looked up yet."""
+
+    def __init__(self, rates: Scaled, days: Sequence[date]) -> None:
+        self.rates, self.days, self.booked = rates, days, rates.kind == "booked"
+        self.lists: dict[str, list[int]] = {}
+
+    def of(self, key: str) -> list[int]:
+        name = key[:UNIT] if self.booked else key[:CURRENCY]
+        if (found := self.lists.get(name)) is None:
+            found = self.lists[name] = [0] * len(self.days)
+        return found
+
+    def fill(self, key: str, j: int) -> int:
+        found = self.of(key)[j] = self.rates.mrr(key[:UNIT], self.days[j])
+        return found
+
+    def at(self, key: str, j: int) -> int:
+        return self.of(key)[j] or self.fill(key, j)
 
 
 def period(bounds: Sequence[date], day: date) -> int:

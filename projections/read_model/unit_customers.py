@@ -21,8 +21,8 @@ from math import lcm
 
 from projections.figures.cohorts import CohortSums
 from projections.figures.conversion import Converter
-from projections.figures.keys import MOVEMENT_KINDS, MovementKind
-from projections.figures.movements import period_of
+from projections.figures.keys import MOVEMENT_KINDS
+from projections.figures.movements import classify, period_of
 from projections.figures.netting import (
     Sums,
     changed_month_ends,
@@ -33,7 +33,7 @@ from projections.figures.netting import (
 from projections.figures.trailing import Tally, Windows
 from projections.read_model.kinds import TABLES
 from projections.read_model.rows import OPEN_END, UNIT
-from projections.read_model.scaled import BELIEVED_AT, CURRENCY, Row, Scaled
+from projections.read_model.scaled import BELIEVED_AT, CURRENCY, Rates, Row, Scaled
 from projections.read_model.sql import Raw
 
 ZERO = Fraction(0)
@@ -120,7 +120,7 @@ class UnitCustomers:
                 if (index := period_of(bounds, end)) is None:
                     continue
                 prime, cur = self._moved(rows, previous_end(end), end)
-                if found := _movement(prime, cur, first is not None and first < end):
+                if found := classify(prime, cur, first is not None and first < end):
                     totals[index][found[0]] += found[1]
         sums, den = empty(bounds), self.den
         for period, moved in zip(sums, totals, strict=True):
@@ -223,34 +223,3 @@ def _add_runs(active: list[int], covered: list[tuple[int, int]]) -> None:
 
 def _open(end: date) -> date | None:
     return None if end == OPEN_END else end
-
-
-def _movement(prime: int, cur: int, seen: bool) -> tuple[MovementKind, int] | None:
-    """`movements.classify` in integers over one scale."""
-    if not prime:
-        return None if not cur else ("reactivation" if seen else "new", cur)
-    if not cur:
-        return "churn", prime
-    if cur == prime:
-        return None
-    return ("expansion", cur - prime) if cur > prime else ("contraction", prime - cur)
-
-
-class Rates:
-    """Each key's rates (a currency's, or under `booked` a unit's) on the `j`th of `days`,
-    as lists filled where a row asks (`fill`): a rate before any is recorded is never
-    needed. A rate is never 0, so 0 is one not looked up yet."""
-
-    def __init__(self, rates: Scaled, days: Sequence[date]) -> None:
-        self.rates, self.days, self.booked = rates, days, rates.kind == "booked"
-        self.lists: dict[str, list[int]] = {}
-
-    def of(self, key: str) -> list[int]:
-        name = key[:UNIT] if self.booked else key[:CURRENCY]
-        if (found := self.lists.get(name)) is None:
-            found = self.lists[name] = [0] * len(self.days)
-        return found
-
-    def fill(self, key: str, j: int) -> int:
-        found = self.of(key)[j] = self.rates.mrr(key[:UNIT], self.days[j])
-        return found
