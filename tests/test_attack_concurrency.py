@@ -43,6 +43,7 @@ from ledger.intake.rows import Row
 from ledger.store.postgres import PostgresLedgerRecorder
 from ledger.store.recorders import SQLiteLedgerRecorder
 from projections.figures.report import Report
+from tests.conftest import new, rate
 
 AS_OF = date(2024, 12, 31)
 JOIN = 30.0
@@ -429,3 +430,63 @@ def test_position_head_during_the_commit_gap_is_answered_once(db_url: str, gap: 
         f"position={asked.value}: {_summary(asked.answer)} when asked during the import's "
         f"commit; {_summary(again)} when asked again after it committed"
     )
+
+
+# Customers in other currencies: an answer of several read-model queries.
+
+
+def _foreign_rows(batch: int) -> list[Row]:
+    """30 customers in EUR or GBP starting in 2024 (backdated), and a rate of each on a
+    new day: figures already answered would move if a reader mixed two states."""
+    day = "2023-12-01" if batch == 0 else f"2024-{batch % 12 + 1:02d}-15"
+    rows = [Row(f"fx{batch}:r{c}", rate(c, day, f"1.{batch + 1}")) for c in ("EUR", "GBP")]
+    for n in range(30):
+        day = f"2024-{n % 12 + 1:02d}-{n % 27 + 1:02d}"
+        event = new(
+            f"fx{batch}-c{n}", f"fx{batch}-s{n}", day, str(100 + n), currency=("EUR", "GBP")[n % 2]
+        )
+        rows.append(Row(f"fx{batch}:{n}", event))
+    return rows
+
+
+def _series(ledger: Ledger, position: int) -> str:
+    rows = ledger.series(date(2024, 1, 1), date(2024, 12, 31), netting="month", position=position)
+    return json.dumps([r.as_json() for r in rows], sort_keys=True)
+
+
+def test_foreign_series_are_answered_once_while_writers_commit(db_url: str) -> None:
+    """Readers sharing one `Ledger` ask month-netted series (their periods, trailing
+    retention and netting read the foreign customers once per answer, `_one_answer`)
+    while a writer imports foreign customers and rates: each answer, asked again
+    afterwards through a fresh ledger, is byte for byte the same."""
+    with Ledger.init(db_url) as ledger:
+        ledger.import_rows(_foreign_rows(0))
+    threads, asked = Threads(), list[tuple[int, str]]()
+    start, stop = threading.Barrier(3), time.monotonic() + ATTACK / 2
+
+    def write() -> None:
+        with Ledger.open(db_url) as ledger:
+            start.wait(timeout=JOIN)
+            for batch in range(1, 7):
+                if time.monotonic() > stop:
+                    return
+                ledger.import_rows(_foreign_rows(batch))
+                time.sleep(0.1)
+
+    with Ledger.open(db_url) as shared:
+
+        def read() -> None:
+            start.wait(timeout=JOIN)
+            while len(asked) < 40 and time.monotonic() < stop:
+                head = shared.head()
+                asked.append((head, _series(shared, head)))
+
+        threads.start("writer", write)
+        threads.start("reader-1", read)
+        threads.start("reader-2", read)
+        threads.join()
+    threads.check()
+    assert len({head for head, _ in asked}) > 1, "the readers saw only one state"
+    with Ledger.open(db_url) as fresh:
+        changed = [head for head, answer in asked if _series(fresh, head) != answer]
+    assert not changed, f"answers at positions {changed} changed"
