@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from ledger import Ledger
 from ledger.cli.main import app
 from projections.read_model import snapshots as read_model_snapshots
-from tests.conftest import event, new, record
+from tests.conftest import event, new, rate, record
 from tests.test_audit import tamper
 
 runner = CliRunner()
@@ -213,3 +213,36 @@ def test_events_only_skips_the_read_model(queried: Ledger, db_url: str) -> None:
         0,
         f"ok: 4 events checked, head {queried.checkpoint()}\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("edit", "sqlite_only"),
+    [
+        ("UPDATE arr_rm_unit_moves SET den = 0", False),
+        ("UPDATE arr_rm_unit_segments SET den = 0", False),
+        ("UPDATE arr_rm_unit_bookings SET num = 'many'", True),  # PostgreSQL refuses it
+    ],
+)
+def test_a_foreign_value_no_figure_can_be_made_of_is_named(
+    ledger: Ledger, db_url: str, edit: str, sqlite_only: bool
+) -> None:
+    """The foreign customers' rows are summed by the database and read by Python: a
+    denominator 0, or a text SQLite would sum as 0, is one clear refusal naming what to
+    run, never a traceback or a figure quietly wrong."""
+    record(
+        ledger,
+        rate("EUR", "2024-01-01", "1.1"),
+        new("a", "s1", "2024-01-05", "100", currency="EUR"),
+    )
+    assert ledger.series(date(2024, 1, 1), date(2024, 3, 31))[0].as_json()["mrr"] == "110.00"
+    if sqlite_only and not db_url.startswith("sqlite"):
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation):
+            tamper(db_url, edit)  # PostgreSQL's integer columns refuse a text
+        return
+    tamper(db_url, edit)
+    asked = ["--from", "2024-01-01", "--to", "2024-03-31", "--every", "month"]
+    result = runner.invoke(app, ["series", *asked, "--netting", "month", "--db", db_url])
+    assert result.exit_code == 1
+    assert "holds a value no figure can be made of" in result.output
+    assert "run `arr audit verify` to see where, `arr projections rebuild`" in result.output
+    assert "unexpected" not in result.output

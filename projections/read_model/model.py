@@ -72,7 +72,9 @@ T = TypeVar("T")
 
 
 def _guarded(method: Callable[P, T]) -> Callable[P, T]:
-    """A database failure becomes one clear message naming the ledger, never a traceback."""
+    """A database failure becomes one clear message naming the ledger, never a traceback;
+    so does a value no figure can be made of (a text, a denominator 0), which only an
+    edit behind the ledger's back leaves in its rows."""
 
     @wraps(method)
     def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -82,6 +84,14 @@ def _guarded(method: Callable[P, T]) -> Callable[P, T]:
             where = _location(args)
             first = str(exc.orig).strip().splitlines()[:1] or [type(exc.orig).__name__]
             raise StoreUnavailable(f"cannot use the read model of {where}: {first[0]}") from None
+        except LedgerError:
+            raise
+        except (ArithmeticError, ValueError, TypeError) as exc:
+            raise ReadModelDamaged(
+                f"the read model of {_location(args)} holds a value no figure can be made "
+                f"of ({exc}): run `arr audit verify` to see where, `arr projections "
+                "rebuild` to make it again from the events"
+            ) from None
 
     return guarded
 

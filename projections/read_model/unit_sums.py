@@ -25,14 +25,17 @@ from projections.read_model.sql import Raw
 
 _HALF = 2**32
 _SUMS = """
-SELECT {who}, substr(subscription_id, 1, {length}), {day}, den, {sums}, COUNT(*)
+SELECT {who}, substr(subscription_id, 1, {length}), {day}, den, {sums}, COUNT(*), {typed}
   FROM {t} WHERE {believed} AND big IS NULL{where} GROUP BY 1, 2, 3, 4
 """
+_UNTYPED = "SUM(typeof(num) <> 'integer' OR typeof(den) <> 'integer')"
+"""SQLite keeps a text put in an integer column, and sums it as 0: such a row is no
+row the ledger wrote (PostgreSQL's columns refuse it)."""
 _PLAIN = "0, SUM(num)"
 """PostgreSQL's sum of bigints is a numeric: exact. SQLite's fails on an overflow."""
 _HALVES = "SUM(num / 4294967296), SUM(num - num / 4294967296 * 4294967296)"
 _BIG = """
-SELECT {who}, substr(subscription_id, 1, {length}), {day}, den, big, 0, 1
+SELECT {who}, substr(subscription_id, 1, {length}), {day}, den, big
   FROM {t} WHERE {believed} AND big IS NOT NULL{where}
 """
 
@@ -74,7 +77,7 @@ def read(raw: Raw, position: int, asks: Sequence[Ask]) -> list[Sums]:
 
 
 def _sum(row: Any, scale: int, sign: int, to_day: Callable[[Any], date]) -> Sum:
-    who, key, day, den, high, low, count = row
+    who, key, day, den, high, low, count, _ = row
     value = (_HALF * int(high) + int(low)) * (scale // int(den))
     return (str(who), str(key), to_day(day), sign * value, sign * int(count))
 
@@ -95,6 +98,7 @@ def _rows(raw: Raw, position: int, ask: Ask) -> list[Any]:
         "t": TABLES[ask.kind],
         "believed": BELIEVED_AT,
         "where": where,
+        "typed": _UNTYPED if raw.sqlite else "0",
     }
     try:
         found = raw.rows(_SUMS.format(sums=_PLAIN, **names), params)
@@ -102,5 +106,8 @@ def _rows(raw: Raw, position: int, ask: Ask) -> list[Any]:
         if "overflow" not in str(exc):
             raise
         found = raw.rows(_SUMS.format(sums=_HALVES, **names), params)
+    if any(row[-1] for row in found):
+        raise ValueError(f"{TABLES[ask.kind]} holds a value that is not an integer")
     big = raw.rows(_BIG.format(**names), params)
-    return found + [(w, k, d, n, int(b) // _HALF, int(b) % _HALF, c) for w, k, d, n, b, _, c in big]
+    halves = [(w, k, d, n, int(b) // _HALF, int(b) % _HALF, 1, 0) for w, k, d, n, b in big]
+    return found + halves
