@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
+from functools import cached_property
 
 from ledger.domain.events import RATES
 from ledger.domain.rates import Rates, rates_of
@@ -80,6 +81,19 @@ class Contract:
         """The current booking: the latest effective on or before `day` (ties by position)."""
         current = [b for b in self.bookings if b.day <= day]
         return current[-1] if current else None
+
+    def owner_of(self, fee: Fee) -> Booking | None:
+        """The one booking of this subscription a fee belongs to (SPEC §7)."""
+        before = [b for b in self.bookings if b.day <= fee.day]
+        if self.active_on(fee.day) and before:
+            return before[-1]
+        after = [b for b in self.bookings if b.day > fee.day]
+        return after[0] if after else (before[-1] if before else None)
+
+    @cached_property
+    def fee_owners(self) -> tuple[Booking | None, ...]:
+        """Each fee's owner, in `fees` order: found once, as every booking asks for its fees."""
+        return tuple(self.owner_of(fee) for fee in self.fees)
 
 
 @dataclass(frozen=True)

@@ -23,19 +23,10 @@ ACV_POLICIES: tuple[AcvPolicy, ...] = ("recurring", "including_fees")
 ZERO = Fraction(0)
 
 
-def owning_booking(contract: Contract, fee: Fee) -> Booking | None:
-    """The one booking of its subscription a fee belongs to."""
-    before = [b for b in contract.bookings if b.day <= fee.day]
-    if contract.active_on(fee.day) and before:
-        return before[-1]
-    after = [b for b in contract.bookings if b.day > fee.day]
-    return after[0] if after else (before[-1] if before else None)
-
-
 def rate_day(contract: Contract, fee: Fee) -> date:
     """The day a subscription's fee is converted at (SPEC §10): its own, or its booking's
     when it is dated before it."""
-    booking = owning_booking(contract, fee)
+    booking = contract.owner_of(fee)
     return max(fee.day, booking.day) if booking else fee.day
 
 
@@ -43,8 +34,8 @@ def fees_of(contract: Contract, booking: Booking) -> list[tuple[date, Fraction]]
     """A booking's fees, each dated no earlier than the booking itself."""
     return [
         (max(fee.day, booking.day), Fraction(fee.amount))
-        for fee in contract.fees
-        if owning_booking(contract, fee) == booking
+        for fee, owner in zip(contract.fees, contract.fee_owners, strict=True)
+        if owner == booking
     ]
 
 

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
-from itertools import pairwise
-from typing import Any, ClassVar, TypeVar
+from itertools import accumulate, pairwise
+from math import lcm
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from ledger.domain.dates import FIRST_QUERY_DAY, LAST_QUERY_DAY
 from ledger.domain.errors import UsageError
@@ -136,18 +137,9 @@ class MrrSteps:
 
     @classmethod
     def of(cls, account: Account) -> MrrSteps:
-        """Swept over the segments' boundaries: each adds its MRR at its start and takes
-        it away at its end."""
-        changes: dict[date, Fraction] = {}
-        for contract in account.contracts:
-            for segment in contract.segments:
-                _shift(changes, segment.start, segment.mrr)
-                if segment.end is not None:
-                    _shift(changes, segment.end, -segment.mrr)
-        days, mrrs = sorted(changes), list[Fraction]()
-        for day in days:
-            mrrs.append(mrrs[-1] + changes[day] if mrrs else changes[day])
-        return cls(account.customer_id, tuple(days), tuple(mrrs))
+        steps = ScaledSteps.of(account)
+        mrrs = tuple(Fraction(num, steps.den) for num in steps.nums)
+        return cls(account.customer_id, steps.days, mrrs)
 
     def mrr_on(self, day: date) -> Fraction:
         index = bisect_right(self.days, day)
@@ -163,10 +155,51 @@ class MrrSteps:
             prev, seen = cur, seen or cur.numerator > 0
 
 
-def _shift(changes: dict[date, Fraction], day: date, amount: Fraction) -> None:
-    """Adds `amount` to the change on `day`; most days have one change: no addition."""
-    was = changes.get(day)
-    changes[day] = amount if was is None else was + amount
+class ScaledMove(NamedTuple):
+    """A `Movement` with its amounts as integers over the customer's `ScaledSteps.den`."""
+
+    day: date
+    kind: MovementKind
+    prev: int
+    cur: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class ScaledSteps:
+    """One customer's MRR as a step function, in integers: `nums[i] / den` from the end
+    of `days[i]` on, `den` the least common multiple of its segments' denominators. The
+    read model derives its rows from these: integer sums and comparisons cost a tenth of
+    `Fraction`'s, which reduces by a gcd at every step."""
+
+    days: tuple[date, ...]
+    nums: tuple[int, ...]
+    den: int
+
+    @classmethod
+    def of(cls, account: Account) -> ScaledSteps:
+        """Swept over the segments' boundaries: each adds its MRR at its start and takes
+        it away at its end."""
+        segments = [s for contract in account.contracts for s in contract.segments]
+        den = lcm(1, *(s.mrr.denominator for s in segments))
+        changes: dict[date, int] = {}
+        for segment in segments:
+            num = segment.mrr.numerator * (den // segment.mrr.denominator)
+            changes[segment.start] = changes.get(segment.start, 0) + num
+            if segment.end is not None:
+                changes[segment.end] = changes.get(segment.end, 0) - num
+        days = sorted(changes)
+        return cls(tuple(days), tuple(accumulate(changes[day] for day in days)), den)
+
+    def movements(self) -> list[ScaledMove]:
+        """`MrrSteps.movements`, in integers."""
+        prev, seen, found = 0, False, []
+        for day, cur in zip(self.days, self.nums, strict=True):
+            move = classify(prev, cur, seen)
+            if move is not None:
+                found.append(ScaledMove(day, move[0], prev, cur, move[1]))
+            prev, seen = cur, seen or cur > 0
+        return found
 
 
 def period_of(bounds: Sequence[date], day: date) -> int | None:

@@ -15,10 +15,8 @@ worker process.
 
 from __future__ import annotations
 
-import gc
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +26,7 @@ from ledger.domain.rates import rate_timelines
 from ledger.domain.timeline import Recorded, Timeline, timelines
 from ledger.store.codec import entry_of
 from ledger.store.recorders import chunks
+from projections.read_model.bulk import collector_paused
 from projections.read_model.kinds import KINDS, RowKind
 from projections.read_model.rows import Derived, changed
 from projections.read_model.sql import Raw, marks
@@ -77,7 +76,7 @@ def derive(
 ) -> Writes:
     """The writes that bring these customers' rows from position `done` to the last of
     `ends`, the commit ends after `done` (in order)."""
-    with _without_gc():
+    with collector_paused():  # it would scan the histories again and again
         believed = no_beliefs(customers) if done == 0 else believed_rows(raw, customers)
         writes = Writes()
         stop = ends[-1] if ends else done
@@ -116,19 +115,6 @@ def follow(
         now = set(derived)
         if mine.keys() != now:  # most events leave most kinds as they were
             _diff(customer, position, now, mine, writes, number, raw)
-
-
-@contextmanager
-def _without_gc() -> Iterator[None]:
-    """The cycle collector off while deriving: it would scan the many live objects of
-    the histories again and again (a quarter of the time), and deriving makes no cycles."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _histories(

@@ -43,14 +43,15 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from fractions import Fraction
 from functools import lru_cache
+from math import gcd
 from typing import ClassVar
 
 from ledger.domain.dates import DAY, add_months, months_end, year_before
 from ledger.domain.timeline import Timeline
 from projections.figures.book import Account, account_of
 from projections.figures.movements import (
-    Movement,
-    MrrSteps,
+    ScaledMove,
+    ScaledSteps,
     account_bookings,
     account_fees,
     classify,
@@ -85,23 +86,26 @@ def rows_of(name: str) -> Callable[[Timeline], list[Derived]]:
 
 
 def _moved_rows(account: Account) -> dict[str, list[Derived]]:
-    """The rows of the customer's MRR movements (SPEC §5), from one pass over them."""
-    moved = list(MrrSteps.of(account).movements())
+    """The rows of the customer's MRR movements (SPEC §5), from one pass over them, in
+    integers over the customer's one denominator (`ScaledSteps`)."""
+    steps = ScaledSteps.of(account)
+    moved, den = steps.movements(), steps.den
     found: dict[str, list[Derived]] = defaultdict(list)
     for movement in moved:
-        found[movement.kind].append(_row(NO_SUBSCRIPTION, movement.day, OPEN_END, movement.amount))
-    found["pieces"] = list(_pieces(moved))
-    found.update(_year_rows(moved))
-    found.update(_netted_rows(moved))
+        row = _scaled(NO_SUBSCRIPTION, movement.day, OPEN_END, movement.amount, den)
+        found[movement.kind].append(row)
+    found["pieces"] = list(_pieces(moved, den))
+    found.update(_year_rows(moved, den))
+    found.update(_netted_rows(moved, den))
     for last, a, b in _month_moves(moved):
         # the month's last day alone; December 9999's is the open end, which no query asks
         after = last + DAY if last < OPEN_END else OPEN_END
         month, change = (NO_SUBSCRIPTION, last, after), b - a
-        found["month_kept"].append(_row(*month, change))
+        found["month_kept"].append(_scaled(*month, change, den))
         if b < a:
-            found["month_lost"].append(_row(*month, change))
+            found["month_lost"].append(_scaled(*month, change, den))
         if not b:
-            found["month_churned"].append(_row(*month, a))
+            found["month_churned"].append(_scaled(*month, a, den))
     return found
 
 
@@ -137,19 +141,25 @@ def _row(key: str, start: date, end: date, value: Fraction) -> Derived:
     return (key, start, end, value.numerator, value.denominator)
 
 
-def _pieces(moved: list[Movement]) -> Iterator[Derived]:
+def _scaled(key: str, start: date, end: date, num: int, den: int) -> Derived:
+    """The row of `num / den`, reduced as `_row` stores a `Fraction`."""
+    common = gcd(num, den)
+    return (key, start, end, num // common, den // common)
+
+
+def _pieces(moved: list[ScaledMove], den: int) -> Iterator[Derived]:
     """The runs of MRR > 0, each keyed by the customer's cohort (`cohort_key`), so that
     a cohort's sums need no other row (`read_model_cohort_snapshots`)."""
-    opened: Movement | None = None
+    opened: ScaledMove | None = None
     key = NO_SUBSCRIPTION
     for movement in moved:
         if opened is not None:
-            yield _row(key, opened.day, movement.day, opened.cur)
-        opened = movement if movement.cur.numerator > 0 else None
+            yield _scaled(key, opened.day, movement.day, opened.cur, den)
+        opened = movement if movement.cur > 0 else None
         if opened is not None and key == NO_SUBSCRIPTION:
             key = cohort_key(opened.day)
     if opened is not None:
-        yield _row(key, opened.day, OPEN_END, opened.cur)
+        yield _scaled(key, opened.day, OPEN_END, opened.cur, den)
 
 
 def cohort_key(first: date) -> str:
@@ -158,19 +168,15 @@ def cohort_key(first: date) -> str:
     return f"{first.year:04d}-{first.month:02d}"
 
 
-def _month_moves(moved: list[Movement]) -> Iterator[tuple[date, Fraction, Fraction]]:
+def _month_moves(moved: list[ScaledMove]) -> Iterator[tuple[date, int, int]]:
     """(month end, a, b) of each calendar month in which the customer's MRR moved from
     a > 0 at the end of the month before to b != a at the month's end."""
-    ends: dict[date, tuple[Fraction, Fraction]] = {}
-    for movement in moved:  # in day order
-        last = months_end(movement.day)
-        ends[last] = (ends[last][0] if last in ends else movement.prev, movement.cur)
-    for last, (a, b) in ends.items():
-        if a.numerator > 0 and a != b:
+    for last, (a, b) in _month_ends(moved).items():
+        if a > 0 and a != b:
             yield last, a, b
 
 
-def _year_rows(moved: list[Movement]) -> dict[str, list[Derived]]:
+def _year_rows(moved: list[ScaledMove], den: int) -> dict[str, list[Derived]]:
     """The customer's trailing-12-month rows (`YEAR`), from its MRR as runs of days: a
     run covering the starts of some windows, and one covering their ends, add a constant
     to the windows ending on a run of days (`_first_end`), one row for them all."""
@@ -181,20 +187,21 @@ def _year_rows(moved: list[Movement]) -> dict[str, list[Derived]]:
     found: dict[str, list[Derived]] = defaultdict(list)
     for index, (low, high, before) in enumerate(runs):
         opened = (_first_end(low), _first_end(high))  # the windows starting in the run
-        if not before.numerator or opened[0] >= opened[1]:
+        if not before or opened[0] >= opened[1]:
             continue
-        found["year_opened"].append(_row(NO_SUBSCRIPTION, *opened, before))
+        found["year_opened"].append(_scaled(NO_SUBSCRIPTION, *opened, before, den))
         for other_low, other_high, after in runs[index:]:
             if other_low >= opened[1]:
                 break  # the runs are in order: none after this one holds a window's end
             first, last = max(opened[0], other_low), min(opened[1], other_high)
             if after == before or first >= last:
                 continue
-            found["year_kept"].append(_row(NO_SUBSCRIPTION, first, last, after - before))
+            window = (NO_SUBSCRIPTION, first, last)
+            found["year_kept"].append(_scaled(*window, after - before, den))
             if after < before:
-                found["year_lost"].append(_row(NO_SUBSCRIPTION, first, last, after - before))
+                found["year_lost"].append(_scaled(*window, after - before, den))
             if not after:
-                found["year_churned"].append(_row(NO_SUBSCRIPTION, first, last, before))
+                found["year_churned"].append(_scaled(*window, before, den))
     return found
 
 
@@ -217,17 +224,24 @@ def _first_end(start: date) -> date:
     return end
 
 
-def _netted_rows(moved: list[Movement]) -> dict[str, list[Derived]]:
+def _netted_rows(moved: list[ScaledMove], den: int) -> dict[str, list[Derived]]:
     """The customer's movements netted by month (`NETTED`): on the end of each month in
     which its MRR moved, its MRR then against that at the end of the month before."""
     found: dict[str, list[Derived]] = defaultdict(list)
-    ends: dict[date, tuple[Fraction, Fraction]] = {}
+    seen = False  # whether its MRR was > 0 at an earlier month end
+    for last, (before, after) in _month_ends(moved).items():
+        if (kind := classify(before, after, seen)) is not None and last < OPEN_END:
+            row = _scaled(NO_SUBSCRIPTION, last, OPEN_END, kind[1], den)
+            found[f"netted_{kind[0]}"].append(row)
+        seen = seen or before > 0 or after > 0
+    return found
+
+
+def _month_ends(moved: list[ScaledMove]) -> dict[date, tuple[int, int]]:
+    """The customer's MRR at the end of the month before and at the end of each month in
+    which it moved, by month end."""
+    ends: dict[date, tuple[int, int]] = {}
     for movement in moved:  # in day order
         last = months_end(movement.day)
         ends[last] = (ends[last][0] if last in ends else movement.prev, movement.cur)
-    seen = False  # whether its MRR was > 0 at an earlier month end
-    for last, (before, after) in ends.items():
-        if (kind := classify(before, after, seen)) is not None and last < OPEN_END:
-            found[f"netted_{kind[0]}"].append(_row(NO_SUBSCRIPTION, last, OPEN_END, kind[1]))
-        seen = seen or before.numerator > 0 or after.numerator > 0
-    return found
+    return ends

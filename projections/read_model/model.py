@@ -50,6 +50,7 @@ from projections.read_model import (
 )
 from projections.read_model import snapshots as read_model_snapshots
 from projections.read_model import trailing as read_model_trailing
+from projections.read_model.bulk import collector_paused
 from projections.read_model.derive import EventSql, Writes, commit_ends, derive, touched
 from projections.read_model.kinds import KINDS
 from projections.read_model.passes import Contended
@@ -382,15 +383,17 @@ class ReadModel:
         pending = parallel.derived(url, sql, parts, done, ends, count) if count else None
         applied = done
         try:
-            for chunk in parts:
-                with self.engine.begin() as conn:
-                    passes.claim(conn, stop, last, chunk[-1])
-                    raw = Raw(conn)
-                    writes = next(pending) if pending else derive(raw, sql, chunk, done, ends)
-                    write(raw, writes)
-                last, applied = chunk[-1], applied + writes.events
-                if progress is not None:
-                    progress(applied, stop)
+            # the collector would scan the workers' rows again and again, finding no cycle
+            with collector_paused():
+                for chunk in parts:
+                    with self.engine.begin() as conn:
+                        passes.claim(conn, stop, last, chunk[-1])
+                        raw = Raw(conn)
+                        writes = next(pending) if pending else derive(raw, sql, chunk, done, ends)
+                        write(raw, writes)
+                    last, applied = chunk[-1], applied + writes.events
+                    if progress is not None:
+                        progress(applied, stop)
         finally:
             if pending is not None:
                 pending.close()  # stops the workers, even when the pass failed

@@ -26,7 +26,7 @@ from typing import Literal
 
 from ledger.domain.timeline import Segment, Timeline
 from projections.figures.book import Contract
-from projections.figures.contract_value import anchor_year, owning_booking
+from projections.figures.contract_value import anchor_year
 
 OPEN_END = date.max
 """The end of a span with no end: kept as a date so that spans are compared by index."""
@@ -199,7 +199,7 @@ def _spans(contract: Contract) -> Iterator[tuple[date, date, Fraction]]:
 def _dated_spans(contract: Contract) -> Iterator[tuple[date, date, Fraction, date]]:
     """`_spans`, each fee's part apart, with the day it is dated (the rate's day)."""
     bookings = contract.bookings
-    owners = [(owning_booking(contract, fee), fee) for fee in contract.fees]
+    owners = list(zip(contract.fee_owners, contract.fees, strict=True))
     for number, booking in enumerate(bookings):
         until = bookings[number + 1].day if number + 1 < len(bookings) else OPEN_END
         # as `fees_of`: a fee dated before its booking counts as dated on the booking day

@@ -4,7 +4,7 @@ adapted to the driver (SQLite keeps SQLAlchemy's `Date` as ISO text)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from functools import lru_cache
@@ -18,12 +18,10 @@ class Raw:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.sqlite = conn.dialect.name == "sqlite"
+        self.day = _day_as(self.sqlite)
 
     def sql(self, statement: str) -> str:
         return statement if self.sqlite else statement.replace("?", "%s")
-
-    def day(self, day: date) -> Any:
-        return _iso(day) if self.sqlite else day
 
     @staticmethod
     def to_day(value: Any) -> date:
@@ -85,10 +83,21 @@ class CursorRaw(Raw):
 
     def __init__(self, cursor: Any, sqlite: bool) -> None:  # no SQLAlchemy connection
         self.transaction, self.sqlite = cursor, sqlite
+        self.day = _day_as(sqlite)
 
     @contextmanager
     def cursor(self) -> Iterator[Any]:
         yield self.transaction  # its errors are the store's transaction's to say
+
+
+def _day_as(sqlite: bool) -> Callable[[date], Any]:
+    """A day as the driver takes it: a function, not a method, as rows are written by the
+    million (`read_model_derive`)."""
+    return _iso if sqlite else _same
+
+
+def _same(day: date) -> date:
+    return day
 
 
 def marks(count: int) -> str:
